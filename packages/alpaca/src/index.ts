@@ -1,0 +1,2 @@
+export type { AlpacaFeedName } from './urls.js';
+export { streamUrl } from './urls.js';

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { bar, T0 } from '../test/factories.js';
+import { AbstractBarFeed } from './abstract-feed.js';
+import type { Bar } from './bar.js';
+import type { FeedState } from './bar-feed.js';
+import { ManualClock } from './clock.js';
+import { FeedError, StateError } from './errors.js';
+
+/** A feed that delivers the bars it is given, on demand. */
+class ListFeed extends AbstractBarFeed {
+  readonly type = 'list';
+  connects = 0;
+  constructor(private readonly bars: Bar[], private readonly failConnect = false) {
+    super(['TQQQ', 'SQQQ'], new ManualClock(T0));
+  }
+  protected doConnect(): Promise<void> {
+    this.connects++;
+    return this.failConnect ? Promise.reject(new FeedError('connection', 'refused')) : Promise.resolve();
+  }
+  protected doStart(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected doStop(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected doDisconnect(): Promise<void> {
+    return Promise.resolve();
+  }
+  push(): void {
+    for (const b of this.bars) this.deliver(b);
+  }
+  finish(): void {
+    this.setState('stopped');
+  }
+  fail(e: FeedError): void {
+    this.reportError(e);
+  }
+}
+
+describe('AbstractBarFeed lifecycle', () => {
+  it('moves idle -> connecting -> connected -> streaming -> stopped -> closed, emitting each change', async () => {
+    const f = new ListFeed([]);
+    const states: string[] = [];
+    f.on('state', (e) => states.push(`${e.from}>${e.to}`));
+    expect(f.isConnected()).toBe(false);
+    await f.connect();
+    expect(f.isConnected()).toBe(true);
+    await f.start();
+    expect(f.isActive()).toBe(true);
+    await f.stop();
+    expect(f.isActive()).toBe(false);
+    await f.start();
+    await f.disconnect();
+    await f.disconnect(); // idempotent
+    expect(states).toEqual([
+      'idle>connecting',
+      'connecting>connected',
+      'connected>streaming',
+      'streaming>stopped',
+      'stopped>streaming',
+      'streaming>closed',
+    ]);
+  });
+
+  it('rejects calls out of order with a StateError instead of hanging', async () => {
+    const f = new ListFeed([]);
+    await expect(f.start()).rejects.toSatisfy((e: unknown) => StateError.isInstance(e) && e.code === 'invalid_state');
+    await f.connect();
+    await expect(f.connect()).rejects.toThrowError(/cannot connect\(\) in state 'connected'/);
+    await f.disconnect();
+    await expect(f.start()).rejects.toThrowError(/state 'closed'/);
+  });
+
+  it('goes back to idle when connect fails, so it can be retried', async () => {
+    const f = new ListFeed([], true);
+    await expect(f.connect()).rejects.toThrowError('refused');
+    expect(f.state).toBe<FeedState>('idle');
+    await expect(f.connect()).rejects.toThrowError('refused');
+    expect(f.connects).toBe(2);
+  });
+});
+
+describe('AbstractBarFeed events and stats', () => {
+  it('counts bars per symbol and errors per code; unsubscribe stops delivery', async () => {
+    const bars = [bar(), bar({ symbol: 'SQQQ' }), bar({ start: T0 + 60_000, receivedAt: T0 + 120_000 })];
+    const f = new ListFeed(bars);
+    await f.connect();
+    await f.start();
+    const seen: Bar[] = [];
+    const off = f.on('bar', (e) => seen.push(e.bar));
+    f.push();
+    off();
+    f.push();
+    f.fail(new FeedError('protocol', 'bad frame'));
+    expect(seen).toEqual(bars);
+    expect(f.stats()).toEqual({
+      barsReceived: 6,
+      barsBySymbol: { TQQQ: 4, SQQQ: 2 },
+      errors: 1,
+      errorsByCode: { protocol: 1 },
+      reconnects: 0,
+      barsRecovered: 0,
+      lastBarAt: T0 + 120_000,
+    });
+  });
+
+  it('a listener that throws does not stop the others and is reported as an error event', async () => {
+    const f = new ListFeed([bar()]);
+    await f.connect();
+    await f.start();
+    const errors: string[] = [];
+    let second = 0;
+    f.on('error', (e) => errors.push(e.error.code));
+    f.on('bar', () => {
+      throw new Error('strategy bug');
+    });
+    f.on('bar', () => second++);
+    f.push();
+    expect(second).toBe(1);
+    expect(errors).toEqual(['listener']);
+  });
+
+  it('iterates bars asynchronously until the feed stops, losing none delivered while busy', async () => {
+    const bars = [bar(), bar({ start: T0 + 60_000 }), bar({ start: T0 + 120_000 })];
+    const f = new ListFeed(bars);
+    await f.connect();
+    await f.start();
+    const got: Bar[] = [];
+    const done = (async () => {
+      for await (const b of f) got.push(b);
+    })();
+    f.push();
+    f.finish();
+    await done;
+    expect(got).toEqual(bars);
+    expect(f['emitter'].listenerCount()).toBe(0);
+  });
+
+  it('breaking out of the loop unsubscribes', async () => {
+    const f = new ListFeed([bar(), bar({ start: T0 + 60_000 })]);
+    await f.connect();
+    await f.start();
+    const done = (async () => {
+      for await (const b of f) {
+        expect(b.start).toBe(T0);
+        break;
+      }
+    })();
+    f.push();
+    await done;
+    expect(f['emitter'].listenerCount()).toBe(0);
+  });
+});

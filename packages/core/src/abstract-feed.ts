@@ -1,0 +1,223 @@
+import type { Bar } from './bar.js';
+import type { BarFeed, FeedEvent, FeedState, FeedStats } from './bar-feed.js';
+import type { Clock } from './clock.js';
+import type { Listener, Unsubscribe } from './emitter.js';
+import { TypedEmitter } from './emitter.js';
+import { AlpacaError, FeedError, StateError } from './errors.js';
+
+/**
+ * The lifecycle, events, counters and async iteration that every feed shares. A feed implements the
+ * four `do*` hooks; the base class checks the order of calls (a call out of order rejects with a
+ * `StateError` instead of hanging) and moves the state.
+ */
+export abstract class AbstractBarFeed<E extends FeedEvent = FeedEvent> implements BarFeed<E> {
+  abstract readonly type: string;
+  readonly clock: Clock;
+  protected readonly emitter: TypedEmitter<E>;
+  private currentState: FeedState = 'idle';
+  private readonly symbolList: string[];
+  private barsReceived = 0;
+  private readonly barsBySymbol = new Map<string, number>();
+  private errors = 0;
+  private readonly errorsByCode = new Map<string, number>();
+  protected reconnects = 0;
+  protected barsRecovered = 0;
+  private lastBarAt: number | null = null;
+
+  protected constructor(symbols: readonly string[], clock: Clock) {
+    this.symbolList = [...symbols];
+    this.clock = clock;
+    this.emitter = new TypedEmitter<E>((error, event) => {
+      if (event.type === 'error') {
+        // An error listener that throws has nowhere safer to report to: surface it, do not swallow it.
+        queueMicrotask(() => {
+          throw error;
+        });
+        return;
+      }
+      this.reportError(
+        new FeedError('listener', `a '${event.type}' listener threw: ${String(error)}`, { cause: error }),
+      );
+    });
+  }
+
+  get state(): FeedState {
+    return this.currentState;
+  }
+
+  get symbols(): readonly string[] {
+    return this.symbolList;
+  }
+
+  protected setSymbols(symbols: readonly string[]): void {
+    this.symbolList.length = 0;
+    this.symbolList.push(...symbols);
+  }
+
+  on<T extends E['type']>(type: T, listener: Listener<Extract<E, { type: T }>>): Unsubscribe {
+    return this.emitter.on(type, listener);
+  }
+
+  isConnected(): boolean {
+    const s = this.currentState;
+    return s === 'connected' || s === 'streaming' || s === 'reconnecting' || s === 'stopped';
+  }
+
+  isActive(): boolean {
+    return this.currentState === 'streaming' || this.currentState === 'reconnecting';
+  }
+
+  async connect(): Promise<void> {
+    this.assertState('connect', ['idle']);
+    this.setState('connecting');
+    try {
+      await this.doConnect();
+    } catch (error) {
+      if (this.currentState === 'connecting') this.setState('idle');
+      throw error;
+    }
+    if (this.currentState === 'connecting') this.setState('connected');
+  }
+
+  async start(): Promise<void> {
+    this.assertState('start', ['connected', 'stopped']);
+    this.setState('streaming');
+    try {
+      await this.doStart();
+    } catch (error) {
+      if (this.currentState === 'streaming') this.setState('stopped');
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const s = this.currentState;
+    if (s === 'stopped' || s === 'connected') return;
+    this.assertState('stop', ['streaming', 'reconnecting', 'stopped', 'connected']);
+    await this.doStop();
+    if (this.currentState === 'streaming' || this.currentState === 'reconnecting') this.setState('stopped');
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.currentState === 'closed') return;
+    if (this.isActive()) await this.doStop();
+    await this.doDisconnect();
+    this.setState('closed');
+  }
+
+  /** Loads data or opens the connection. */
+  protected abstract doConnect(): Promise<void>;
+  /** Begins delivery; resolves once it has begun. */
+  protected abstract doStart(): Promise<void>;
+  /** Ends delivery; resolves once no further bar will be delivered. */
+  protected abstract doStop(): Promise<void>;
+  /** Frees resources. */
+  protected abstract doDisconnect(): Promise<void>;
+
+  /** Throws a `StateError` unless the feed is in one of `allowed`. */
+  protected assertState(operation: string, allowed: readonly FeedState[]): void {
+    if (!allowed.includes(this.currentState)) throw new StateError(operation, this.currentState, allowed);
+  }
+
+  protected setState(to: FeedState): void {
+    const from = this.currentState;
+    if (from === to) return;
+    this.currentState = to;
+    this.emitter.emit({ type: 'state', from, to } as Extract<E, { type: 'state' }>);
+  }
+
+  /** Counts and emits one bar. */
+  protected deliver(bar: Bar): void {
+    this.barsReceived++;
+    this.barsBySymbol.set(bar.symbol, (this.barsBySymbol.get(bar.symbol) ?? 0) + 1);
+    this.lastBarAt = bar.receivedAt;
+    this.emitter.emit({ type: 'bar', bar } as Extract<E, { type: 'bar' }>);
+  }
+
+  /** Counts and emits one error. */
+  protected reportError(error: FeedError): void {
+    this.errors++;
+    const key = AlpacaError.isInstance(error) ? String(error.alpacaCode) : error.code;
+    this.errorsByCode.set(key, (this.errorsByCode.get(key) ?? 0) + 1);
+    this.emitter.emit({ type: 'error', error } as Extract<E, { type: 'error' }>);
+  }
+
+  /** Clears the counters (not the state). */
+  protected resetCounters(): void {
+    this.barsReceived = 0;
+    this.barsBySymbol.clear();
+    this.errors = 0;
+    this.errorsByCode.clear();
+    this.reconnects = 0;
+    this.barsRecovered = 0;
+    this.lastBarAt = null;
+  }
+
+  stats(): FeedStats {
+    return {
+      barsReceived: this.barsReceived,
+      barsBySymbol: Object.fromEntries(this.barsBySymbol),
+      errors: this.errors,
+      errorsByCode: Object.fromEntries(this.errorsByCode),
+      reconnects: this.reconnects,
+      barsRecovered: this.barsRecovered,
+      lastBarAt: this.lastBarAt,
+    };
+  }
+
+  /**
+   * Iterates over bars as they are delivered, from now until the feed stops or closes. Bars are
+   * buffered while the consumer is busy, so none is lost.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Bar> {
+    const buffer: Bar[] = [];
+    let head = 0;
+    let done = this.currentState === 'stopped' || this.currentState === 'closed';
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const offBar = this.on('bar', ((e: { bar: Bar }) => {
+      buffer.push(e.bar);
+      notify();
+    }));
+    const offState = this.on('state', ((e: { to: FeedState }) => {
+      if (e.to === 'stopped' || e.to === 'closed') {
+        done = true;
+        notify();
+      }
+    }));
+    const finish = (): void => {
+      offBar();
+      offState();
+    };
+    return {
+      next: async (): Promise<IteratorResult<Bar>> => {
+        for (;;) {
+          if (head < buffer.length) {
+            const bar = buffer[head++] as Bar;
+            if (head > 1024 && head * 2 > buffer.length) {
+              buffer.splice(0, head);
+              head = 0;
+            }
+            return { value: bar, done: false };
+          }
+          if (done) {
+            finish();
+            return { value: undefined, done: true };
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+        }
+      },
+      return: (): Promise<IteratorResult<Bar>> => {
+        done = true;
+        finish();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}

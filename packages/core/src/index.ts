@@ -1,0 +1,51 @@
+export type { Bar, BarInit } from './bar.js';
+export { MINUTE_MS, makeBar, sameBarData } from './bar.js';
+export type { ParseBarResult } from './bar-schema.js';
+export { BarSchema, barSchema, parseBar, safeParseBar } from './bar-schema.js';
+export type {
+  RejectReason,
+  ValidationRules,
+  ValidationContext,
+  ResolvedValidationRules,
+  BarRejection,
+} from './validate.js';
+export {
+  REJECT_REASONS,
+  DEFAULT_VALIDATION_RULES,
+  resolveValidationRules,
+  checkBar,
+  validateBar,
+} from './validate.js';
+export type { BarFeed, FeedState, FeedStats, FeedEvent, BarEvent, ErrorEvent, StateEvent } from './bar-feed.js';
+export { FEED_STATES } from './bar-feed.js';
+export { AbstractBarFeed } from './abstract-feed.js';
+export type { TypedEvent, Listener, Unsubscribe } from './emitter.js';
+export { TypedEmitter } from './emitter.js';
+export type { Clock, TickListener, SystemClockOptions } from './clock.js';
+export { SystemClock, ManualClock, ReplayClock } from './clock.js';
+export type { FeedErrorCode, FeedErrorOptions, ConfigIssue } from './errors.js';
+export {
+  FeedError,
+  BarValidationError,
+  ConfigError,
+  StateError,
+  CsvError,
+  ConnectionError,
+  AlpacaError,
+  HttpError,
+  CalendarError,
+  redact,
+} from './errors.js';
+export type { SymbolConfig, SymbolInfo } from './symbols.js';
+export {
+  SymbolConfigSchema,
+  parseSymbolConfig,
+  loadSymbolConfig,
+  DEFAULT_SYMBOLS,
+  DEFAULT_SYMBOL_CONFIG,
+  symbolsOf,
+} from './symbols.js';
+export type { MarketSession, MarketCalendarOptions } from './calendar.js';
+export { MarketCalendar, nyse, NEW_YORK } from './calendar.js';
+export type { WallTime } from './time-zone.js';
+export { wallTime, zoneOffsetMs, zonedTimeToEpoch } from './time-zone.js';

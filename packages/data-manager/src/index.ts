@@ -1,0 +1,1 @@
+export { stalenessWeight, DEFAULT_STALENESS_TAU_MS } from './staleness.js';

@@ -1,0 +1,1 @@
+export { leveragedPrice } from './leverage.js';
