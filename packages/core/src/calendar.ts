@@ -163,6 +163,9 @@ export class MarketCalendar {
   private closes = new Float64Array(0);
   private loadedFrom = 0;
   private loadedTo = -1;
+  /** Instants inside which `loadAround` needs no work: [start of loadedFrom + 1, end of loadedTo - 1). */
+  private fastFrom = Number.POSITIVE_INFINITY;
+  private fastTo = Number.NEGATIVE_INFINITY;
   private readonly extraClosures: ReadonlySet<string>;
   private readonly extraEarlyCloses: ReadonlySet<string>;
 
@@ -219,9 +222,12 @@ export class MarketCalendar {
     this.closes = Float64Array.from(all, (s) => s.close);
     this.loadedFrom = lo;
     this.loadedTo = hi;
+    this.fastFrom = Date.UTC(lo + 1, 0, 1);
+    this.fastTo = Date.UTC(hi, 0, 1);
   }
 
   private loadAround(t: number): void {
+    if (t >= this.fastFrom && t < this.fastTo) return; // the hot path: no Date allocated
     if (!Number.isFinite(t)) throw new CalendarError(`time ${t} is not a finite number`);
     const y = new Date(t).getUTCFullYear();
     if (y - 1 < this.loadedFrom || y + 1 > this.loadedTo) this.load(y - 1, y + 1);

@@ -19,23 +19,26 @@ export interface Clock {
 }
 
 class TickListeners {
-  private readonly listeners = new Set<TickListener>();
+  // Copy-on-write: a tick iterates the current array without allocating, and a listener that
+  // subscribes or unsubscribes during a tick does not disturb it.
+  private listeners: readonly TickListener[] = [];
 
   get size(): number {
-    return this.listeners.size;
+    return this.listeners.length;
   }
 
   add(listener: TickListener): () => void {
     // Wrap so that the same function subscribed twice gets two independent subscriptions.
     const entry: TickListener = (now) => listener(now);
-    this.listeners.add(entry);
+    this.listeners = [...this.listeners, entry];
     return () => {
-      this.listeners.delete(entry);
+      this.listeners = this.listeners.filter((l) => l !== entry);
     };
   }
 
   emit(now: number): void {
-    for (const l of [...this.listeners]) l(now);
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) (ls[i] as TickListener)(now);
   }
 }
 

@@ -9,6 +9,7 @@ export type FeedErrorCode =
   | 'invalid_config'
   | 'invalid_option'
   | 'invalid_state'
+  | 'unknown_symbol'
   | 'csv_file'
   | 'csv_column'
   | 'csv_row'

@@ -1,0 +1,113 @@
+import type { Bar, RejectReason } from '@feed/core';
+
+/** A bar the manager made up for a missing interval: the previous close, volume 0. */
+export interface ForwardFilledBar extends Bar {
+  readonly isFillForward: true;
+  /** End of the real bar whose close is carried forward. */
+  readonly sourceEnd: number;
+}
+
+/** One symbol's state at a snapshot's `asOf` (semantics.md, "Snapshot"). */
+export interface SymbolSnapshot {
+  readonly symbol: string;
+  /** The latest real bar known at `asOf` (its end <= asOf), or `null` if none was ever seen. */
+  readonly bar: Bar | null;
+  /** `asOf - bar.end`: the age of the close price; `null` without a bar. */
+  readonly ageMs: number | null;
+  /** `exp(-ageMs / tau)`, in (0, 1]; 0 without a bar. */
+  readonly stalenessWeight: number;
+  /** Whole intervals completed since the bar's end without a bar, counted only while the market is open. */
+  readonly fillCount: number;
+  /** When 0 < fillCount <= maxForwardFills: the forward-filled bar of the latest completed interval. */
+  readonly forwardFilled: ForwardFilledBar | null;
+  /** False when never seen, fillCount > maxForwardFills, or ageMs > maxStalenessMs. */
+  readonly valid: boolean;
+  /** The price to use: the forward-filled close, else the real close; `null` when never seen. */
+  readonly price: number | null;
+}
+
+/** Every tracked symbol's state at one instant. Immutable: later updates never change it. */
+export interface Snapshot {
+  readonly asOf: number;
+  /** Per symbol, keyed by symbol. */
+  readonly symbols: Readonly<Record<string, SymbolSnapshot>>;
+  /** The same entries in the manager's symbol order. */
+  readonly entries: readonly SymbolSnapshot[];
+  /** Symbols never seen or invalid, in symbol order. */
+  readonly missing: readonly string[];
+  /** How many symbols carry a forward-filled bar. */
+  readonly forwardFilled: number;
+  /** How many symbols are valid. */
+  readonly validCount: number;
+  /** True when every symbol is valid with a real bar for the latest interval (no fill). */
+  readonly complete: boolean;
+  /** Mean `ageMs` over symbols that have a bar; `null` when none has. */
+  readonly avgAgeMs: number | null;
+  /** At least half the symbols valid and younger than `usableMaxAgeMs` (120 s). */
+  readonly usable: boolean;
+}
+
+/** What `update(bar)` did with a bar. Never thrown: returned. */
+export type UpdateResult =
+  | { readonly status: 'accepted' }
+  | { readonly status: 'duplicate' }
+  | { readonly status: 'revision' }
+  | { readonly status: 'rejected'; readonly reason: RejectReason };
+
+export interface UpdateSummary {
+  accepted: number;
+  duplicates: number;
+  revisions: number;
+  rejected: number;
+}
+
+/** Data-quality counters of one symbol (or, in `QualityStats.total`, of all). */
+export interface SymbolQuality {
+  /** `update()` calls. */
+  readonly updates: number;
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly revisions: number;
+  readonly rejected: number;
+  readonly rejectedByReason: Readonly<Partial<Record<RejectReason, number>>>;
+  /** Accepted bars whose minute's slice had already been emitted. */
+  readonly lateBars: number;
+  /** Slices emitted. */
+  readonly slices: number;
+  /** Slices in which the symbol was forward-filled: the forward-filled intervals. */
+  readonly forwardFilledIntervals: number;
+  /** Slices in which the symbol was invalid (never seen, too many fills, too stale). */
+  readonly invalidSlices: number;
+  /** Mean latency `receivedAt - end` of accepted bars, ms; `null` before the first. */
+  readonly avgLatencyMs: number | null;
+  readonly maxLatencyMs: number | null;
+  /** Mean age of the symbol's price at slice time, ms; `null` before the first slice with a bar. */
+  readonly avgAgeMs: number | null;
+}
+
+export interface QualityStats {
+  readonly total: SymbolQuality;
+  readonly bySymbol: Readonly<Record<string, SymbolQuality>>;
+  /** Updates for symbols the manager does not track, by symbol (at most 1000 names are kept). */
+  readonly unknownSymbols: Readonly<Record<string, number>>;
+  readonly slicesEmitted: number;
+}
+
+export interface SliceEvent {
+  readonly type: 'slice';
+  readonly slice: Snapshot;
+}
+
+export interface RejectEvent {
+  readonly type: 'rejected';
+  readonly bar: Bar;
+  readonly reason: RejectReason;
+}
+
+/** A slice or reject listener threw; the manager's state is unaffected. */
+export interface ListenerErrorEvent {
+  readonly type: 'error';
+  readonly error: Error;
+}
+
+export type DataManagerEvent = SliceEvent | RejectEvent | ListenerErrorEvent;
