@@ -1,19 +1,22 @@
 import type { Bar } from './bar.js';
 import type { BarFeed, FeedEvent, FeedState, FeedStats } from './bar-feed.js';
 import type { Clock } from './clock.js';
-import type { Listener, Unsubscribe } from './emitter.js';
+import type { Listener, TypedEvent } from './emitter.js';
 import { TypedEmitter } from './emitter.js';
 import { AlpacaError, FeedError, StateError } from './errors.js';
 
+type E<X extends TypedEvent> = FeedEvent | X;
+
 /**
- * The lifecycle, events, counters and async iteration that every feed shares. A feed implements the
+ * The lifecycle, events, counters and async iteration that every feed shares. `X` adds a feed's own
+ * events (progress, subscription, ...) to the common ones. A feed implements the
  * four `do*` hooks; the base class checks the order of calls (a call out of order rejects with a
  * `StateError` instead of hanging) and moves the state.
  */
-export abstract class AbstractBarFeed<E extends FeedEvent = FeedEvent> implements BarFeed<E> {
+export abstract class AbstractBarFeed<X extends TypedEvent = never> implements BarFeed<FeedEvent | X> {
   abstract readonly type: string;
   readonly clock: Clock;
-  protected readonly emitter: TypedEmitter<E>;
+  protected readonly emitter: TypedEmitter<E<X>>;
   private currentState: FeedState = 'idle';
   private readonly symbolList: string[];
   private barsReceived = 0;
@@ -27,7 +30,7 @@ export abstract class AbstractBarFeed<E extends FeedEvent = FeedEvent> implement
   protected constructor(symbols: readonly string[], clock: Clock) {
     this.symbolList = [...symbols];
     this.clock = clock;
-    this.emitter = new TypedEmitter<E>((error, event) => {
+    this.emitter = new TypedEmitter<E<X>>((error, event) => {
       if (event.type === 'error') {
         // An error listener that throws has nowhere safer to report to: surface it, do not swallow it.
         queueMicrotask(() => {
@@ -54,9 +57,10 @@ export abstract class AbstractBarFeed<E extends FeedEvent = FeedEvent> implement
     this.symbolList.push(...symbols);
   }
 
-  on<T extends E['type']>(type: T, listener: Listener<Extract<E, { type: T }>>): Unsubscribe {
-    return this.emitter.on(type, listener);
-  }
+  /** Subscribes to one event type; returns the unsubscribe function. */
+  readonly on: BarFeed<FeedEvent | X>['on'] = (type, listener) =>
+    // The generic union defeats TypeScript's narrowing here; the emitter is keyed by type at runtime.
+    (this.emitter as unknown as TypedEmitter<TypedEvent>).on(type, listener as Listener<TypedEvent>);
 
   isConnected(): boolean {
     const s = this.currentState;
@@ -123,7 +127,7 @@ export abstract class AbstractBarFeed<E extends FeedEvent = FeedEvent> implement
     const from = this.currentState;
     if (from === to) return;
     this.currentState = to;
-    this.emitter.emit({ type: 'state', from, to } as Extract<E, { type: 'state' }>);
+    this.emitter.emit({ type: 'state', from, to });
   }
 
   /** Counts and emits one bar. */
@@ -131,7 +135,7 @@ export abstract class AbstractBarFeed<E extends FeedEvent = FeedEvent> implement
     this.barsReceived++;
     this.barsBySymbol.set(bar.symbol, (this.barsBySymbol.get(bar.symbol) ?? 0) + 1);
     this.lastBarAt = bar.receivedAt;
-    this.emitter.emit({ type: 'bar', bar } as Extract<E, { type: 'bar' }>);
+    this.emitter.emit({ type: 'bar', bar });
   }
 
   /** Counts and emits one error. */
@@ -139,7 +143,7 @@ export abstract class AbstractBarFeed<E extends FeedEvent = FeedEvent> implement
     this.errors++;
     const key = AlpacaError.isInstance(error) ? String(error.alpacaCode) : error.code;
     this.errorsByCode.set(key, (this.errorsByCode.get(key) ?? 0) + 1);
-    this.emitter.emit({ type: 'error', error } as Extract<E, { type: 'error' }>);
+    this.emitter.emit({ type: 'error', error });
   }
 
   /** Clears the counters (not the state). */
@@ -179,16 +183,17 @@ export abstract class AbstractBarFeed<E extends FeedEvent = FeedEvent> implement
       wake = undefined;
       w?.();
     };
-    const offBar = this.on('bar', ((e: { bar: Bar }) => {
+    const emitter = this.emitter as unknown as TypedEmitter<FeedEvent>;
+    const offBar = emitter.on('bar', (e) => {
       buffer.push(e.bar);
       notify();
-    }));
-    const offState = this.on('state', ((e: { to: FeedState }) => {
+    });
+    const offState = emitter.on('state', (e) => {
       if (e.to === 'stopped' || e.to === 'closed') {
         done = true;
         notify();
       }
-    }));
+    });
     const finish = (): void => {
       offBar();
       offState();

@@ -1,7 +1,7 @@
 import type { Bar } from './bar.js';
 import type { Clock } from './clock.js';
 import type { FeedError } from './errors.js';
-import type { Listener, Unsubscribe } from './emitter.js';
+import type { Listener, TypedEvent, Unsubscribe } from './emitter.js';
 
 /**
  * The lifecycle of a feed:
@@ -57,6 +57,11 @@ export interface StateEvent {
 /** The events every feed emits. Feeds add their own (progress, subscription, ...) by extending the union. */
 export type FeedEvent = BarEvent | ErrorEvent | StateEvent;
 
+/** Anything that emits bars: what a consumer such as the data manager needs of a feed. */
+export interface BarSource {
+  on(type: 'bar', listener: Listener<BarEvent>): Unsubscribe;
+}
+
 /**
  * The interface every feed implements, so that a program switches between replay and live by
  * changing only the line that builds the feed.
@@ -65,7 +70,7 @@ export type FeedEvent = BarEvent | ErrorEvent | StateEvent;
  * start/stop/is_active, get_type (`type`), get_symbols (`symbols`), set_bar_callback / set_error_callback /
  * set_connection_callback (`on('bar' | 'error' | 'state')`) and get_stats (`stats()`).
  */
-export interface BarFeed<E extends FeedEvent = FeedEvent> extends AsyncIterable<Bar> {
+export interface BarFeed<E extends TypedEvent = FeedEvent> extends AsyncIterable<Bar> {
   /** What kind of feed this is, e.g. `'mock'` or `'alpaca'`. */
   readonly type: string;
   /** The symbols this feed delivers. */

@@ -16,7 +16,7 @@ export {
   checkBar,
   validateBar,
 } from './validate.js';
-export type { BarFeed, FeedState, FeedStats, FeedEvent, BarEvent, ErrorEvent, StateEvent } from './bar-feed.js';
+export type { BarFeed, BarSource, FeedState, FeedStats, FeedEvent, BarEvent, ErrorEvent, StateEvent } from './bar-feed.js';
 export { FEED_STATES } from './bar-feed.js';
 export { AbstractBarFeed } from './abstract-feed.js';
 export type { TypedEvent, Listener, Unsubscribe } from './emitter.js';

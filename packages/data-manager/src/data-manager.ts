@@ -1,4 +1,4 @@
-import type { Bar, BarFeed, Listener, RejectReason, ResolvedValidationRules, Unsubscribe, ValidationContext } from '@feed/core';
+import type { Bar, BarSource, Listener, RejectReason, ResolvedValidationRules, Unsubscribe, ValidationContext } from '@feed/core';
 import { FeedError, REJECT_REASONS, TypedEmitter, checkBar } from '@feed/core';
 import { HistoryRing, RingStore } from './history-ring.js';
 import type { DataManagerOptions, MarketHours, ResolvedOptions } from './options.js';
@@ -232,7 +232,7 @@ export class MultiSymbolDataManager {
    * Feeds every bar of `feed` into the manager. Returns the detach function. Switching a program
    * between replay and live changes only the line that builds the feed.
    */
-  attach(feed: Pick<BarFeed, 'on'>): Unsubscribe {
+  attach(feed: BarSource): Unsubscribe {
     return feed.on('bar', (e) => {
       this.update(e.bar);
     });

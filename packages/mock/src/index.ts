@@ -1,2 +1,15 @@
+export { MockMultiSymbolFeed } from './mock-feed.js';
+export type {
+  MockFeedOptions,
+  MockFeedEvent,
+  MockFeedStats,
+  ProgressEvent,
+  CompleteEvent,
+  LoadedEvent,
+  DateFilter,
+} from './mock-feed.js';
+export type { FileReport, BadRowReason } from './csv-loader.js';
+export { loadCsv } from './csv-loader.js';
 export type { CsvFormat } from './csv-format.js';
 export { CSV_COLUMNS, detectCsvFormat } from './csv-format.js';
+export { parseTime } from './parse-time.js';

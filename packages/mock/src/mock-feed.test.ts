@@ -1,0 +1,341 @@
+import type { Bar } from '@feed/core';
+import { CsvError, ReplayClock, StateError } from '@feed/core';
+import { MultiSymbolDataManager } from '@feed/data-manager';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MIN, OPEN, realCsv, writeFiles } from '../test/fixtures.js';
+import type { MockFeedOptions, ProgressEvent } from './index.js';
+import { MockMultiSymbolFeed } from './index.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Runs a feed to completion at speed 0 and returns what it delivered, with the clock at delivery. */
+async function runAll(options: MockFeedOptions): Promise<{ feed: MockMultiSymbolFeed; bars: Bar[]; clockAt: number[] }> {
+  const feed = new MockMultiSymbolFeed({ speed: 0, ...options });
+  const bars: Bar[] = [];
+  const clockAt: number[] = [];
+  feed.on('bar', (e) => {
+    bars.push(e.bar);
+    clockAt.push(feed.clock.now());
+  });
+  await feed.connect();
+  await feed.start();
+  await feed.whenDone();
+  return { feed, bars, clockAt };
+}
+
+describe('synchronization', () => {
+  it('delivers the bars of one start together across files with different gaps, in symbol order', async () => {
+    const f = writeFiles({ 'a.csv': realCsv([0, 1, 2, 3]), 'b.csv': realCsv([0, 2, 3]), 'c.csv': realCsv([1, 3]) });
+    const { bars, clockAt, feed } = await runAll({ files: { A: f['a.csv']!, B: f['b.csv']!, C: f['c.csv']! } });
+    expect(bars.map((b) => `${(b.start - OPEN) / MIN}${b.symbol}`)).toEqual(['0A', '0B', '1A', '1C', '2A', '2B', '3A', '3B', '3C']);
+    // The clock is at each bar's end when it is delivered: never before (no look-ahead).
+    expect(clockAt).toEqual(bars.map((b) => b.end));
+    expect(bars.every((b) => b.receivedAt === b.end)).toBe(true);
+    expect(feed.state).toBe('stopped');
+    expect(feed.stats()).toMatchObject({ barsReceived: 9, barsLoaded: 9, barsBySymbol: { A: 4, B: 3, C: 2 } });
+  });
+
+  it('without syncTimestamps, each bar is its own step', async () => {
+    const f = writeFiles({ 'a.csv': realCsv([0, 1]), 'b.csv': realCsv([0, 1]) });
+    const { bars } = await runAll({ files: { A: f['a.csv']!, B: f['b.csv']! }, syncTimestamps: false });
+    expect(bars.map((b) => `${(b.start - OPEN) / MIN}${b.symbol}`)).toEqual(['0A', '0B', '1A', '1B']);
+  });
+
+  it('carries prices, volume and times exactly', async () => {
+    const f = writeFiles({ 'a.csv': realCsv([5]) });
+    const { bars } = await runAll({ files: { TQQQ: f['a.csv']! } });
+    expect(bars[0]).toEqual({
+      symbol: 'TQQQ',
+      start: OPEN + 5 * MIN,
+      end: OPEN + 6 * MIN,
+      open: 105,
+      high: 105.5,
+      low: 104.5,
+      close: 105.25,
+      volume: 1005,
+      receivedAt: OPEN + 6 * MIN,
+    });
+    expect(Object.isFrozen(bars[0])).toBe(true);
+  });
+});
+
+describe('speed', () => {
+  /** Replays into a data manager with fake timers, driving the timers until the replay is done. */
+  async function replayAt(speed: number): Promise<{ slices: unknown[]; history: Bar[][]; stats: unknown; sleptMs: number }> {
+    vi.useFakeTimers();
+    const f = writeFiles({ 'a.csv': realCsv([0, 1, 2, 5, 6]), 'b.csv': realCsv([0, 2, 3, 6], 50) });
+    const clock = new ReplayClock();
+    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']!, B: f['b.csv']! }, speed, clock });
+    const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock });
+    const slices: unknown[] = [];
+    dm.on('slice', (e) => slices.push({ ...e.slice, symbols: { ...e.slice.symbols } }));
+    dm.attach(feed);
+    await feed.connect();
+    const t0 = Date.now(); // the fake timers' clock, in the test only
+    await feed.start();
+    const done = feed.whenDone();
+    await vi.runAllTimersAsync();
+    await done;
+    const sleptMs = Date.now() - t0;
+    return { slices, history: ['A', 'B'].map((s) => dm.history(s)), stats: dm.stats(), sleptMs };
+  }
+
+  it('speed 0, 1 and 39 reach the same data-manager state and the same slices', async () => {
+    const fast = await replayAt(0);
+    const real = await replayAt(1);
+    const x39 = await replayAt(39);
+    expect(fast.slices).toHaveLength(6);
+    expect(real.slices).toEqual(fast.slices);
+    expect(x39.slices).toEqual(fast.slices);
+    expect(real.history).toEqual(fast.history);
+    expect(x39.history).toEqual(fast.history);
+    expect(real.stats).toEqual(fast.stats);
+    expect(x39.stats).toEqual(fast.stats);
+    // Pacing: 5 gaps, one of 3 minutes capped at one interval: 5 minutes of replay time.
+    expect(real.sleptMs).toBe(5 * MIN);
+    expect(Math.abs(x39.sleptMs - (5 * MIN) / 39)).toBeLessThan(5); // timers round each sleep to a whole ms
+  });
+
+  it('caps an overnight gap at one interval (configurable)', async () => {
+    vi.useFakeTimers();
+    const day2 = 24 * 60; // minutes
+    const f = writeFiles({ 'a.csv': realCsv([0, day2]) });
+    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']! }, speed: 1, maxGapMs: 2 * MIN });
+    await feed.connect();
+    const t0 = Date.now();
+    await feed.start();
+    const done = feed.whenDone();
+    await vi.runAllTimersAsync();
+    await done;
+    expect(Date.now() - t0).toBe(2 * MIN);
+  });
+});
+
+describe('lifecycle', () => {
+  it('stop() takes effect within one timestamp, and start() resumes', async () => {
+    vi.useFakeTimers();
+    const f = writeFiles({ 'a.csv': realCsv([0, 1, 2, 3, 4]), 'b.csv': realCsv([0, 1, 2, 3, 4]) });
+    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']!, B: f['b.csv']! }, speed: 1 });
+    const got: number[] = [];
+    feed.on('bar', (e) => got.push((e.bar.start - OPEN) / MIN));
+    await feed.connect();
+    await feed.start();
+    await vi.advanceTimersByTimeAsync(MIN + 1);
+    expect(got).toEqual([0, 0, 1, 1]);
+    await feed.stop();
+    expect(feed.state).toBe('stopped');
+    await vi.advanceTimersByTimeAsync(10 * MIN);
+    expect(got).toEqual([0, 0, 1, 1]);
+    await feed.start();
+    const done = feed.whenDone();
+    await vi.runAllTimersAsync();
+    await done;
+    expect(got).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
+  });
+
+  it('at speed 0 yields to the event loop, so a timer can stop it midway', async () => {
+    const minutes = Array.from({ length: 2000 }, (_, i) => i);
+    const f = writeFiles({ 'a.csv': realCsv(minutes) });
+    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']! }, speed: 0, yieldEvery: 16 });
+    let n = 0;
+    feed.on('bar', () => n++);
+    await feed.connect();
+    await feed.start();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await feed.stop();
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(2000);
+  });
+
+  it('calls out of order get a typed error, not a hang', async () => {
+    const f = writeFiles({ 'a.csv': realCsv([0]) });
+    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']! } });
+    await expect(feed.start()).rejects.toSatisfy((e: unknown) => StateError.isInstance(e));
+    await feed.connect();
+    await expect(feed.connect()).rejects.toSatisfy((e: unknown) => StateError.isInstance(e));
+    await feed.disconnect();
+    await expect(feed.start()).rejects.toThrowError(/state 'closed'/);
+  });
+
+  it('loops, shifting each pass forward by whole weeks so time keeps increasing', async () => {
+    vi.useFakeTimers();
+    const f = writeFiles({ 'a.csv': realCsv([0, 1]) });
+    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']! }, speed: 0, loop: true, yieldEvery: 1 });
+    const starts: number[] = [];
+    const completes: number[] = [];
+    feed.on('bar', (e) => starts.push(e.bar.start));
+    feed.on('complete', (e) => completes.push(e.passes));
+    await feed.connect();
+    await feed.start();
+    while (completes.length < 3) await vi.advanceTimersByTimeAsync(1);
+    await feed.stop();
+    const week = 7 * 24 * 3_600_000;
+    expect(starts.slice(0, 6)).toEqual([OPEN, OPEN + MIN, OPEN + week, OPEN + week + MIN, OPEN + 2 * week, OPEN + 2 * week + MIN]);
+    expect(completes.slice(0, 3)).toEqual([1, 2, 3]);
+  });
+
+  it('disconnect() frees the data', async () => {
+    const f = writeFiles({ 'a.csv': realCsv([0, 1]) });
+    const { feed } = await runAll({ files: { A: f['a.csv']! } });
+    await feed.disconnect();
+    expect(feed.state).toBe('closed');
+    expect(feed['data']).toEqual([]);
+  });
+});
+
+describe('date filter and progress', () => {
+  const day = 24 * 60;
+  it('replays one session, or a range of New York dates', async () => {
+    const f = writeFiles({ 'a.csv': realCsv([0, 1, day, day + 1, 2 * day]) });
+    const one = await runAll({ files: { A: f['a.csv']! }, dates: '2025-04-02' });
+    expect(one.bars.map((b) => (b.start - OPEN) / MIN)).toEqual([day, day + 1]);
+    const range = await runAll({ files: { A: f['a.csv']! }, dates: { from: '2025-04-02', to: '2025-04-03' } });
+    expect(range.bars.map((b) => (b.start - OPEN) / MIN)).toEqual([day, day + 1, 2 * day]);
+    expect(range.feed.fileReports()[0]).toMatchObject({ rows: 5, loaded: 3, filtered: 2 });
+  });
+
+  it('reports progress: bars replayed, total, percent, current time', async () => {
+    const f = writeFiles({ 'a.csv': realCsv([0, 1, 2, 3]) });
+    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']! }, speed: 0 });
+    const seen: ProgressEvent[] = [];
+    feed.on('progress', (e) => seen.push(e));
+    await feed.connect();
+    await feed.start();
+    await feed.whenDone();
+    expect(seen.map((e) => [e.barsReplayed, e.totalBars, e.percent, (e.currentTime - OPEN) / MIN])).toEqual([
+      [1, 4, 25, 1],
+      [2, 4, 50, 2],
+      [3, 4, 75, 3],
+      [4, 4, 100, 4],
+    ]);
+  });
+});
+
+describe('CSV formats', () => {
+  it("reads the original design's format with epoch ms, epoch s and ISO 8601 times", async () => {
+    const t = OPEN;
+    const text = [
+      'timestamp,open,high,low,close,volume',
+      `${t},1,1,1,1,10`,
+      `${(t + MIN) / 1000},2,2,2,2,20`,
+      `2025-04-01T13:32:00Z,3,3,3,3,30`,
+      `2025-04-01T09:33:00-04:00,4,4,4,4,40`,
+      `2025-04-01 09:34:00,5,5,5,5,50`, // no offset: New York wall time
+    ].join('\n');
+    const f = writeFiles({ 'o.csv': text });
+    const { bars } = await runAll({ files: { X: f['o.csv']! } });
+    expect(bars.map((b) => [(b.start - OPEN) / MIN, b.close])).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 5],
+    ]);
+  });
+
+  it("reads Alpaca's t,o,h,l,c,v,vw,n with vwap and trade count", async () => {
+    const text = 't,o,h,l,c,v,vw,n\n2025-04-01T13:30:00Z,10,11,9,10.5,300,10.2,42\n';
+    const f = writeFiles({ 'al.csv': text });
+    const { bars } = await runAll({ files: { X: f['al.csv']! } });
+    expect(bars[0]).toMatchObject({ start: OPEN, open: 10, high: 11, low: 9, close: 10.5, volume: 300, vwap: 10.2, tradeCount: 42 });
+  });
+
+  it('accepts CRLF, a BOM, extra columns, other column orders and blank trailing lines', async () => {
+    const text = '\uFEFFextra,ts_nyt_epoch,volume,close,low,high,open,ts_utc\r\nx,1743514200,5,2,1,3,2,?\r\n\r\n\r\n';
+    const f = writeFiles({ 'w.csv': text });
+    const { bars, feed } = await runAll({ files: { X: f['w.csv']! } });
+    expect(bars).toHaveLength(1);
+    expect(bars[0]).toMatchObject({ open: 2, high: 3, low: 1, close: 2, volume: 5 });
+    expect(feed.fileReports()[0]?.badRows).toBe(0);
+  });
+});
+
+describe('bad input', () => {
+  async function connectError(options: MockFeedOptions): Promise<CsvError> {
+    const feed = new MockMultiSymbolFeed(options);
+    try {
+      await feed.connect();
+    } catch (e) {
+      expect(CsvError.isInstance(e)).toBe(true);
+      expect(feed.state).toBe('idle');
+      return e as CsvError;
+    }
+    throw new Error('connect() should have failed');
+  }
+
+  it('a missing file: csv_file naming the file', async () => {
+    const e = await connectError({ files: { A: '/nonexistent/TQQQ.csv' } });
+    expect(e).toMatchObject({ code: 'csv_file', file: '/nonexistent/TQQQ.csv', line: undefined });
+    expect(e.message).toMatch(/^\/nonexistent\/TQQQ\.csv: cannot read: .*ENOENT/);
+  });
+
+  it('a missing column: csv_column naming the file, line 1 and the column', async () => {
+    const f = writeFiles({ 'm.csv': 'ts_utc,ts_nyt_epoch,open,high,low,close\n2025,1743514200,1,1,1,1\n' });
+    const e = await connectError({ files: { A: f['m.csv']! } });
+    expect(e).toMatchObject({ code: 'csv_column', file: f['m.csv'], line: 1, column: 'volume' });
+    expect(e.message).toContain("missing column 'volume'");
+  });
+
+  it('an empty file: csv_column, no header', async () => {
+    const f = writeFiles({ 'e.csv': '' });
+    expect(await connectError({ files: { A: f['e.csv']! } })).toMatchObject({ code: 'csv_column', line: 1 });
+  });
+
+  const badRows = [
+    'ts_utc,ts_nyt_epoch,open,high,low,close,volume',
+    'a,1743514200,1,1,1,1,1', // line 2 ok
+    'b,1743514260,1,1,x,1,1', // line 3 unparseable number (low)
+    'c,not-a-time,1,1,1,1,1', // line 4 unparseable time
+    'd,1743514380,1,1,1,1,', // line 5 empty volume
+    'e,1743514440,1,0.5,1,1,1', // line 6 inconsistent OHLC
+    'f,1743514320,1,1,1,1,1', // line 7 out of order (before line 6? no: after 1743514260)
+    'g,1743514500,1,1,1,1,1', // line 8 ok
+    'h,1743514500,1,1,1,1,1', // line 9 duplicate time
+    'i,1743514440,1,1,1,1,1', // line 10 out of order
+    'j,1743514560,1,1,1,1,1', // line 11 ok
+  ].join('\n');
+
+  it("with onBadRow 'fail', the first bad row rejects connect() with its file and line", async () => {
+    const f = writeFiles({ 'b.csv': badRows });
+    const e = await connectError({ files: { A: f['b.csv']! }, onBadRow: 'fail' });
+    expect(e).toMatchObject({ code: 'csv_row', file: f['b.csv'], line: 3, column: 'low' });
+    expect(e.message).toContain(`${f['b.csv']}:3: cannot read low 'x' as a number`);
+  });
+
+  it("with onBadRow 'skip' (default), bad rows are counted and reported per file with lines, and the rest replays", async () => {
+    const f = writeFiles({ 'b.csv': badRows, 'ok.csv': realCsv([0]) });
+    const errors: CsvError[] = [];
+    const feed = new MockMultiSymbolFeed({ files: { A: f['b.csv']!, B: f['ok.csv']! }, speed: 0 });
+    feed.on('error', (e) => errors.push(e.error as CsvError));
+    const bars: Bar[] = [];
+    feed.on('bar', (e) => bars.push(e.bar));
+    await feed.connect();
+    const report = feed.fileReports()[0]!;
+    expect(report).toMatchObject({
+      rows: 10,
+      loaded: 4,
+      badRows: 6,
+      badByReason: { unparseable_number: 2, unparseable_time: 1, inconsistent_ohlc: 1, duplicate_time: 1, out_of_order: 1 },
+    });
+    expect(errors.map((e) => [e.line, e.column])).toEqual([
+      [3, 'low'],
+      [4, 'ts_nyt_epoch'],
+      [5, 'volume'],
+      [6, undefined],
+      [9, 'ts_nyt_epoch'],
+      [10, 'ts_nyt_epoch'],
+    ]);
+    expect(errors.every((e) => e.file === f['b.csv'] && e.code === 'csv_row')).toBe(true);
+    expect(feed.stats().errorsByCode).toEqual({ csv_row: 6 });
+    await feed.start();
+    await feed.whenDone();
+    expect(bars.filter((b) => b.symbol === 'A').map((b) => b.start / 1000)).toEqual([1743514200, 1743514320, 1743514500, 1743514560]);
+  });
+
+  it('rejects bad options with a ConfigError naming each', () => {
+    expect(() => new MockMultiSymbolFeed({ files: {}, speed: -1 })).toThrowError(/files: must name at least one file; speed: must be >= 0/);
+    expect(() => new MockMultiSymbolFeed({ files: { A: 'a.csv' }, dates: '16/10/2025' })).toThrowError(/dates/);
+  });
+});

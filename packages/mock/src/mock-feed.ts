@@ -1,0 +1,392 @@
+import type { Bar, BarEvent, ErrorEvent, FeedStats, StateEvent } from '@feed/core';
+import { AbstractBarFeed, ConfigError, MINUTE_MS, NEW_YORK, ReplayClock, zonedTimeToEpoch } from '@feed/core';
+import { z } from 'zod';
+import type { BarColumns, FileReport, LoadOptions } from './csv-loader.js';
+import { defaultOpen, loadCsv } from './csv-loader.js';
+
+/** Progress of a replay, emitted each time another whole percent is done, and at the end. */
+export interface ProgressEvent {
+  readonly type: 'progress';
+  readonly barsReplayed: number;
+  readonly totalBars: number;
+  /** 0-100. */
+  readonly percent: number;
+  /** The replay clock's time. */
+  readonly currentTime: number;
+}
+
+/** The replay delivered every bar (once per pass when looping). */
+export interface CompleteEvent {
+  readonly type: 'complete';
+  readonly barsReplayed: number;
+  /** Passes completed (1 without `loop`). */
+  readonly passes: number;
+}
+
+/** Every file is loaded: what each one held. */
+export interface LoadedEvent {
+  readonly type: 'loaded';
+  readonly files: readonly FileReport[];
+  readonly totalBars: number;
+}
+
+export type MockFeedEvent = BarEvent | ErrorEvent | StateEvent | ProgressEvent | CompleteEvent | LoadedEvent;
+
+export interface MockFeedStats extends FeedStats {
+  /** Bars loaded for replay, over all files (after the date filter). */
+  readonly barsLoaded: number;
+  /** Bad rows skipped while loading, over all files. */
+  readonly badRows: number;
+  readonly passes: number;
+}
+
+/** A date filter: one New York session date, or an inclusive range of dates (`YYYY-MM-DD`). */
+export type DateFilter = string | { readonly from?: string | undefined; readonly to?: string | undefined };
+
+export interface MockFeedOptions {
+  /** Symbol to CSV path; the symbols are replayed in this order within a minute. */
+  files: Readonly<Record<string, string>>;
+  /**
+   * Replay speed: 0 = as fast as possible (yielding to the event loop), 1 = real time, 39 = 39x.
+   * @default 39
+   */
+  speed?: number;
+  /**
+   * Replay again from the start when done, shifted forward by whole weeks so time keeps increasing.
+   * @default false
+   */
+  loop?: boolean;
+  /**
+   * Deliver all bars of one start together (one step, one clock move); otherwise one bar a step.
+   * @default true
+   */
+  syncTimestamps?: boolean;
+  /** Only bars of these New York dates: `'2025-10-16'`, or `{ from: '2025-10-01', to: '2025-10-16' }`. */
+  dates?: DateFilter;
+  /**
+   * The clock the replay drives. Hand the same clock to the data manager.
+   * @default new ReplayClock()
+   */
+  clock?: ReplayClock;
+  /**
+   * `'skip'`: bad rows are counted, reported per file and the rest replays; `'fail'`: the first bad row rejects `connect()`.
+   * @default 'skip'
+   */
+  onBadRow?: 'skip' | 'fail';
+  /**
+   * Longest gap between two timestamps that is paced in (replay) time; longer gaps (overnight,
+   * weekends) count as this much, so they are not slept through.
+   * @default intervalMs (one interval)
+   */
+  maxGapMs?: number;
+  /**
+   * Bar interval.
+   * @default 60000
+   */
+  intervalMs?: number;
+  /**
+   * At speed 0, yield to the event loop after this many steps.
+   * @default 256
+   */
+  yieldEvery?: number;
+  /**
+   * Bad rows kept with their file and line per file (all are counted).
+   * @default 20
+   */
+  maxReportedErrors?: number;
+  /** Opens a file as a byte stream (injectable for tests). Default: `fs.createReadStream`. */
+  open?: LoadOptions['open'];
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const optionsSchema = z.object({
+  files: z
+    .record(z.string().min(1, 'symbol must not be empty'), z.string().min(1, 'path must not be empty'))
+    .refine((f) => Object.keys(f).length > 0, 'must name at least one file'),
+  speed: z.number().min(0, 'must be >= 0').default(39),
+  loop: z.boolean().default(false),
+  syncTimestamps: z.boolean().default(true),
+  dates: z
+    .union([
+      z.string().regex(DATE, 'must be YYYY-MM-DD'),
+      z.object({ from: z.string().regex(DATE, 'must be YYYY-MM-DD').optional(), to: z.string().regex(DATE, 'must be YYYY-MM-DD').optional() }),
+    ])
+    .optional(),
+  onBadRow: z.enum(['skip', 'fail']).default('skip'),
+  maxGapMs: z.number().min(0, 'must be >= 0').optional(),
+  intervalMs: z.number().int().positive('must be > 0').default(MINUTE_MS),
+  yieldEvery: z.number().int().min(1, 'must be >= 1').default(256),
+  maxReportedErrors: z.number().int().min(0).default(20),
+});
+
+function midnight(date: string): number {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return zonedTimeToEpoch(NEW_YORK, y, m, d);
+}
+
+function dateRange(filter: DateFilter | undefined): [number, number] {
+  if (filter === undefined) return [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const from = typeof filter === 'string' ? filter : filter.from;
+  const to = typeof filter === 'string' ? filter : filter.to;
+  const lo = from === undefined ? Number.NEGATIVE_INFINITY : midnight(from);
+  // The end is the next New York midnight: 23 or 25 hours away on DST days, so add a day by date.
+  let hi = Number.POSITIVE_INFINITY;
+  if (to !== undefined) {
+    const [y, m, d] = to.split('-').map(Number) as [number, number, number];
+    const next = new Date(Date.UTC(y, m - 1, d + 1));
+    hi = zonedTimeToEpoch(NEW_YORK, next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate());
+  }
+  return [lo, hi];
+}
+
+const WEEK_MS = 7 * 24 * 3_600_000;
+
+/**
+ * Replays one CSV file per symbol as a `BarFeed`, synchronized by timestamp, at a chosen speed, so
+ * that a strategy tested on replay runs unchanged live (semantics.md, "Replay").
+ */
+export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | CompleteEvent | LoadedEvent> {
+  readonly type = 'mock';
+  override readonly clock: ReplayClock;
+  private readonly opts: z.infer<typeof optionsSchema> & { open: LoadOptions['open']; maxGapMs: number };
+  private data: BarColumns[] = [];
+  private reports: FileReport[] = [];
+  private totalBars = 0;
+  /** Next row per symbol. */
+  private cursor: Int32Array = new Int32Array(0);
+  private replayed = 0;
+  private passes = 0;
+  /** Added to every start: whole weeks, one span per completed loop pass. */
+  private shift = 0;
+  private lastPercent = -1;
+  private running = false;
+  private loopPromise: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private doneWaiters: (() => void)[] = [];
+
+  constructor(options: MockFeedOptions) {
+    const parsed = optionsSchema.safeParse(options);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(options)', message: i.message }));
+      throw new ConfigError(`invalid MockMultiSymbolFeed options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues, undefined, {
+        code: 'invalid_option',
+      });
+    }
+    const clock = options.clock ?? new ReplayClock();
+    super(Object.keys(parsed.data.files), clock);
+    this.clock = clock;
+    this.opts = { ...parsed.data, open: options.open ?? defaultOpen, maxGapMs: parsed.data.maxGapMs ?? parsed.data.intervalMs };
+  }
+
+  /** What each file held: rows, bars loaded, bad rows by reason with their lines. */
+  fileReports(): readonly FileReport[] {
+    return this.reports;
+  }
+
+  override stats(): MockFeedStats {
+    return {
+      ...super.stats(),
+      barsLoaded: this.totalBars,
+      badRows: this.reports.reduce((a, r) => a + r.badRows, 0),
+      passes: this.passes,
+    };
+  }
+
+  /** Resolves when the replay completes (without `loop`) or stops. */
+  whenDone(): Promise<void> {
+    if (!this.running && this.loopPromise === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.doneWaiters.push(resolve));
+  }
+
+  protected async doConnect(): Promise<void> {
+    const [from, to] = dateRange(this.opts.dates);
+    const load: LoadOptions = {
+      onBadRow: this.opts.onBadRow,
+      intervalMs: this.opts.intervalMs,
+      from,
+      to,
+      maxReportedErrors: this.opts.maxReportedErrors,
+      open: this.opts.open,
+    };
+    // One file after the other: parsing is CPU-bound on one thread, and interleaving six streams only
+    // keeps more data alive at once (measured: slower).
+    const results: Awaited<ReturnType<typeof loadCsv>>[] = [];
+    for (const [symbol, file] of Object.entries(this.opts.files)) results.push(await loadCsv(symbol, file, load));
+    this.data = results.map((r) => r.bars);
+    this.reports = results.map((r) => r.report);
+    this.totalBars = this.data.reduce((a, d) => a + d.length, 0);
+    this.cursor = new Int32Array(this.data.length);
+    for (const r of this.reports) for (const e of r.errors) this.reportError(e);
+    this.emitter.emit({ type: 'loaded', files: this.reports, totalBars: this.totalBars });
+    const first = this.firstStart();
+    if (first !== undefined && this.clock.now() < first) this.clock.advanceTo(first);
+  }
+
+  private firstStart(): number | undefined {
+    let min = Number.POSITIVE_INFINITY;
+    for (const d of this.data) if (d.length > 0 && (d.start[0] as number) < min) min = d.start[0] as number;
+    return min === Number.POSITIVE_INFINITY ? undefined : min;
+  }
+
+  protected doStart(): Promise<void> {
+    this.running = true;
+    this.loopPromise = this.replay().finally(() => {
+      this.loopPromise = undefined;
+      const waiters = this.doneWaiters;
+      this.doneWaiters = [];
+      for (const w of waiters) w();
+    });
+    return Promise.resolve();
+  }
+
+  protected async doStop(): Promise<void> {
+    this.running = false;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.wake?.();
+    await this.loopPromise;
+  }
+
+  protected doDisconnect(): Promise<void> {
+    this.data = [];
+    this.cursor = new Int32Array(0);
+    return Promise.resolve();
+  }
+
+  /** The smallest next start over all symbols, or undefined when every file is done. */
+  private nextStart(): number | undefined {
+    let min = Number.POSITIVE_INFINITY;
+    const data = this.data;
+    for (let i = 0; i < data.length; i++) {
+      const d = data[i] as BarColumns;
+      const c = this.cursor[i] as number;
+      if (c < d.length && (d.start[c] as number) < min) min = d.start[c] as number;
+    }
+    return min === Number.POSITIVE_INFINITY ? undefined : min;
+  }
+
+  private barAt(i: number, row: number): Bar {
+    const d = this.data[i] as BarColumns;
+    const start = (d.start[row] as number) + this.shift;
+    const vwap = d.vwap[row] as number;
+    const trades = d.trades[row] as number;
+    const bar: { -readonly [K in keyof Bar]: Bar[K] } = {
+      symbol: this.symbols[i] as string,
+      start,
+      end: start + this.opts.intervalMs,
+      open: d.open[row] as number,
+      high: d.high[row] as number,
+      low: d.low[row] as number,
+      close: d.close[row] as number,
+      volume: d.volume[row] as number,
+      receivedAt: this.clock.now(),
+    };
+    if (!Number.isNaN(vwap)) bar.vwap = vwap;
+    if (trades >= 0) bar.tradeCount = trades;
+    return Object.freeze(bar);
+  }
+
+  /**
+   * One step: the bars of the next start (all symbols with `syncTimestamps`, else the first symbol
+   * in order). The clock moves to their end first, then they are delivered: a bar is handed over only
+   * once it is complete, as live, where a minute's bar arrives after the minute.
+   */
+  private step(start: number): void {
+    const interval = this.opts.intervalMs;
+    this.clock.advanceTo(start + this.shift + interval);
+    const data = this.data;
+    for (let i = 0; i < data.length; i++) {
+      const d = data[i] as BarColumns;
+      const c = this.cursor[i] as number;
+      if (c < d.length && d.start[c] === start) {
+        this.cursor[i] = c + 1;
+        this.replayed++;
+        this.deliver(this.barAt(i, c));
+        if (!this.opts.syncTimestamps) break;
+      }
+    }
+    this.progress();
+  }
+
+  private progress(): void {
+    const total = this.totalBars * Math.max(1, this.passes + 1);
+    const pass = this.replayed - this.totalBars * this.passes;
+    const percent = this.totalBars === 0 ? 100 : Math.floor((pass / this.totalBars) * 100);
+    if (percent === this.lastPercent) return;
+    this.lastPercent = percent;
+    this.emitter.emit({ type: 'progress', barsReplayed: this.replayed, totalBars: total, percent, currentTime: this.clock.now() });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.wake = undefined;
+        resolve();
+      }, ms);
+    });
+  }
+
+  private yieldNow(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      setImmediate(() => {
+        this.wake = undefined;
+        resolve();
+      });
+    });
+  }
+
+  private async replay(): Promise<void> {
+    const { speed, yieldEvery, maxGapMs } = this.opts;
+    let steps = 0;
+    let prev: number | undefined;
+    while (this.running) {
+      const start = this.nextStart();
+      if (start === undefined) {
+        this.passes++;
+        if (this.totalBars === 0) {
+          this.emitter.emit({ type: 'progress', barsReplayed: 0, totalBars: 0, percent: 100, currentTime: this.clock.now() });
+        }
+        this.emitter.emit({ type: 'complete', barsReplayed: this.replayed, passes: this.passes });
+        if (this.opts.loop && this.totalBars > 0) {
+          this.rewind();
+          prev = undefined;
+          continue;
+        }
+        // One more interval, so that a data manager's grace for the last minute passes.
+        this.clock.advanceTo(this.clock.now() + this.opts.intervalMs);
+        this.running = false;
+        this.setState('stopped');
+        return;
+      }
+      if (speed > 0 && prev !== undefined) {
+        const gap = Math.min(start - prev, maxGapMs);
+        if (gap > 0) await this.sleep(gap / speed);
+        if (!this.running) break;
+      } else if (speed === 0 && ++steps % yieldEvery === 0) {
+        await this.yieldNow();
+        if (!this.running) break;
+      }
+      this.step(start);
+      prev = start;
+    }
+  }
+
+  /** Starts the next pass, shifted by whole weeks past the last one (time-of-day and weekday kept). */
+  private rewind(): void {
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const d of this.data) {
+      if (d.length === 0) continue;
+      first = Math.min(first, d.start[0] as number);
+      last = Math.max(last, d.start[d.length - 1] as number);
+    }
+    const span = last - first + this.opts.intervalMs;
+    this.shift += Math.ceil(span / WEEK_MS) * WEEK_MS;
+    this.cursor.fill(0);
+    this.lastPercent = -1;
+  }
+}

@@ -1,0 +1,25 @@
+import { NEW_YORK, zonedTimeToEpoch } from '@feed/core';
+
+const ISO_LOCAL = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/;
+const HAS_ZONE = /(?:Z|[+-]\d{2}:?\d{2})$/i;
+
+/** Seconds since the epoch below this are taken as seconds, at or above as milliseconds (1973-03-03 in ms). */
+const MS_THRESHOLD = 1e11;
+
+/**
+ * Parses a bar time: epoch seconds or milliseconds (told apart by size), or ISO 8601 / RFC 3339.
+ * An ISO time without an offset is New York wall time (the exchange's), never the machine's zone.
+ * Returns epoch ms, or NaN when the text is not a time.
+ */
+export function parseTime(text: string): number {
+  const n = Number(text); // the common case, epoch seconds or ms; NaN for an ISO time
+  if (Number.isFinite(n)) {
+    if (n === 0 && text.trim() === '') return Number.NaN;
+    return Math.abs(n) < MS_THRESHOLD ? Math.round(n * 1000) : Math.round(n);
+  }
+  const s = text.trim();
+  if (HAS_ZONE.test(s)) return Date.parse(s);
+  const m = ISO_LOCAL.exec(s);
+  if (m === null) return Number.NaN;
+  return zonedTimeToEpoch(NEW_YORK, Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
+}

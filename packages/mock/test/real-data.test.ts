@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+import { nyse } from '@feed/core';
+import { MultiSymbolDataManager } from '@feed/data-manager';
+import { describe, expect, it } from 'vitest';
+import { MockMultiSymbolFeed } from '../src/index.js';
+import { rawStarts, realDataDir } from './real-data.js';
+
+const dir = realDataDir();
+if (dir === undefined && process.env.FEED_REQUIRE_REAL_DATA === '1') {
+  throw new Error('FEED_REQUIRE_REAL_DATA=1 but no real data: set FEED_REAL_DATA_DIR or put shared/data/real beside the repository');
+}
+
+const ETFS = ['TQQQ', 'SQQQ', 'SDS', 'UVXY', 'SVIX'] as const;
+const ROWS = { TQQQ: 53_779, SQQQ: 53_779, SDS: 52_161, UVXY: 53_743, SVIX: 51_003 };
+
+describe.skipIf(dir === undefined)('real data: the five ETF files replayed at speed 0 into a data manager', () => {
+  it(
+    'delivers exactly the rows in the files, one slice per distinct minute, and forward fills where SDS and SVIX have gaps',
+    async () => {
+      const files = Object.fromEntries(ETFS.map((s) => [s, join(dir as string, `${s}.csv`)]));
+      const feed = new MockMultiSymbolFeed({ files, speed: 0 });
+      const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock: feed.clock });
+      let slices = 0;
+      let lastAsOf = 0;
+      let outOfOrder = 0;
+      dm.on('slice', (e) => {
+        if (e.slice.asOf <= lastAsOf) outOfOrder++;
+        lastAsOf = e.slice.asOf;
+        slices++;
+      });
+      dm.attach(feed);
+      await feed.connect();
+      await feed.start();
+      await feed.whenDone();
+
+      // Independent figures, from the raw text.
+      const starts = Object.fromEntries(ETFS.map((s) => [s, rawStarts(files[s] as string)])) as Record<(typeof ETFS)[number], number[]>;
+      const minutes = [...new Set(ETFS.flatMap((s) => starts[s]))].sort((a, b) => a - b);
+      const stats = dm.stats();
+      for (const s of ETFS) {
+        expect(starts[s]).toHaveLength(ROWS[s]);
+        expect(feed.stats().barsBySymbol[s]).toBe(ROWS[s]);
+        expect(stats.bySymbol[s]).toMatchObject({ accepted: ROWS[s], rejected: 0, duplicates: 0, revisions: 0 });
+      }
+      expect(feed.stats().badRows).toBe(0);
+      expect(slices).toBe(minutes.length);
+      expect(outOfOrder).toBe(0);
+      expect(stats.slicesEmitted).toBe(minutes.length);
+
+      // Forward fills: at each slice boundary, 1 to 5 open-market intervals since the symbol's last bar.
+      const expectedFills = (s: (typeof ETFS)[number]): number => {
+        const own = starts[s];
+        let j = -1;
+        let fills = 0;
+        for (const m of minutes) {
+          const boundary = (m + 60) * 1000;
+          while (j + 1 < own.length && ((own[j + 1] as number) + 60) * 1000 <= boundary) j++;
+          if (j < 0) continue;
+          const k = Math.floor(nyse.openMsBetween(((own[j] as number) + 60) * 1000, boundary) / 60_000);
+          if (k >= 1 && k <= 5) fills++;
+        }
+        return fills;
+      };
+      for (const s of ETFS) expect(stats.bySymbol[s]?.forwardFilledIntervals).toBe(expectedFills(s));
+      expect(stats.bySymbol.SDS?.forwardFilledIntervals).toBeGreaterThan(1000);
+      expect(stats.bySymbol.SVIX?.forwardFilledIntervals).toBeGreaterThan(1500);
+      expect(stats.bySymbol.TQQQ?.forwardFilledIntervals).toBe(0);
+      console.log(
+        `real data: ${minutes.length} slices; forward-filled intervals ${ETFS.map((s) => `${s} ${stats.bySymbol[s]?.forwardFilledIntervals ?? 0}`).join(', ')}`,
+      );
+    },
+    120_000,
+  );
+});
