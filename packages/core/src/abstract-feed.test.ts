@@ -1,39 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { bar, T0 } from '../test/factories.js';
-import { AbstractBarFeed } from './abstract-feed.js';
 import type { Bar } from './bar.js';
 import type { FeedState } from './bar-feed.js';
 import { ManualClock } from './clock.js';
 import { FeedError, StateError } from './errors.js';
+import { ManualBarFeed } from './manual-feed.js';
 
-/** A feed that delivers the bars it is given, on demand. */
-class ListFeed extends AbstractBarFeed {
-  readonly type = 'list';
+/** A manual feed over fixed bars, whose connect may fail. */
+class ListFeed extends ManualBarFeed {
   connects = 0;
-  constructor(private readonly bars: Bar[], private readonly failConnect = false) {
+  constructor(
+    private readonly bars: Bar[],
+    private readonly failConnect = false,
+  ) {
     super(['TQQQ', 'SQQQ'], new ManualClock(T0));
   }
-  protected doConnect(): Promise<void> {
+  protected override doConnect(): Promise<void> {
     this.connects++;
     return this.failConnect ? Promise.reject(new FeedError('connection', 'refused')) : Promise.resolve();
   }
-  protected doStart(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected doStop(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected doDisconnect(): Promise<void> {
-    return Promise.resolve();
-  }
-  push(): void {
-    for (const b of this.bars) this.deliver(b);
+  send(): void {
+    this.push(...this.bars);
   }
   finish(): void {
-    this.setState('stopped');
-  }
-  fail(e: FeedError): void {
-    this.reportError(e);
+    this.end();
   }
 }
 
@@ -88,9 +78,9 @@ describe('AbstractBarFeed events and stats', () => {
     await f.start();
     const seen: Bar[] = [];
     const off = f.on('bar', (e) => seen.push(e.bar));
-    f.push();
+    f.send();
     off();
-    f.push();
+    f.send();
     f.fail(new FeedError('protocol', 'bad frame'));
     expect(seen).toEqual(bars);
     expect(f.stats()).toEqual({
@@ -115,7 +105,7 @@ describe('AbstractBarFeed events and stats', () => {
       throw new Error('strategy bug');
     });
     f.on('bar', () => second++);
-    f.push();
+    f.send();
     expect(second).toBe(1);
     expect(errors).toEqual(['listener']);
   });
@@ -129,11 +119,20 @@ describe('AbstractBarFeed events and stats', () => {
     const done = (async () => {
       for await (const b of f) got.push(b);
     })();
-    f.push();
+    f.send();
     f.finish();
     await done;
     expect(got).toEqual(bars);
     expect(f['emitter'].listenerCount()).toBe(0);
+  });
+
+  it('push() outside streaming is a typed error', async () => {
+    const f = new ListFeed([bar()]);
+    expect(() => f.send()).toThrowError(/cannot push\(\) in state 'idle'/);
+    await f.connect();
+    await f.start();
+    f.send();
+    expect(f.stats().barsReceived).toBe(1);
   });
 
   it('breaking out of the loop unsubscribes', async () => {
@@ -146,7 +145,7 @@ describe('AbstractBarFeed events and stats', () => {
         break;
       }
     })();
-    f.push();
+    f.send();
     await done;
     expect(f['emitter'].listenerCount()).toBe(0);
   });

@@ -19,6 +19,7 @@ export {
 export type { BarFeed, BarSource, FeedState, FeedStats, FeedEvent, BarEvent, ErrorEvent, StateEvent } from './bar-feed.js';
 export { FEED_STATES } from './bar-feed.js';
 export { AbstractBarFeed } from './abstract-feed.js';
+export { ManualBarFeed } from './manual-feed.js';
 export type { TypedEvent, Listener, Unsubscribe } from './emitter.js';
 export { TypedEmitter } from './emitter.js';
 export type { Clock, TickListener, SystemClockOptions } from './clock.js';

@@ -1,5 +1,5 @@
 import type { Bar } from '@feed/core';
-import { AbstractBarFeed, ConfigError, DEFAULT_SYMBOL_CONFIG, FeedError, ManualClock, ReplayClock } from '@feed/core';
+import { ConfigError, DEFAULT_SYMBOL_CONFIG, FeedError, ManualBarFeed, ManualClock, ReplayClock } from '@feed/core';
 import { describe, expect, it } from 'vitest';
 import { MIN, OPEN, bar, harness, ny, replay } from '../test/scenario.js';
 import { ALWAYS_OPEN, MultiSymbolDataManager } from './index.js';
@@ -483,38 +483,16 @@ describe('statistics', () => {
   });
 });
 
-class ListFeed extends AbstractBarFeed {
-  readonly type = 'list';
-  constructor() {
-    super(SYMS, new ManualClock(OPEN));
-  }
-  protected doConnect(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected doStart(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected doStop(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected doDisconnect(): Promise<void> {
-    return Promise.resolve();
-  }
-  send(b: Bar): void {
-    this.deliver(b);
-  }
-}
-
 describe('attach(feed)', () => {
   it("feeds a BarFeed's bars into the manager until detached", async () => {
-    const feed = new ListFeed();
+    const feed = new ManualBarFeed(SYMS);
     await feed.connect();
     await feed.start();
     const { dm } = harness(SYMS);
     const detach = dm.attach(feed);
-    feed.send(bar('TQQQ', OPEN));
+    feed.push(bar('TQQQ', OPEN));
     detach();
-    feed.send(bar('SQQQ', OPEN));
+    feed.push(bar('SQQQ', OPEN));
     expect(dm.stats().total.accepted).toBe(1);
   });
 });
