@@ -43,24 +43,29 @@ async function parseOnly(): Promise<number> {
 }
 
 /** Load + replay into a data manager; returns bars and the peak memory growth while replaying. */
-async function endToEnd(measureMemory: boolean): Promise<{ bars: number; peak: number }> {
+async function endToEnd(measureMemory: boolean): Promise<{ bars: number; peak: number; loadMs: number; replayMs: number }> {
   const base = measureMemory ? (gc(), mem()) : 0;
   const feed = new MockMultiSymbolFeed({ files, speed: 0 });
   const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock: feed.clock });
   dm.attach(feed);
   let peak = 0;
   if (measureMemory) feed.on('progress', () => (peak = Math.max(peak, mem() - base)));
+  const t0 = performance.now();
   await feed.connect();
+  const t1 = performance.now();
   if (measureMemory) peak = Math.max(peak, mem() - base);
   await feed.start();
   await feed.whenDone();
+  const t2 = performance.now();
   const bars = dm.stats().total.accepted;
   if (bars !== feed.stats().barsLoaded) throw new Error('not every bar reached the data manager');
-  return { bars, peak };
+  return { bars, peak, loadMs: t1 - t0, replayMs: t2 - t1 };
 }
 
 const parseMs: number[] = [];
 const e2eMs: number[] = [];
+const loadMs: number[] = [];
+const replayMs: number[] = [];
 let rows = 0;
 let bars = 0;
 await parseOnly(); // warm-up
@@ -73,8 +78,11 @@ for (let r = 0; r < RUNS; r++) {
   parseMs.push(performance.now() - t);
   gc();
   t = performance.now();
-  bars = (await endToEnd(false)).bars;
+  const run = await endToEnd(false);
   e2eMs.push(performance.now() - t);
+  bars = run.bars;
+  loadMs.push(run.loadMs);
+  replayMs.push(run.replayMs);
 }
 const { peak } = await endToEnd(true);
 
@@ -86,5 +94,6 @@ const ok = (b: boolean): string => (b ? 'ok' : 'MISSED');
 console.log(`@feed/mock benchmark${QUICK ? ' (quick)' : ''}: six real files, ${bars.toLocaleString('en-US')} bars (${rows.toLocaleString('en-US')} CSV records incl. headers), medians of ${RUNS} runs`);
 console.log(`csv-parse alone:            ${p.toFixed(0)} ms  (${Math.round(rows / (p / 1000)).toLocaleString('en-US')} records/s)`);
 console.log(`load + replay into manager: ${e.toFixed(0)} ms  (${Math.round(bars / (e / 1000)).toLocaleString('en-US')} bars/s)`);
+console.log(`  of which load ${median(loadMs).toFixed(0)} ms, replay ${median(replayMs).toFixed(0)} ms`);
 console.log(`overhead on top of parsing: ${(overhead * 100).toFixed(1)} % (target < 25 %)  ${ok(overhead < 0.25)}`);
 console.log(`memory while replaying:     ${perBar.toFixed(0)} bytes per bar loaded (target < 300)  ${ok(perBar < 300)}${(globalThis as { gc?: unknown }).gc ? '' : ' [no --expose-gc: approximate]'}`);

@@ -5,6 +5,7 @@ import { CsvError, DEFAULT_VALIDATION_RULES, checkBar } from '@feed/core';
 import { parse } from 'csv-parse';
 import type { CsvFormat } from './csv-format.js';
 import { CSV_COLUMNS, detectCsvFormat } from './csv-format.js';
+import { parseDecimal } from './fast-number.js';
 import { parseTime } from './parse-time.js';
 
 /** Why a row was not loaded. */
@@ -122,10 +123,8 @@ interface Columns {
 }
 
 function num(text: string | undefined): number {
-  if (text === undefined) return Number.NaN;
-  const n = Number(text); // trims white space itself
-  // Number('') and Number('  ') are 0: an empty cell is not a number here.
-  return n === 0 && text.trim() === '' ? Number.NaN : n;
+  // An empty cell is NaN here (Number('') would be 0).
+  return text === undefined ? Number.NaN : parseDecimal(text);
 }
 
 /**

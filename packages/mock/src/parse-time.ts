@@ -1,4 +1,5 @@
 import { NEW_YORK, zonedTimeToEpoch } from '@feed/core';
+import { parseDecimal } from './fast-number.js';
 
 const ISO_LOCAL = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/;
 const HAS_ZONE = /(?:Z|[+-]\d{2}:?\d{2})$/i;
@@ -12,9 +13,8 @@ const MS_THRESHOLD = 1e11;
  * Returns epoch ms, or NaN when the text is not a time.
  */
 export function parseTime(text: string): number {
-  const n = Number(text); // the common case, epoch seconds or ms; NaN for an ISO time
+  const n = parseDecimal(text); // the common case, epoch seconds or ms; NaN for an ISO time
   if (Number.isFinite(n)) {
-    if (n === 0 && text.trim() === '') return Number.NaN;
     return Math.abs(n) < MS_THRESHOLD ? Math.round(n * 1000) : Math.round(n);
   }
   const s = text.trim();
