@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   }
   if (!existsSync(dir)) throw new UsageError(`--data: no such directory '${dir}'`);
   console.log(`\ndata: ${dir}`);
-  const result = await replayDemo(dir, symbols, { speed: args.speed, date: args.date, print: (l) => console.log(l) });
+  const result = await replayDemo(dir, symbols, { speed: args.speed, date: args.date, config, print: (l) => console.log(l) });
   for (const line of result.lines) console.log(line);
 }
 

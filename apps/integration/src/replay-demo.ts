@@ -1,5 +1,9 @@
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Bar, SymbolConfig } from '@feed/core';
+import { generateLeveraged, specFromConfig, writeRealDataCsv } from '@feed/synth';
+import { loadCsv } from '@feed/mock';
 import type { Snapshot } from '@feed/data-manager';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { MockMultiSymbolFeed } from '@feed/mock';
@@ -16,19 +20,29 @@ const pad = (s: string, n: number): string => s.padStart(n);
 export async function replayDemo(
   dir: string,
   symbols: readonly string[],
-  options: { speed: number; date: string | undefined; print: (line: string) => void },
+  options: { speed: number; date: string | undefined; config: SymbolConfig; print: (line: string) => void },
 ): Promise<ReplayResult> {
   const files: Record<string, string> = {};
   const missingFiles: string[] = [];
   for (const s of symbols) {
     const path = join(dir, `${s}.csv`);
     if (existsSync(path)) files[s] = path;
-    else missingFiles.push(s);
+    else {
+      const synthesized = await synthesize(dir, s, options.config);
+      if (synthesized === undefined) missingFiles.push(s);
+      else {
+        files[s] = synthesized.path;
+        options.print(synthesized.note);
+      }
+    }
   }
+  // Keep the configured order: a synthesized file is replayed in its symbol's place.
+  const ordered: Record<string, string> = {};
+  for (const s of symbols) if (files[s] !== undefined) ordered[s] = files[s];
   if (Object.keys(files).length === 0) return { lines: [`no CSV file for ${symbols.join(', ')} in ${dir}`], missingFiles, lastSlice: undefined };
   const [from, to] = options.date?.split('..') ?? [];
   const feed = new MockMultiSymbolFeed({
-    files,
+    files: ordered,
     speed: options.speed,
     ...(from === undefined ? {} : { dates: { from, to: to ?? from } }),
   });
@@ -67,8 +81,44 @@ export async function replayDemo(
     );
   }
   lines.push('', `${q.slicesEmitted.toLocaleString('en-US')} slices; last as of ${lastSlice ? new Date(lastSlice.asOf).toISOString() : '-'}; usable: ${lastSlice?.usable ? 'yes' : 'no'}`);
-  if (missingFiles.length > 0) lines.push(`no file for ${missingFiles.join(', ')}: missing in every slice (synthesis comes with @feed/synth)`);
+  if (missingFiles.length > 0) lines.push(`no file for ${missingFiles.join(', ')}, and no underlying file to synthesize from: missing in every slice`);
   await feed.disconnect();
   dm.dispose();
   return { lines, missingFiles, lastSlice };
+}
+
+/** The level a synthesized fund starts at: its returns, not its price, come from the model. */
+const SYNTHETIC_START_PRICE = 100;
+
+/**
+ * A leveraged fund whose file is missing, generated from its underlying's file in the same
+ * directory (UPRO = 3x SPY, daily reset) into a temporary file; `undefined` when that is impossible.
+ */
+async function synthesize(dir: string, symbol: string, config: SymbolConfig): Promise<{ path: string; note: string } | undefined> {
+  const info = config.symbols[symbol];
+  if (info === undefined) return undefined;
+  const basePath = join(dir, `${info.underlying}.csv`);
+  if (!existsSync(basePath)) return undefined;
+  const { bars: cols } = await loadCsv(info.underlying, basePath, {
+    onBadRow: 'skip',
+    intervalMs: 60_000,
+    from: Number.NEGATIVE_INFINITY,
+    to: Number.POSITIVE_INFINITY,
+    maxReportedErrors: 0,
+    open: (p) => createReadStream(p),
+  });
+  const base: Bar[] = [];
+  for (let i = 0; i < cols.length; i++) {
+    const start = cols.start[i] as number;
+    base.push({ symbol: info.underlying, start, end: start + 60_000, open: cols.open[i] as number, high: cols.high[i] as number, low: cols.low[i] as number, close: cols.close[i] as number, volume: cols.volume[i] as number, receivedAt: start + 60_000 });
+  }
+  if (base.length === 0) return undefined;
+  const bars = generateLeveraged(base, specFromConfig(config, symbol, SYNTHETIC_START_PRICE));
+  const path = join(mkdtempSync(join(tmpdir(), 'feed-demo-')), `${symbol}.csv`);
+  await writeRealDataCsv(path, bars);
+  const lev = `${info.leverage > 0 ? '' : '-'}${Math.abs(info.leverage)}x`;
+  return {
+    path,
+    note: `${symbol}: no file; synthesized ${bars.length.toLocaleString('en-US')} bars from ${info.underlying}.csv (${lev} daily reset, from ${SYNTHETIC_START_PRICE}) -> ${path}`,
+  };
 }

@@ -38,7 +38,18 @@ describe('the demo, run as a child process', () => {
     expect(r.stdout).toMatch(/SDS\s+3\s+0\s+0\s+1\s/);
     expect(r.stdout).toMatch(/UPRO\s+0 .* no$/m);
     expect(r.stdout).toContain('4 slices; last as of 2025-04-01T13:34:00.000Z');
-    expect(r.stdout).toContain('no file for UPRO');
+    expect(r.stdout).toContain('no file for UPRO, and no underlying file to synthesize from');
+  }, 60_000);
+
+  it('synthesizes a leveraged symbol without a file from its underlying (UPRO = 3x SPY)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'feed-demo-'));
+    const open = 1743514200;
+    writeFileSync(join(dir, 'TQQQ.csv'), csv(open, [0, 1, 2], 56));
+    writeFileSync(join(dir, 'SPY.csv'), csv(open, [0, 1, 2], 560));
+    const r = await demo(['--data', dir, '--symbols', 'TQQQ,UPRO']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/UPRO: no file; synthesized 3 bars from SPY\.csv \(3x daily reset, from 100\)/);
+    expect(r.stdout).toMatch(/UPRO\s+3\s+0\s+0\s+0\s+0\.0\s+100\.00\s+1\.000\s+yes/);
   }, 60_000);
 
   it('exits 2 with the usage on a bad option', async () => {

@@ -145,7 +145,7 @@ for (const n of [6, 500, 10_000]) {
 
 
 const pass = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
-console.log(`@feed/data-manager benchmark${QUICK ? ' (quick)' : ''}: medians of ${RUNS} runs, ${fmt(BARS_PER_RUN)} bars a run, Node ${process.version}`);
+console.log(`@feed/data-manager benchmark${QUICK ? ' (quick smoke run: too short to judge the targets; the full run is `pnpm bench`)' : ''}: medians of ${RUNS} runs, ${fmt(BARS_PER_RUN)} bars a run, Node ${process.version}`);
 console.log('symbols | updates/s (target >= 3,000,000) | snapshot ms (target < 5 at 10,000)');
 for (const r of rows) {
   const snapTarget = r.symbols === 10_000 ? `  ${pass(r.snapshotMs < 5)}` : '';

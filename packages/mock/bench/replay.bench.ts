@@ -91,7 +91,7 @@ const e = median(e2eMs);
 const overhead = e / p - 1;
 const perBar = peak / bars;
 const ok = (b: boolean): string => (b ? 'ok' : 'MISSED');
-console.log(`@feed/mock benchmark${QUICK ? ' (quick)' : ''}: six real files, ${bars.toLocaleString('en-US')} bars (${rows.toLocaleString('en-US')} CSV records incl. headers), medians of ${RUNS} runs`);
+console.log(`@feed/mock benchmark${QUICK ? ' (quick smoke run: too short to judge the targets; the full run is `pnpm bench`)' : ''}: six real files, ${bars.toLocaleString('en-US')} bars (${rows.toLocaleString('en-US')} CSV records incl. headers), medians of ${RUNS} runs`);
 console.log(`csv-parse alone:            ${p.toFixed(0)} ms  (${Math.round(rows / (p / 1000)).toLocaleString('en-US')} records/s)`);
 console.log(`load + replay into manager: ${e.toFixed(0)} ms  (${Math.round(bars / (e / 1000)).toLocaleString('en-US')} bars/s)`);
 console.log(`  of which load ${median(loadMs).toFixed(0)} ms, replay ${median(replayMs).toFixed(0)} ms`);

@@ -1,0 +1,33 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeBar } from '@feed/core';
+import { loadCsv } from '@feed/mock';
+import { createReadStream } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { nyIso, writeRealDataCsv } from './index.js';
+
+describe('real-data CSV writer', () => {
+  it('writes ts_utc with the New York offset, across a DST change', () => {
+    expect(nyIso(Date.UTC(2025, 3, 1, 13, 30))).toBe('2025-04-01T09:30:00-04:00');
+    expect(nyIso(Date.UTC(2025, 11, 1, 14, 30))).toBe('2025-12-01T09:30:00-05:00');
+  });
+
+  it('writes the format of the real files, and @feed/mock reads back the same bars', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'feed-synth-'));
+    const path = join(dir, 'UPRO.csv');
+    const bars = [0, 1, 2].map((m) => {
+      const start = Date.UTC(2025, 3, 1, 13, 30) + m * 60_000;
+      return makeBar({ symbol: 'UPRO', start, open: 90.1234, high: 90.5, low: 90, close: 90.25, volume: 12_345 + m, receivedAt: start + 60_000 });
+    });
+    expect(await writeRealDataCsv(path, bars)).toBe(3);
+    const text = readFileSync(path, 'utf8').split('\n');
+    expect(text[0]).toBe('ts_utc,ts_nyt_epoch,open,high,low,close,volume');
+    expect(text[1]).toBe('2025-04-01T09:30:00-04:00,1743514200,90.1234,90.5,90,90.25,12345.0');
+    const back = await loadCsv('UPRO', path, { onBadRow: 'fail', intervalMs: 60_000, from: -Infinity, to: Infinity, maxReportedErrors: 0, open: (p) => createReadStream(p) });
+    expect(Array.from(back.bars.start)).toEqual(bars.map((b) => b.start));
+    expect(Array.from(back.bars.open)).toEqual(bars.map((b) => b.open));
+    expect(Array.from(back.bars.volume)).toEqual(bars.map((b) => b.volume));
+    expect(back.report.format).toBe('real');
+  });
+});
