@@ -64,12 +64,17 @@ export function feedConfig({ tsconfigRootDir, clock = 'off' }) {
       rules: sourceRules,
     },
     {
-      files: ['src/**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+      files: ['src/**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
       rules: {
         '@typescript-eslint/no-non-null-assertion': 'off',
         '@typescript-eslint/unbound-method': 'off',
         'no-console': 'off',
       },
+    },
+    {
+      // Command-line programs print; libraries never do.
+      files: ['src/cli.ts', 'src/cli/**/*.ts'],
+      rules: { 'no-console': 'off' },
     },
   );
 }
