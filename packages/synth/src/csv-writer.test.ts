@@ -5,7 +5,21 @@ import { makeBar } from '@feed/core';
 import { loadCsv } from '@feed/mock';
 import { createReadStream } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { nyIso, writeRealDataCsv } from './index.js';
+import { formatPrice, nyIso, writeRealDataCsv } from './index.js';
+import fc from 'fast-check';
+
+describe('formatPrice', () => {
+  it('writes exactly what String() writes, for prices with up to 4 decimals and others (fast-check, saved seed)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 99_999_999 }), fc.integer({ min: 0, max: 4 }), (k, d) => {
+        const x = Math.round(k / 10 ** d * 10 ** d) / 10 ** d;
+        expect(formatPrice(x)).toBe(String(x));
+      }),
+      { seed: 9_001, numRuns: 5000 },
+    );
+    for (const x of [0, 1, 20.0001, 0.0001, 102.3103, 56.68, 1 / 3, 1e21, 123.45678, 5e-7]) expect(formatPrice(x)).toBe(String(x));
+  });
+});
 
 describe('real-data CSV writer', () => {
   it('writes ts_utc with the New York offset, across a DST change', () => {

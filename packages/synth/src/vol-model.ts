@@ -1,5 +1,6 @@
 import type { Bar } from '@feed/core';
-import { ConfigError, NEW_YORK, makeBar, zoneOffsetMs } from '@feed/core';
+import { ConfigError, makeBar } from '@feed/core';
+import { nyHourOfDay } from './ny-time.js';
 import { Random } from './random.js';
 import { sessionRanges } from './sessions.js';
 
@@ -32,23 +33,10 @@ interface Features {
   n: number;
 }
 
-/** New York hour of day (fractional) of an instant, with the offset looked up once per hour. */
-function nyHour(t: number, cache: Map<number, number>): number {
-  const h = Math.floor(t / 3_600_000);
-  let off = cache.get(h);
-  if (off === undefined) {
-    off = zoneOffsetMs(t, NEW_YORK);
-    cache.set(h, off);
-  }
-  const local = t + off;
-  return (((local % 86_400_000) + 86_400_000) % 86_400_000) / 3_600_000;
-}
-
 /** The model's features for every SPY bar (row i describes the return into bar i; row 0 has x = 0). */
 export function features(spy: readonly Bar[], baseVol = SPY_BASE_VOL, decay = DECAY): Features {
   const n = spy.length;
   const rows = new Float64Array(n * FEATURES);
-  const cache = new Map<number, number>();
   let variance = baseVol * baseVol;
   let prevX = 0;
   let prevV = 1;
@@ -58,7 +46,7 @@ export function features(spy: readonly Bar[], baseVol = SPY_BASE_VOL, decay = DE
     const adjacent = prev !== undefined && b.start - prev.start === 60_000;
     const x = adjacent ? b.close / prev.close - 1 : 0;
     const v = Math.sqrt(variance) / baseVol;
-    const hour = nyHour(b.start, cache);
+    const hour = nyHourOfDay(b.start);
     const o = i * FEATURES;
     rows[o] = 1;
     rows[o + 1] = x;

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+import { FeedError, loadSymbolConfig } from '@feed/core';
+import type { GenerateOptions } from './generate.js';
+import { generateFiles } from './generate.js';
+
+const USAGE = `usage: feed-synth --out DIR [--spy FILE] [--qqq FILE] [--from YYYY-MM-DD --to YYYY-MM-DD] [--seed N] [--symbols A,B] [--config FILE]
+
+Writes the ETF files (TQQQ, SQQQ, UPRO, SDS, UVXY, SVIX by default) and their base files (SPY, QQQ)
+into DIR in the real-data CSV format. Bases come from --spy / --qqq files, or are simulated over the
+NYSE sessions of --from .. --to.`;
+
+class UsageError extends Error {}
+
+function parse(argv: string[]): GenerateOptions {
+  const opts: GenerateOptions = { outDir: '' };
+  const base: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    if (flag === '--help' || flag === '-h') throw new UsageError('');
+    const value = argv[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    switch (flag) {
+      case '--out':
+        opts.outDir = value;
+        break;
+      case '--spy':
+        base.SPY = value;
+        break;
+      case '--qqq':
+        base.QQQ = value;
+        break;
+      case '--from':
+        opts.from = value;
+        break;
+      case '--to':
+        opts.to = value;
+        break;
+      case '--seed': {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 0) throw new UsageError(`--seed must be a whole number >= 0 (got '${value}')`);
+        opts.seed = n;
+        break;
+      }
+      case '--symbols':
+        opts.symbols = value.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+        break;
+      case '--config':
+        (opts as { configPath?: string }).configPath = value;
+        break;
+      default:
+        throw new UsageError(`unknown option '${flag}'`);
+    }
+  }
+  if (opts.outDir === '') throw new UsageError('--out DIR is required');
+  for (const d of [opts.from, opts.to]) if (d !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(d)) throw new UsageError(`dates are YYYY-MM-DD (got '${d}')`);
+  opts.baseFiles = base;
+  return opts;
+}
+
+async function main(): Promise<void> {
+  const opts = parse(process.argv.slice(2));
+  const configPath = (opts as { configPath?: string }).configPath;
+  if (configPath !== undefined) opts.config = await loadSymbolConfig(configPath);
+  const started = process.hrtime.bigint();
+  const files = await generateFiles({
+    ...opts,
+    onProgress: (e) => process.stderr.write(`[${e.done}/${e.total}] ${e.symbol.padEnd(5)} ${e.bars.toLocaleString('en-US').padStart(9)} bars  ${e.source}\n`),
+  });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  process.stdout.write(`${files.map((f) => f.path).join('\n')}\nwrote ${files.length} files in ${(ms / 1000).toFixed(2)} s\n`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`${error.message ? `feed-synth: ${error.message}\n\n` : ''}${USAGE}\n`);
+    process.exitCode = error.message ? 2 : 0;
+    return;
+  }
+  process.stderr.write(`feed-synth: ${FeedError.isInstance(error) ? error.message : error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,150 @@
+import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Bar, SymbolConfig } from '@feed/core';
+import { ConfigError, DEFAULT_SYMBOL_CONFIG, DEFAULT_SYMBOLS, NEW_YORK, nyse, zonedTimeToEpoch } from '@feed/core';
+import { loadCsv } from '@feed/mock';
+import { writeRealDataCsv } from './csv-writer.js';
+import { generateLeveraged, specFromConfig } from './leverage.js';
+import { simulateMarket } from './simulator.js';
+import { VOL_MODELS, generateVolEtf } from './vol-model.js';
+
+/** Where generated funds start: plausible 2025 levels (their returns, not their level, come from the models). */
+export const DEFAULT_START_PRICES: Readonly<Record<string, number>> = { TQQQ: 60, SQQQ: 30, UPRO: 80, SDS: 20, UVXY: 20, SVIX: 18 };
+
+export interface GenerateOptions {
+  /** Directory the CSV files are written to (created if needed). */
+  outDir: string;
+  /** First and last New York dates, inclusive. Required when simulating; a filter otherwise. */
+  from?: string | undefined;
+  to?: string | undefined;
+  /** Seed of the simulator and the volatility-ETF noise. @default 1 */
+  seed?: number;
+  /** Symbols to generate. @default the six ETFs */
+  symbols?: readonly string[] | undefined;
+  /** Symbol configuration (leverage, underlying, expense ratio). @default the six-ETF universe */
+  config?: SymbolConfig;
+  /** CSV files of the underlyings by symbol (`{ SPY: 'SPY.csv', QQQ: 'QQQ.csv' }`); the rest are simulated. */
+  baseFiles?: Readonly<Record<string, string>>;
+  /** Start prices of the generated funds. @default DEFAULT_START_PRICES (else 50) */
+  startPrices?: Readonly<Record<string, number>>;
+  /** Told after each file is written. */
+  onProgress?: (event: { symbol: string; path: string; bars: number; done: number; total: number; source: string }) => void;
+}
+
+export interface GeneratedFile {
+  readonly symbol: string;
+  readonly path: string;
+  readonly bars: number;
+  /** Where it came from, for example `3x SPY (daily reset)` or `simulated`. */
+  readonly source: string;
+}
+
+const VOLATILITY_UNDERLYING = 'VIX_FUTURES';
+
+const badOption = (path: string, message: string): ConfigError => new ConfigError(`${path}: ${message}`, [{ path, message }], undefined, { code: 'invalid_option' });
+
+async function readBase(symbol: string, path: string): Promise<Bar[]> {
+  const { bars } = await loadCsv(symbol, path, {
+    onBadRow: 'fail',
+    intervalMs: 60_000,
+    from: Number.NEGATIVE_INFINITY,
+    to: Number.POSITIVE_INFINITY,
+    maxReportedErrors: 1,
+    open: (p) => createReadStream(p),
+  });
+  const out: Bar[] = new Array<Bar>(bars.length);
+  for (let i = 0; i < bars.length; i++) {
+    const start = bars.start[i] as number;
+    out[i] = { symbol, start, end: start + 60_000, open: bars.open[i] as number, high: bars.high[i] as number, low: bars.low[i] as number, close: bars.close[i] as number, volume: bars.volume[i] as number, receivedAt: start + 60_000 };
+  }
+  return out;
+}
+
+function nyMidnight(date: string, plusDays = 0): number {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const t = new Date(Date.UTC(y, m - 1, d + plusDays));
+  return zonedTimeToEpoch(NEW_YORK, t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate());
+}
+
+/**
+ * Writes the base files (simulated or given) and the requested ETFs for a date range into a
+ * directory, in the real-data CSV format. Leveraged funds follow the daily-reset model on their
+ * underlying; volatility funds follow their calibrated model on SPY.
+ */
+export async function generateFiles(options: GenerateOptions): Promise<GeneratedFile[]> {
+  const config = options.config ?? DEFAULT_SYMBOL_CONFIG;
+  const symbols = options.symbols ?? DEFAULT_SYMBOLS;
+  const seed = options.seed ?? 1;
+  for (const s of symbols) if (config.symbols[s] === undefined) throw badOption('symbols', `'${s}' is not in the symbol configuration`);
+  const { from, to } = options;
+  if ((from === undefined) !== (to === undefined)) throw badOption(from === undefined ? 'from' : 'to', 'give both --from and --to, or neither');
+  if (from !== undefined && to !== undefined) {
+    if (to < from) throw badOption('to', `the date range ${from} .. ${to} is empty`);
+    if (nyse.sessionsBetween(from, to).length === 0) throw badOption('from', `no NYSE session between ${from} and ${to}`);
+  }
+  // Which underlyings are needed.
+  const needed = new Set<string>();
+  for (const s of symbols) {
+    const u = (config.symbols[s] as { underlying: string }).underlying;
+    needed.add(u === VOLATILITY_UNDERLYING ? 'SPY' : u);
+  }
+  const base: Record<string, Bar[]> = {};
+  const sources: Record<string, string> = {};
+  const given = options.baseFiles ?? {};
+  for (const u of needed) {
+    const path = given[u];
+    if (path === undefined) continue;
+    let bars = await readBase(u, path);
+    if (from !== undefined && to !== undefined) {
+      const lo = nyMidnight(from);
+      const hi = nyMidnight(to, 1);
+      const first = bars[0];
+      const last = bars.at(-1);
+      const sessions = nyse.sessionsBetween(from, to);
+      if (first === undefined || last === undefined || first.start > (sessions[0]?.open ?? lo) || last.start < (sessions.at(-1)?.close ?? hi) - 60_000) {
+        const span = first && last ? `${nyse.dateOf(first.start)} .. ${nyse.dateOf(last.start)}` : 'nothing';
+        throw badOption('from', `${path} covers ${span}, not ${from} .. ${to}`);
+      }
+      bars = bars.filter((b) => b.start >= lo && b.start < hi);
+    }
+    base[u] = bars;
+    sources[u] = path;
+  }
+  const missing = [...needed].filter((u) => base[u] === undefined);
+  if (missing.length > 0) {
+    if (from === undefined || to === undefined) {
+      throw badOption('from', `simulating ${missing.join(' and ')} needs a date range (--from and --to), or give ${missing.map((m) => `--${m.toLowerCase()} FILE`).join(' and ')}`);
+    }
+    const sim = simulateMarket({ from, to, seed });
+    for (const u of missing) {
+      const bars = sim[u];
+      if (bars === undefined) throw badOption('symbols', `the simulator makes SPY and QQQ; no base for ${u}`);
+      base[u] = bars;
+      sources[u] = 'simulated';
+    }
+  }
+  await mkdir(options.outDir, { recursive: true });
+  const out: GeneratedFile[] = [];
+  const total = Object.keys(base).length + symbols.length;
+  const write = async (symbol: string, bars: Bar[], source: string): Promise<void> => {
+    const path = join(options.outDir, `${symbol}.csv`);
+    const n = await writeRealDataCsv(path, bars);
+    out.push({ symbol, path, bars: n, source });
+    options.onProgress?.({ symbol, path, bars: n, done: out.length, total, source });
+  };
+  for (const [u, bars] of Object.entries(base)) await write(u, bars, sources[u] === 'simulated' ? 'simulated' : `copied from ${sources[u]}`);
+  for (const s of symbols) {
+    const info = config.symbols[s] as { underlying: string; leverage: number };
+    const price = options.startPrices?.[s] ?? DEFAULT_START_PRICES[s] ?? 50;
+    if (info.underlying === VOLATILITY_UNDERLYING) {
+      const model = VOL_MODELS[s];
+      if (model === undefined) throw badOption('symbols', `no volatility model for ${s} (calibrated: ${Object.keys(VOL_MODELS).join(', ')})`);
+      await write(s, generateVolEtf(base.SPY as Bar[], { symbol: s, model, initialPrice: price, seed }), `volatility model on SPY (seed ${seed})`);
+    } else {
+      const u = base[info.underlying] as Bar[];
+      await write(s, generateLeveraged(u, specFromConfig(config, s, price)), `${info.leverage}x ${info.underlying} (daily reset)`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const pkg = fileURLToPath(new URL('..', import.meta.url));
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: pkg });
+    return { code: 0, ...r };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('feed-synth, run as a command', () => {
+  it('writes the files for a date range with a progress display', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'feed-synth-cli-'));
+    const r = await cli(['--out', out, '--from', '2025-10-16', '--to', '2025-10-16', '--seed', '4', '--symbols', 'UPRO,SDS']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/\[1\/3\] SPY +391 bars {2}simulated/);
+    expect(r.stderr).toMatch(/\[3\/3\] SDS +391 bars {2}-2x SPY \(daily reset\)/);
+    expect(r.stdout).toMatch(/wrote 3 files in \d+\.\d\d s/);
+    for (const s of ['SPY', 'UPRO', 'SDS']) expect(existsSync(join(out, `${s}.csv`))).toBe(true);
+  }, 60_000);
+
+  it('prints the usage for --help (exit 0), and a usage error for a bad option (exit 2)', async () => {
+    expect(await cli(['--help'])).toMatchObject({ code: 0 });
+    const r = await cli(['--out', '/tmp/x', '--seed', 'abc']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--seed must be a whole number >= 0 (got 'abc')");
+    expect((await cli([])).stderr).toContain('--out DIR is required');
+  }, 60_000);
+
+  it('exits 1 with a clear message for a missing input file', async () => {
+    const r = await cli(['--out', '/tmp/x', '--spy', '/nonexistent/SPY.csv', '--symbols', 'UPRO']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^feed-synth: \/nonexistent\/SPY\.csv: cannot read: ENOENT/);
+  }, 60_000);
+});
