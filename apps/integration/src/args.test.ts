@@ -3,7 +3,8 @@ import { parseArgs, UsageError } from './args.js';
 
 describe('demo arguments', () => {
   it('defaults to speed 0 and no filters', () => {
-    expect(parseArgs([])).toEqual({ data: undefined, speed: 0, date: undefined, symbols: undefined, config: undefined, help: false });
+    expect(parseArgs([])).toEqual({ data: undefined, speed: 0, date: undefined, symbols: undefined, config: undefined, simulate: false, help: false });
+    expect(parseArgs(['--simulate']).simulate).toBe(true);
   });
   it('reads --flag value and --flag=value', () => {
     expect(parseArgs(['--data', '/d', '--speed=39', '--date', '2025-10-01..2025-10-16', '--symbols', 'tqqq, sds'])).toMatchObject({

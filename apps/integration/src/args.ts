@@ -5,6 +5,7 @@ export interface DemoArgs {
   date: string | undefined;
   symbols: string[] | undefined;
   config: string | undefined;
+  simulate: boolean;
   help: boolean;
 }
 
@@ -14,11 +15,15 @@ const VALUE_FLAGS = new Set(['--data', '--speed', '--date', '--symbols', '--conf
 
 /** Parses `--flag value` and `--flag=value`; unknown flags and missing values are usage errors. */
 export function parseArgs(argv: readonly string[]): DemoArgs {
-  const out: DemoArgs = { data: undefined, speed: 0, date: undefined, symbols: undefined, config: undefined, help: false };
+  const out: DemoArgs = { data: undefined, speed: 0, date: undefined, symbols: undefined, config: undefined, simulate: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] as string;
     if (raw === '--help' || raw === '-h') {
       out.help = true;
+      continue;
+    }
+    if (raw === '--simulate') {
+      out.simulate = true;
       continue;
     }
     const eq = raw.indexOf('=');
@@ -56,4 +61,5 @@ export const USAGE = `usage: pnpm start [-- options]
   --speed N         0 = as fast as possible (default), 1 = real time, 39 = 39x
   --date D[..D2]    one New York session, or a range of dates
   --symbols A,B     a subset of the configured symbols
-  --config FILE     a symbol configuration file (default: the six-ETF universe)`;
+  --config FILE     a symbol configuration file (default: the six-ETF universe)
+  --simulate        ignore data files: simulate the market with @feed/synth (what happens when there is no data)`;

@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { generateFiles } from '@feed/synth';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SYMBOL_CONFIG, FeedError, loadSymbolConfig, nyse, symbolsOf, SystemClock } from '@feed/core';
 import { parseArgs, USAGE, UsageError } from './args.js';
@@ -34,13 +36,17 @@ async function main(): Promise<void> {
   const open = nyse.sessionAt(now);
   console.log(`market: ${open ? `open (session ${open.date})` : 'closed'}; last complete session ${last.date}${last.earlyClose ? ' (early close)' : ''}`);
 
-  const dir = args.data ?? defaultDataDir();
+  let dir = args.simulate ? undefined : (args.data ?? defaultDataDir());
+  if (dir !== undefined && !existsSync(dir)) throw new UsageError(`--data: no such directory '${dir}'`);
   if (dir === undefined) {
-    console.log('\nno data to replay: pass --data DIR (CSV files named <SYMBOL>.csv) or set FEED_REAL_DATA_DIR');
-    return;
-  }
-  if (!existsSync(dir)) throw new UsageError(`--data: no such directory '${dir}'`);
-  console.log(`\ndata: ${dir}`);
+    // No data (and no network): simulate SPY and QQQ over the most recent complete session, or the
+    // --date range, and derive the six ETFs from them.
+    const [from, to] = args.date?.split('..') ?? [last.date, last.date];
+    dir = mkdtempSync(join(tmpdir(), 'feed-demo-'));
+    console.log(`\nno data files${args.simulate ? ' (--simulate)' : ''}: simulating ${from}${to && to !== from ? ` .. ${to}` : ''} with @feed/synth (seed 1) into ${dir}`);
+    const files = await generateFiles({ outDir: dir, from, to: to ?? from, seed: 1, symbols: symbols.filter((s) => config.symbols[s] !== undefined), config });
+    for (const f of files) console.log(`  ${f.symbol.padEnd(5)} ${f.bars.toLocaleString('en-US').padStart(7)} bars  ${f.source}`);
+  } else console.log(`\ndata: ${dir}`);
   const result = await replayDemo(dir, symbols, { speed: args.speed, date: args.date, config, print: (l) => console.log(l) });
   for (const line of result.lines) console.log(line);
 }

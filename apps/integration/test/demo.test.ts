@@ -52,6 +52,14 @@ describe('the demo, run as a child process', () => {
     expect(r.stdout).toMatch(/UPRO\s+3\s+0\s+0\s+0\s+0\.0\s+100\.00\s+1\.000\s+yes/);
   }, 60_000);
 
+  it('with no data (--simulate), simulates a session with @feed/synth and replays the six ETFs', async () => {
+    const r = await demo(['--simulate', '--date', '2025-10-16']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('simulating 2025-10-16 with @feed/synth (seed 1)');
+    for (const s of ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX']) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+391\\s+0\\s+0\\s+0\\s`, 'm'));
+    expect(r.stdout).toContain('391 slices; last as of 2025-10-16T20:01:00.000Z; usable: yes');
+  }, 60_000);
+
   it('exits 2 with the usage on a bad option', async () => {
     const r = await demo(['--speed', 'fast']);
     expect(r.code).toBe(2);
