@@ -249,14 +249,20 @@ export async function loadCsv(symbol: string, file: string, options: LoadOptions
   };
 
   try {
-    input.on('error', (error) => parser.destroy(error));
-    input.pipe(parser);
-    for await (const record of parser as AsyncIterable<string[]>) {
-      line++;
-      if (failure !== undefined) break;
-      if (record.length === 1 && (record[0] as string).trim() === '') continue; // a blank line
-      onRecord(record);
-    }
+    // 'data' events, not for-await: records are handled synchronously as the parser emits them,
+    // without a promise per record.
+    await new Promise<void>((resolve, reject) => {
+      input.on('error', reject);
+      parser.on('error', reject);
+      parser.on('end', resolve);
+      parser.on('data', (record: string[]) => {
+        line++;
+        if (failure !== undefined) return;
+        if (record.length === 1 && (record[0] as string).trim() === '') return; // a blank line
+        onRecord(record);
+      });
+      input.pipe(parser);
+    });
   } catch (error) {
     input.destroy();
     if (CsvError.isInstance(error)) throw error;
