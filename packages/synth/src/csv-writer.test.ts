@@ -5,7 +5,7 @@ import { makeBar } from '@feed/core';
 import { loadCsv } from '@feed/mock';
 import { createReadStream } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { formatPrice, nyIso, writeRealDataCsv } from './index.js';
+import { REAL_DATA_HEADER, formatPrice, nyIso, realDataCsv, realDataLine, writeRealDataCsv } from './index.js';
 import fc from 'fast-check';
 
 describe('formatPrice', () => {
@@ -22,6 +22,18 @@ describe('formatPrice', () => {
 });
 
 describe('real-data CSV writer', () => {
+  it('writes, byte for byte, the header and realDataLine of every bar (fast-check, saved seed)', () => {
+    const priceArb = fc.oneof(fc.integer({ min: 1, max: 9_999_999 }).map((k) => k / 10_000), fc.double({ min: 0.01, max: 5000, noNaN: true }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 400_000 }), priceArb, fc.oneof(fc.nat(), fc.double({ min: 0, max: 1e6, noNaN: true }))), { maxLength: 50 }), (rows) => {
+        const bars = rows.map(([m, p, v]) => makeBar({ symbol: 'X', start: Date.UTC(2024, 0, 2, 14, 30) + m * 60_000, open: p, high: p, low: p, close: p, volume: v, receivedAt: 0 }));
+        const text = Buffer.concat(realDataCsv(bars).chunks).toString('latin1');
+        expect(text).toBe([REAL_DATA_HEADER, ...bars.map((b) => realDataLine(b)), ''].join('\n'));
+      }),
+      { seed: 9_002, numRuns: 300 },
+    );
+  });
+
   it('writes ts_utc with the New York offset, across a DST change', () => {
     expect(nyIso(Date.UTC(2025, 3, 1, 13, 30))).toBe('2025-04-01T09:30:00-04:00');
     expect(nyIso(Date.UTC(2025, 11, 1, 14, 30))).toBe('2025-12-01T09:30:00-05:00');
