@@ -1,12 +1,11 @@
-import { createReadStream, existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Bar, SymbolConfig } from '@feed/core';
+import type { SymbolConfig } from '@feed/core';
 import { generateLeveraged, specFromConfig, writeRealDataCsv } from '@feed/synth';
-import { loadCsv } from '@feed/mock';
+import { MockMultiSymbolFeed, readBarsFromCsv } from '@feed/mock';
 import type { Snapshot } from '@feed/data-manager';
 import { MultiSymbolDataManager } from '@feed/data-manager';
-import { MockMultiSymbolFeed } from '@feed/mock';
 
 export interface ReplayResult {
   lines: string[];
@@ -99,19 +98,7 @@ async function synthesize(dir: string, symbol: string, config: SymbolConfig): Pr
   if (info === undefined) return undefined;
   const basePath = join(dir, `${info.underlying}.csv`);
   if (!existsSync(basePath)) return undefined;
-  const { bars: cols } = await loadCsv(info.underlying, basePath, {
-    onBadRow: 'skip',
-    intervalMs: 60_000,
-    from: Number.NEGATIVE_INFINITY,
-    to: Number.POSITIVE_INFINITY,
-    maxReportedErrors: 0,
-    open: (p) => createReadStream(p),
-  });
-  const base: Bar[] = [];
-  for (let i = 0; i < cols.length; i++) {
-    const start = cols.start[i] as number;
-    base.push({ symbol: info.underlying, start, end: start + 60_000, open: cols.open[i] as number, high: cols.high[i] as number, low: cols.low[i] as number, close: cols.close[i] as number, volume: cols.volume[i] as number, receivedAt: start + 60_000 });
-  }
+  const { bars: base } = await readBarsFromCsv(info.underlying, basePath, { onBadRow: 'skip' });
   if (base.length === 0) return undefined;
   const bars = generateLeveraged(base, specFromConfig(config, symbol, SYNTHETIC_START_PRICE));
   const path = join(mkdtempSync(join(tmpdir(), 'feed-demo-')), `${symbol}.csv`);

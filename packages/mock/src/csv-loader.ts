@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Bar, RejectReason } from '@feed/core';
-import { CsvError, DEFAULT_VALIDATION_RULES, checkBar } from '@feed/core';
+import { CsvError, DEFAULT_VALIDATION_RULES, checkBar, makeBar } from '@feed/core';
 import { parse } from 'csv-parse';
 import type { CsvFormat } from './csv-format.js';
 import { CSV_COLUMNS, detectCsvFormat } from './csv-format.js';
@@ -284,4 +284,54 @@ export async function loadCsv(symbol: string, file: string, options: LoadOptions
     bars,
     report: { symbol, file, format, rows, loaded: bars.length, filtered, badRows: bad, badByReason, errors },
   };
+}
+
+/** Options of `readBarsFromCsv`; every field has the loader's default. */
+export interface ReadBarsOptions {
+  /** @default 'fail' */
+  onBadRow?: 'skip' | 'fail';
+  /** @default 60000 */
+  intervalMs?: number;
+}
+
+/**
+ * Reads one CSV file (any supported layout) into frozen `Bar`s, oldest first, with `receivedAt` set
+ * to each bar's end. For tools that need a whole file at once (the synthetic generator, scripts);
+ * a replay uses `MockMultiSymbolFeed`. With `onBadRow: 'fail'` (the default here) the first bad row
+ * throws a `CsvError` naming the file and line.
+ */
+export async function readBarsFromCsv(symbol: string, path: string, options: ReadBarsOptions = {}): Promise<{ bars: Bar[]; report: FileReport }> {
+  const intervalMs = options.intervalMs ?? 60_000;
+  const { bars: cols, report } = await loadCsv(symbol, path, {
+    onBadRow: options.onBadRow ?? 'fail',
+    intervalMs,
+    from: Number.NEGATIVE_INFINITY,
+    to: Number.POSITIVE_INFINITY,
+    maxReportedErrors: 20,
+    open: defaultOpen,
+  });
+  const bars = new Array<Bar>(cols.length);
+  for (let i = 0; i < cols.length; i++) {
+    const start = cols.start[i] as number;
+    const vwap = cols.vwap[i] as number;
+    const trades = cols.trades[i] as number;
+    bars[i] = Object.freeze(
+      makeBar(
+        {
+          symbol,
+          start,
+          open: cols.open[i] as number,
+          high: cols.high[i] as number,
+          low: cols.low[i] as number,
+          close: cols.close[i] as number,
+          volume: cols.volume[i] as number,
+          vwap: Number.isNaN(vwap) ? undefined : vwap,
+          tradeCount: trades < 0 ? undefined : trades,
+          receivedAt: start + intervalMs,
+        },
+        intervalMs,
+      ),
+    );
+  }
+  return { bars, report };
 }

@@ -9,7 +9,8 @@ export type {
   DateFilter,
 } from './mock-feed.js';
 export type { FileReport, BadRowReason } from './csv-loader.js';
-export { loadCsv } from './csv-loader.js';
+export { loadCsv, readBarsFromCsv } from './csv-loader.js';
+export type { ReadBarsOptions } from './csv-loader.js';
 export type { CsvFormat } from './csv-format.js';
 export { CSV_COLUMNS, detectCsvFormat } from './csv-format.js';
 export { parseTime } from './parse-time.js';

@@ -1,9 +1,8 @@
-import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bar, SymbolConfig } from '@feed/core';
 import { ConfigError, DEFAULT_SYMBOL_CONFIG, DEFAULT_SYMBOLS, NEW_YORK, nyse, zonedTimeToEpoch } from '@feed/core';
-import { loadCsv } from '@feed/mock';
+import { readBarsFromCsv } from '@feed/mock';
 import { writeRealDataCsv } from './csv-writer.js';
 import { generateLeveraged, specFromConfig } from './leverage.js';
 import { simulateMarket } from './simulator.js';
@@ -44,23 +43,6 @@ const VOLATILITY_UNDERLYING = 'VIX_FUTURES';
 
 const badOption = (path: string, message: string): ConfigError => new ConfigError(`${path}: ${message}`, [{ path, message }], undefined, { code: 'invalid_option' });
 
-async function readBase(symbol: string, path: string): Promise<Bar[]> {
-  const { bars } = await loadCsv(symbol, path, {
-    onBadRow: 'fail',
-    intervalMs: 60_000,
-    from: Number.NEGATIVE_INFINITY,
-    to: Number.POSITIVE_INFINITY,
-    maxReportedErrors: 1,
-    open: (p) => createReadStream(p),
-  });
-  const out: Bar[] = new Array<Bar>(bars.length);
-  for (let i = 0; i < bars.length; i++) {
-    const start = bars.start[i] as number;
-    out[i] = { symbol, start, end: start + 60_000, open: bars.open[i] as number, high: bars.high[i] as number, low: bars.low[i] as number, close: bars.close[i] as number, volume: bars.volume[i] as number, receivedAt: start + 60_000 };
-  }
-  return out;
-}
-
 function nyMidnight(date: string, plusDays = 0): number {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   const t = new Date(Date.UTC(y, m - 1, d + plusDays));
@@ -95,7 +77,7 @@ export async function generateFiles(options: GenerateOptions): Promise<Generated
   for (const u of needed) {
     const path = given[u];
     if (path === undefined) continue;
-    let bars = await readBase(u, path);
+    let bars = (await readBarsFromCsv(u, path)).bars;
     if (from !== undefined && to !== undefined) {
       const lo = nyMidnight(from);
       const hi = nyMidnight(to, 1);

@@ -1,8 +1,8 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bar } from '@feed/core';
-import { loadCsv } from '@feed/mock';
+import { readBarsFromCsv } from '@feed/mock';
 
 /** FEED_REAL_DATA_DIR, else shared/data/real beside the repository; undefined when neither exists. */
 export function realDataDir(): string | undefined {
@@ -14,20 +14,7 @@ export function realDataDir(): string | undefined {
 
 /** A real-data file's bars. */
 export async function readBars(dir: string, symbol: string): Promise<Bar[]> {
-  const { bars } = await loadCsv(symbol, join(dir, `${symbol}.csv`), {
-    onBadRow: 'fail',
-    intervalMs: 60_000,
-    from: Number.NEGATIVE_INFINITY,
-    to: Number.POSITIVE_INFINITY,
-    maxReportedErrors: 0,
-    open: (p) => createReadStream(p),
-  });
-  const out: Bar[] = [];
-  for (let i = 0; i < bars.length; i++) {
-    const start = bars.start[i] as number;
-    out.push({ symbol, start, end: start + 60_000, open: bars.open[i] as number, high: bars.high[i] as number, low: bars.low[i] as number, close: bars.close[i] as number, volume: bars.volume[i] as number, receivedAt: start + 60_000 });
-  }
-  return out;
+  return (await readBarsFromCsv(symbol, join(dir, `${symbol}.csv`))).bars;
 }
 
 /** Minute returns of two series over the minutes both have, with the previous minute in both. */
