@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** 2025-04-01 09:30 New York, in epoch seconds. */
-export const OPEN_S = 1743514200;
+const OPEN_S = 1743514200;
 export const OPEN = OPEN_S * 1000;
 export const MIN = 60_000;
 

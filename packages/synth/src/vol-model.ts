@@ -23,7 +23,7 @@ export interface VolModel {
   readonly baseVol: number;
 }
 
-export const FEATURES = 7;
+const FEATURES = 7;
 const DECAY = 0.977;
 /** SPY's minute-return volatility over April-October 2025 (the calibration files). */
 export const SPY_BASE_VOL = 0.000_75;
@@ -34,7 +34,7 @@ interface Features {
 }
 
 /** The model's features for every SPY bar (row i describes the return into bar i; row 0 has x = 0). */
-export function features(spy: readonly Bar[], baseVol = SPY_BASE_VOL, decay = DECAY): Features {
+function features(spy: readonly Bar[], baseVol = SPY_BASE_VOL, decay = DECAY): Features {
   const n = spy.length;
   const rows = new Float64Array(n * FEATURES);
   let variance = baseVol * baseVol;
