@@ -42,35 +42,29 @@ export class BarColumns {
   length = 0;
 
   constructor(capacity = 1024) {
-    this.start = new Float64Array(capacity);
-    this.open = new Float64Array(capacity);
-    this.high = new Float64Array(capacity);
-    this.low = new Float64Array(capacity);
-    this.close = new Float64Array(capacity);
-    this.volume = new Float64Array(capacity);
-    this.vwap = new Float64Array(capacity);
-    this.trades = new Float64Array(capacity);
+    this.start = this.open = this.high = this.low = this.close = this.volume = this.vwap = this.trades = new Float64Array(0);
+    this.resize(capacity);
   }
 
-  private grow(): void {
-    const cap = this.start.length * 2;
-    const g = (a: Float64Array): Float64Array => {
-      const b = new Float64Array(cap);
-      b.set(a);
+  /** Reallocates every column to `capacity` rows, keeping the first `length`. */
+  private resize(capacity: number): void {
+    const r = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(capacity);
+      b.set(a.subarray(0, Math.min(this.length, capacity)));
       return b;
     };
-    this.start = g(this.start);
-    this.open = g(this.open);
-    this.high = g(this.high);
-    this.low = g(this.low);
-    this.close = g(this.close);
-    this.volume = g(this.volume);
-    this.vwap = g(this.vwap);
-    this.trades = g(this.trades);
+    this.start = r(this.start);
+    this.open = r(this.open);
+    this.high = r(this.high);
+    this.low = r(this.low);
+    this.close = r(this.close);
+    this.volume = r(this.volume);
+    this.vwap = r(this.vwap);
+    this.trades = r(this.trades);
   }
 
   push(start: number, o: number, h: number, l: number, c: number, v: number, vw: number, n: number): void {
-    if (this.length === this.start.length) this.grow();
+    if (this.length === this.start.length) this.resize(this.length * 2);
     const i = this.length++;
     this.start[i] = start;
     this.open[i] = o;
@@ -84,16 +78,7 @@ export class BarColumns {
 
   /** Releases unused capacity. */
   trim(): void {
-    const n = this.length;
-    const t = (a: Float64Array): Float64Array => a.slice(0, n);
-    this.start = t(this.start);
-    this.open = t(this.open);
-    this.high = t(this.high);
-    this.low = t(this.low);
-    this.close = t(this.close);
-    this.volume = t(this.volume);
-    this.vwap = t(this.vwap);
-    this.trades = t(this.trades);
+    if (this.start.length !== this.length) this.resize(this.length);
   }
 }
 
