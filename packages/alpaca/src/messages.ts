@@ -1,0 +1,169 @@
+import { decode } from '@msgpack/msgpack';
+import type { Bar } from '@feed/core';
+import { MINUTE_MS, makeBar } from '@feed/core';
+
+/** How the stream's frames are encoded: JSON text, or msgpack (`Content-Type: application/msgpack`). */
+export type StreamEncoding = 'json' | 'msgpack';
+
+/** The kinds of bar message Alpaca sends: `b` minute bar, `u` updated (revised) minute bar, `d` daily bar. */
+export type BarMessageType = 'b' | 'u' | 'd';
+
+/** A control or data message of the stream, after decoding. Unknown types are kept as `other`. */
+export type StreamMessage =
+  | { readonly kind: 'success'; readonly msg: string }
+  | { readonly kind: 'error'; readonly code: number; readonly msg: string }
+  | { readonly kind: 'subscription'; readonly subscription: Subscription }
+  | { readonly kind: 'bar'; readonly type: BarMessageType; readonly bar: Bar }
+  | { readonly kind: 'other'; readonly type: string }
+  | { readonly kind: 'malformed'; readonly reason: string; readonly index: number };
+
+/** The channels of a subscription; Alpaca's reply lists the whole current set (keys may be missing). */
+export interface Subscription {
+  readonly bars: readonly string[];
+  readonly updatedBars: readonly string[];
+  readonly dailyBars: readonly string[];
+}
+
+export const DAY_MS = 86_400_000;
+
+/**
+ * Parses an RFC 3339 UTC time such as `2025-10-16T19:59:00Z` or `2025-10-16T19:59:00.123456789Z`
+ * (the forms Alpaca sends) with a fast path, and any other RFC 3339 form with `Date.parse`.
+ * Returns `NaN` when the text is not a time.
+ */
+export function parseRfc3339(text: string): number {
+  const n = text.length;
+  if (n >= 20 && text.charCodeAt(4) === 45 && text.charCodeAt(7) === 45 && text.charCodeAt(10) === 84 &&
+    text.charCodeAt(13) === 58 && text.charCodeAt(16) === 58 && text.charCodeAt(n - 1) === 90) {
+    const y = digits(text, 0, 4);
+    const mo = digits(text, 5, 2);
+    const d = digits(text, 8, 2);
+    const h = digits(text, 11, 2);
+    const mi = digits(text, 14, 2);
+    const s = digits(text, 17, 2);
+    let ms = 0;
+    if (n > 20) {
+      // Fractional seconds: '.' then 1-9 digits, then 'Z'.
+      if (text.charCodeAt(19) !== 46 || n - 21 < 1 || n - 21 > 9) return Date.parse(text);
+      const frac = digits(text, 20, n - 21);
+      if (frac < 0) return Number.NaN;
+      ms = Math.floor(frac / 10 ** (n - 21 - 3));
+    }
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60) {
+      return Number.NaN;
+    }
+    const t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+    // Date.UTC rolls 2025-02-30 over to March: reject such dates instead.
+    return new Date(t).getUTCDate() === d ? t : Number.NaN;
+  }
+  return Date.parse(text);
+}
+
+function digits(text: string, from: number, count: number): number {
+  let v = 0;
+  for (let i = from; i < from + count; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+function timeOf(t: unknown): number {
+  if (typeof t === 'string') return parseRfc3339(t);
+  // msgpack's timestamp extension decodes to a Date.
+  if (t instanceof Date) return t.getTime();
+  return Number.NaN;
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : Number.NaN;
+}
+
+function strings(v: unknown): readonly string[] {
+  return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
+}
+
+/**
+ * Turns one decoded message object into a `StreamMessage`. A bar with a missing or non-numeric field
+ * or a bad time is `malformed` (with the reason), never thrown.
+ */
+export function toMessage(raw: unknown, index: number, receivedAt: number): StreamMessage {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { kind: 'malformed', reason: 'message is not an object', index };
+  }
+  const m = raw as Record<string, unknown>;
+  const T = m.T;
+  if (T === 'b' || T === 'u' || T === 'd') {
+    const symbol = m.S;
+    if (typeof symbol !== 'string' || symbol.length === 0) {
+      return { kind: 'malformed', reason: `bar message without a symbol (S)`, index };
+    }
+    const start = timeOf(m.t);
+    if (!Number.isFinite(start)) {
+      return { kind: 'malformed', reason: `${symbol}: bar time t=${JSON.stringify(m.t)} is not an RFC 3339 time`, index };
+    }
+    const open = num(m.o);
+    const high = num(m.h);
+    const low = num(m.l);
+    const close = num(m.c);
+    const volume = num(m.v);
+    if (!(Number.isFinite(open) && Number.isFinite(high) && Number.isFinite(low) && Number.isFinite(close) && Number.isFinite(volume))) {
+      const bad = ['o', 'h', 'l', 'c', 'v'].find((k) => !Number.isFinite(num(m[k]))) ?? 'o';
+      return { kind: 'malformed', reason: `${symbol}: field '${bad}' is ${JSON.stringify(m[bad]) ?? 'missing'}, not a number`, index };
+    }
+    const vw = m.vw;
+    const n = m.n;
+    const bar = makeBar(
+      {
+        symbol,
+        start,
+        open,
+        high,
+        low,
+        close,
+        volume,
+        vwap: typeof vw === 'number' && Number.isFinite(vw) ? vw : undefined,
+        tradeCount: typeof n === 'number' && Number.isFinite(n) ? n : undefined,
+        receivedAt,
+      },
+      T === 'd' ? DAY_MS : MINUTE_MS,
+    );
+    return { kind: 'bar', type: T, bar };
+  }
+  if (T === 'success') return { kind: 'success', msg: typeof m.msg === 'string' ? m.msg : '' };
+  if (T === 'error') {
+    return { kind: 'error', code: typeof m.code === 'number' ? m.code : 0, msg: typeof m.msg === 'string' ? m.msg : '' };
+  }
+  if (T === 'subscription') {
+    return {
+      kind: 'subscription',
+      subscription: { bars: strings(m.bars), updatedBars: strings(m.updatedBars), dailyBars: strings(m.dailyBars) },
+    };
+  }
+  if (typeof T === 'string') return { kind: 'other', type: T };
+  return { kind: 'malformed', reason: 'message without a type (T)', index };
+}
+
+/** The result of decoding one frame: its messages, or why the frame as a whole was unreadable. */
+export type DecodedFrame =
+  | { readonly ok: true; readonly messages: readonly StreamMessage[] }
+  | { readonly ok: false; readonly reason: string };
+
+/** Decodes one frame (JSON text or msgpack bytes) into messages. Never throws. */
+export function decodeFrame(data: string | Uint8Array, encoding: StreamEncoding, receivedAt: number): DecodedFrame {
+  let raw: unknown;
+  try {
+    if (typeof data === 'string') raw = JSON.parse(data);
+    else if (encoding === 'msgpack') raw = decode(data);
+    else raw = JSON.parse(textDecoder.decode(data));
+  } catch (error) {
+    return { ok: false, reason: `undecodable ${encoding} frame (${(error as Error).message})` };
+  }
+  if (!Array.isArray(raw)) return { ok: false, reason: 'frame is not an array' };
+  const messages: StreamMessage[] = new Array<StreamMessage>(raw.length);
+  for (let i = 0; i < raw.length; i++) messages[i] = toMessage(raw[i], i, receivedAt);
+  return { ok: true, messages };
+}
+
+const textDecoder = new TextDecoder();

@@ -1,0 +1,98 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Bar } from '@feed/core';
+import type { AlpacaKeys } from '../credentials.js';
+import type { BarStore } from './bar-store.js';
+import { formatTime } from './time-format.js';
+
+/** Faults and limits of the fake REST endpoint; change them between requests. */
+export interface RestFaults {
+  /**
+   * The next requests answer with these, in order: an HTTP status (429 carries rate-limit headers),
+   * `'malformed'` (a 200 whose body is not JSON) or `'bad-field'` (a bar without `o`).
+   */
+  failNext: (number | 'malformed' | 'bad-field')[];
+  /** The next this-many requests get 429 with `X-RateLimit-Reset` one second ahead. */
+  rateLimitNext: number;
+  /** The most bars one page holds, whatever `limit` asks (to force pagination). */
+  pageLimit: number;
+}
+
+interface Context {
+  readonly keys: AlpacaKeys;
+  readonly store: BarStore;
+  readonly faults: RestFaults;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+function parseTime(text: string | null, fallback: number): number {
+  if (text === null || text === '') return fallback;
+  return Date.parse(text);
+}
+
+/** `GET /v2/stocks/bars` as Alpaca serves it: multi-symbol, `limit` across symbols, `next_page_token`. */
+export function handleBarsRequest(req: IncomingMessage, res: ServerResponse, ctx: Context): void {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  if (req.method !== 'GET' || url.pathname !== '/v2/stocks/bars') {
+    send(res, 404, { message: 'not found' });
+    return;
+  }
+  if (req.headers['apca-api-key-id'] !== ctx.keys.keyId || req.headers['apca-api-secret-key'] !== ctx.keys.secretKey) {
+    send(res, 401, { message: 'unauthorized.' });
+    return;
+  }
+  const fault = ctx.faults.failNext.shift();
+   
+  const resetAt = String(Math.ceil(Date.now() / 1000) + 1);
+  if (ctx.faults.rateLimitNext > 0 || fault === 429) {
+    if (fault !== 429) ctx.faults.rateLimitNext--;
+    send(res, 429, { message: 'too many requests.' }, {
+      'x-ratelimit-limit': '200',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': resetAt,
+    });
+    return;
+  }
+  if (fault === 'malformed') {
+    send(res, 200, '{"bars": {"TQQQ": [ {"t": ');
+    return;
+  }
+  if (typeof fault === 'number') {
+    send(res, fault, { message: fault === 403 ? 'subscription does not permit querying recent SIP data' : `error ${fault}` });
+    return;
+  }
+  const q = url.searchParams;
+  const symbols = (q.get('symbols') ?? '').split(',').filter(Boolean);
+  const timeframe = q.get('timeframe');
+  if (symbols.length === 0 || timeframe !== '1Min') {
+    send(res, 422, { message: symbols.length === 0 ? 'missing symbols' : `unsupported timeframe ${String(timeframe)}` });
+    return;
+  }
+  const start = parseTime(q.get('start'), 0);
+  const end = parseTime(q.get('end'), Number.MAX_SAFE_INTEGER);
+  if (Number.isNaN(start) || Number.isNaN(end)) {
+    send(res, 422, { message: 'invalid start or end' });
+    return;
+  }
+  const limit = Math.min(Number(q.get('limit') ?? 1000) || 1000, 10_000, ctx.faults.pageLimit);
+  let offset = 0;
+  const token = q.get('page_token');
+  if (token) offset = Number(Buffer.from(token, 'base64url').toString('utf8'));
+  // Alpaca orders a multi-symbol response by symbol, then time.
+  const all: Bar[] = [];
+  for (const s of [...symbols].sort()) all.push(...ctx.store.range(s, start, end));
+  const page = all.slice(offset, offset + limit);
+  const bars: Record<string, Record<string, unknown>[]> = {};
+  for (const b of page) {
+    const m: Record<string, unknown> = { t: formatTime(b.start), o: b.open, h: b.high, l: b.low, c: b.close, v: b.volume };
+    if (b.tradeCount !== undefined) m.n = b.tradeCount;
+    if (b.vwap !== undefined) m.vw = b.vwap;
+    if (fault === 'bad-field') delete m.o;
+    (bars[b.symbol] ??= []).push(m);
+  }
+  const next = offset + limit < all.length ? Buffer.from(String(offset + limit)).toString('base64url') : null;
+  send(res, 200, { bars, next_page_token: next });
+}

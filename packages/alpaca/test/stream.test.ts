@@ -1,0 +1,164 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AlpacaError, ConnectionError, FeedError } from '@feed/core';
+import { FakeAlpacaServer } from '../src/testing.js';
+import type { StreamEncoding } from '../src/index.js';
+import { bars, data, feedOn, record, OPEN } from './helpers.js';
+
+let server: FakeAlpacaServer;
+beforeEach(async () => {
+  server = await FakeAlpacaServer.start();
+});
+afterEach(async () => {
+  await server.close();
+});
+
+describe.each<[StreamEncoding, 'message' | 'headers']>([
+  ['json', 'message'],
+  ['msgpack', 'message'],
+  ['json', 'headers'],
+  ['msgpack', 'headers'],
+])('happy path (%s, auth by %s)', (encoding, auth) => {
+  it('connects, authenticates, subscribes and delivers every bar unchanged and in order', async () => {
+    const feed = feedOn(server, { encoding, auth });
+    const rec = record(feed);
+    await feed.connect();
+    expect(feed.state).toBe('connected');
+    expect(feed.subscription.bars).toEqual(['TQQQ', 'SQQQ']);
+    await feed.start();
+    const sent = bars(['TQQQ', 'SQQQ'], 150);
+    server.publish(sent, { frameSize: 100 });
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(300));
+    expect(rec.bars.map(data)).toEqual(sent.map(data));
+    expect(rec.errors).toEqual([]);
+    const s = feed.stats();
+    expect(s.barsBySymbol).toEqual({ TQQQ: 150, SQQQ: 150 });
+    expect(s.malformed).toBe(0);
+    expect(s.connectAttempts).toBe(1);
+    expect(s.latency.count).toBe(300);
+    expect(rec.events.map((e) => e.type).filter((t) => t !== 'state')).toEqual(['open', 'authenticated', 'subscription']);
+    await feed.disconnect();
+    expect(feed.state).toBe('closed');
+    await server.waitFor((st) => st.open === 0);
+  });
+});
+
+describe('messages', () => {
+  it('accepts times with fractional seconds', async () => {
+    await server.close();
+    server = await FakeAlpacaServer.start({ fractionalSeconds: true });
+    const feed = feedOn(server);
+    const rec = record(feed);
+    await feed.connect();
+    await feed.start();
+    const sent = bars(['TQQQ'], 3);
+    server.publish(sent);
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(3));
+    expect(rec.bars.map((b) => b.start)).toEqual(sent.map((b) => b.start));
+    await feed.disconnect();
+  });
+
+  it('delivers updated bars as revisions with the same start, and counts them', async () => {
+    const feed = feedOn(server, { channels: { updatedBars: true } });
+    const rec = record(feed);
+    await feed.connect();
+    expect(feed.subscription.updatedBars).toEqual(['TQQQ', 'SQQQ']);
+    await feed.start();
+    const [first] = bars(['TQQQ'], 1);
+    server.publish([first!]);
+    server.publish([{ ...first!, close: first!.close + 0.02, volume: first!.volume + 5 }], { updated: true });
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    expect(rec.bars[1]!.start).toBe(rec.bars[0]!.start);
+    expect(rec.bars[1]!.volume).toBe(first!.volume + 5);
+    expect(feed.stats().updatedBars).toBe(1);
+    await feed.disconnect();
+  });
+
+  it('emits daily bars as dailyBar events, not bars', async () => {
+    const feed = feedOn(server, { channels: { dailyBars: true } });
+    const rec = record(feed);
+    const daily: unknown[] = [];
+    feed.on('dailyBar', (e) => daily.push(e.bar));
+    await feed.connect();
+    await feed.start();
+    server.publish(bars(['TQQQ'], 1), { daily: true });
+    await vi.waitFor(() => expect(daily).toHaveLength(1));
+    expect(rec.bars).toHaveLength(0);
+    expect((daily[0] as { end: number; start: number }).end - (daily[0] as { start: number }).start).toBe(86_400_000);
+    await feed.disconnect();
+  });
+
+  it.each(['json', 'msgpack'] as const)('a malformed frame or message is counted and reported; good messages in the same frame are delivered (%s)', async (encoding) => {
+    const feed = feedOn(server, { encoding });
+    const rec = record(feed);
+    await feed.connect();
+    await feed.start();
+    server.sendRaw(encoding === 'json' ? '[{"T":"b","S":"TQQQ",' : new Uint8Array([0xc1, 0x00]));
+    server.sendRaw(
+      JSON.stringify([
+        { T: 'b', S: 'TQQQ', o: 1, h: 1, l: 1, c: 1, v: 10, t: '2025-10-16T13:30:00Z' },
+        { T: 'b', S: 'TQQQ', o: 'x', h: 1, l: 1, c: 1, v: 10, t: '2025-10-16T13:31:00Z' },
+        { T: 'b', S: 'TQQQ', o: 1, h: 1, l: 1, c: 1, v: 10, t: 'yesterday' },
+        { T: 't', S: 'TQQQ', p: 1 },
+        42,
+        { T: 'b', S: 'TQQQ', o: 2, h: 2, l: 2, c: 2, v: 20, t: '2025-10-16T13:32:00Z' },
+      ]),
+    );
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    expect(rec.bars.map((b) => b.close)).toEqual([1, 2]);
+    const s = feed.stats();
+    expect(s.malformed).toBe(4);
+    expect(s.unknownMessages).toBe(1);
+    expect(rec.errors).toHaveLength(4);
+    expect(rec.errors.every((e) => FeedError.isInstance(e) && e.code === 'protocol')).toBe(true);
+    expect(rec.errors.map((e) => e.message).join('\n')).toMatch(/field 'o' is "x"/);
+    expect(feed.state).toBe('streaming');
+    await feed.disconnect();
+  });
+
+  it('ignores bars that arrive while stopped, and counts them', async () => {
+    const feed = feedOn(server);
+    const rec = record(feed);
+    await feed.connect();
+    server.publish(bars(['TQQQ'], 2));
+    await vi.waitFor(() => expect(feed.stats().ignoredWhileStopped).toBe(2));
+    await feed.start();
+    server.publish(bars(['TQQQ'], 1, OPEN + 600_000));
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(1));
+    await feed.disconnect();
+  });
+});
+
+describe('subscriptions', () => {
+  it('subscribes and unsubscribes while running, resolving on the server reply', async () => {
+    const feed = feedOn(server, { symbols: ['TQQQ'] });
+    const rec = record(feed);
+    await feed.connect();
+    await feed.start();
+    await feed.subscribe(['SQQQ', 'UVXY']);
+    expect(feed.subscription.bars).toEqual(['TQQQ', 'SQQQ', 'UVXY']);
+    await feed.unsubscribe(['TQQQ']);
+    expect(feed.subscription.bars).toEqual(['SQQQ', 'UVXY']);
+    expect(feed.symbols).toEqual(['SQQQ', 'UVXY']);
+    server.publish(bars(['TQQQ', 'SQQQ', 'UVXY'], 1));
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    expect(rec.bars.map((b) => b.symbol)).toEqual(['SQQQ', 'UVXY']);
+    await feed.disconnect();
+  });
+
+  it('subscribes everything again after a reconnect, including symbols added while running', async () => {
+    const feed = feedOn(server, { symbols: ['TQQQ'] });
+    const rec = record(feed);
+    await feed.connect();
+    await feed.start();
+    await feed.subscribe(['SVIX']);
+    server.drop();
+    await vi.waitFor(() => expect(feed.stats().reconnects).toBe(1));
+    expect(feed.state).toBe('streaming');
+    expect(feed.subscription.bars).toEqual(['TQQQ', 'SVIX']);
+    server.publish(bars(['TQQQ', 'SVIX'], 1));
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    const states = rec.events.filter((e) => e.type === 'state').map((e) => (e as { to: string }).to);
+    expect(states).toEqual(['connecting', 'connected', 'streaming', 'reconnecting', 'streaming']);
+    await feed.disconnect();
+  });
+});
