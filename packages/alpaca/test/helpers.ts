@@ -1,6 +1,6 @@
 import type { Bar } from '@feed/core';
 import { MINUTE_MS, makeBar } from '@feed/core';
-import type { AlpacaFeedEvent, AlpacaFeedOptions } from '../src/index.js';
+import type { AlpacaFeedOptions } from '../src/index.js';
 import { AlpacaMultiSymbolFeed } from '../src/index.js';
 import type { FakeAlpacaServer } from '../src/testing.js';
 
@@ -52,12 +52,14 @@ export function feedOn(server: FakeAlpacaServer, options: Partial<AlpacaFeedOpti
 }
 
 /** Records every event of a feed, by type. */
-export function record(feed: AlpacaMultiSymbolFeed): { bars: Bar[]; events: (AlpacaFeedEvent | { type: string; [k: string]: unknown })[]; errors: Error[] } {
-  const out = { bars: [] as Bar[], events: [] as (AlpacaFeedEvent | { type: string })[], errors: [] as Error[] };
+type AnyEvent = { readonly type: string } & Readonly<Record<string, unknown>>;
+
+export function record(feed: AlpacaMultiSymbolFeed): { bars: Bar[]; events: AnyEvent[]; errors: Error[] } {
+  const out = { bars: [] as Bar[], events: [] as AnyEvent[], errors: [] as Error[] };
   feed.on('bar', (e) => out.bars.push(e.bar));
   feed.on('error', (e) => out.errors.push(e.error));
   for (const t of ['open', 'authenticated', 'subscription', 'disconnected', 'retry', 'reconnected', 'dailyBar', 'state'] as const) {
-    feed.on(t, (e) => out.events.push(e));
+    feed.on(t, (e) => out.events.push(e as unknown as AnyEvent));
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AlpacaError, ConnectionError, FeedError } from '@feed/core';
+import { FeedError } from '@feed/core';
 import { FakeAlpacaServer } from '../src/testing.js';
 import type { StreamEncoding } from '../src/index.js';
 import { bars, data, feedOn, record, OPEN } from './helpers.js';
@@ -157,7 +157,7 @@ describe('subscriptions', () => {
     expect(feed.subscription.bars).toEqual(['TQQQ', 'SVIX']);
     server.publish(bars(['TQQQ', 'SVIX'], 1));
     await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
-    const states = rec.events.filter((e) => e.type === 'state').map((e) => (e as { to: string }).to);
+    const states = rec.events.filter((e) => e.type === 'state').map((e) => e.to);
     expect(states).toEqual(['connecting', 'connected', 'streaming', 'reconnecting', 'streaming']);
     await feed.disconnect();
   });

@@ -1,0 +1,98 @@
+import { EventEmitter } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConfigError, ConnectionError } from '@feed/core';
+import type { WebSocketLike } from '../src/index.js';
+import { AlpacaMultiSymbolFeed, DEFAULT_RECONNECT_POLICY, backoffDelay, resolveReconnectPolicy } from '../src/index.js';
+
+describe('backoffDelay', () => {
+  const p = resolveReconnectPolicy();
+  it('doubles from 1 s to 64 s', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((k) => backoffDelay(p, k, () => 0.5))).toEqual([
+      1000, 2000, 4000, 8000, 16000, 32000, 64000, 64000, 64000, 64000,
+    ]);
+  });
+  it('spreads each delay by +-20 %', () => {
+    expect(backoffDelay(p, 3, () => 0)).toBe(3200);
+    expect(backoffDelay(p, 3, () => 0.999999)).toBe(4800);
+  });
+  it('rejects a nonsense policy with the path of each problem', () => {
+    expect(() => resolveReconnectPolicy({ maxAttempts: 0, jitter: 2 })).toThrow(ConfigError);
+    expect(() => resolveReconnectPolicy({ maxAttempts: 0, jitter: 2 })).toThrow(/reconnect.jitter.*reconnect.maxAttempts|reconnect.maxAttempts/);
+    expect(resolveReconnectPolicy({ maxAttempts: Infinity }).maxAttempts).toBe(Infinity);
+    expect(DEFAULT_RECONNECT_POLICY).toMatchObject({ initialDelayMs: 1000, maxDelayMs: 64000, maxAttempts: 10, jitter: 0.2 });
+  });
+});
+
+/** A socket that fails to connect, asynchronously, like a refused TCP connection. */
+class RefusedSocket extends EventEmitter implements WebSocketLike {
+  readyState = 0;
+  constructor() {
+    super();
+    queueMicrotask(() => {
+      this.readyState = 3;
+      this.emit('error', new Error('connect ECONNREFUSED 127.0.0.1:9'));
+      this.emit('close', 1006, Buffer.alloc(0));
+    });
+  }
+  send(): void {}
+  ping(): void {}
+  close(): void {}
+  terminate(): void {}
+}
+
+describe('retry timing (fake timers)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('attempts at 0, 1, 3, 7, 15, 31, 63, 127, 191, 255 s, then gives up with a typed error', async () => {
+    const times: number[] = [];
+    const t0 = Date.now();
+    const feed = new AlpacaMultiSymbolFeed({
+      symbols: ['TQQQ'],
+      url: 'ws://127.0.0.1:9/v2/iex',
+      keys: { keyId: 'KEY12345', secretKey: 'SECRET12345' },
+      keepAlive: false,
+      watchdog: false,
+      random: () => 0.5,
+      webSocketFactory: () => {
+        times.push(Date.now() - t0);
+        return new RefusedSocket();
+      },
+    });
+    const result = feed.connect().then(() => undefined, (e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(300_000);
+    const error = await result;
+    expect(ConnectionError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/gave up after 10 attempts in a row; last: .*ECONNREFUSED/);
+    expect(times).toEqual([0, 1000, 3000, 7000, 15000, 31000, 63000, 127000, 191000, 255000]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('never waits less than the jittered delay and never more', async () => {
+    const times: number[] = [];
+    const t0 = Date.now();
+    let r = 0;
+    const randoms = [0, 0.999999];
+    const feed = new AlpacaMultiSymbolFeed({
+      symbols: ['TQQQ'],
+      url: 'ws://127.0.0.1:9/v2/iex',
+      keys: { keyId: 'KEY12345', secretKey: 'SECRET12345' },
+      keepAlive: false,
+      watchdog: false,
+      reconnect: { maxAttempts: 3 },
+      random: () => randoms[r++ % 2] as number,
+      webSocketFactory: () => {
+        times.push(Date.now() - t0);
+        return new RefusedSocket();
+      },
+    });
+    const result = feed.connect().catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await result;
+    expect(times).toEqual([0, 800, 800 + 2400]);
+  });
+});
