@@ -1,6 +1,6 @@
-import { decode } from '@msgpack/msgpack';
+import { Decoder, EXT_TIMESTAMP, ExtensionCodec, decodeTimestampToTimeSpec } from '@msgpack/msgpack';
 import type { Bar } from '@feed/core';
-import { MINUTE_MS, makeBar } from '@feed/core';
+import { MINUTE_MS } from '@feed/core';
 
 /** How the stream's frames are encoded: JSON text, or msgpack (`Content-Type: application/msgpack`). */
 export type StreamEncoding = 'json' | 'msgpack';
@@ -24,7 +24,7 @@ export interface Subscription {
   readonly dailyBars: readonly string[];
 }
 
-export const DAY_MS = 86_400_000;
+const DAY_MS = 86_400_000;
 
 /**
  * Parses an RFC 3339 UTC time such as `2025-10-16T19:59:00Z` or `2025-10-16T19:59:00.123456789Z`
@@ -69,9 +69,20 @@ function digits(text: string, from: number, count: number): number {
   return v;
 }
 
+// The messages of one frame nearly always share their time: parse each distinct text once.
+let lastTimeText = '';
+let lastTime = Number.NaN;
+
 function timeOf(t: unknown): number {
-  if (typeof t === 'string') return parseRfc3339(t);
-  // msgpack's timestamp extension decodes to a Date.
+  if (typeof t === 'string') {
+    if (t === lastTimeText) return lastTime;
+    const v = parseRfc3339(t);
+    lastTimeText = t;
+    lastTime = v;
+    return v;
+  }
+  // A msgpack timestamp extension, decoded to epoch milliseconds by our decoder (or to a Date by others).
+  if (typeof t === 'number') return Number.isFinite(t) ? t : Number.NaN;
   if (t instanceof Date) return t.getTime();
   return Number.NaN;
 }
@@ -85,6 +96,43 @@ function strings(v: unknown): readonly string[] {
 }
 
 /**
+ * The bar of a bar message (`T` of `b`, `u` or `d`), or the reason it is malformed: a missing symbol,
+ * a bad time, or an OHLCV field that is not a finite number.
+ */
+export function barOf(m: Record<string, unknown>, receivedAt: number, intervalMs: number): Bar | string {
+  const symbol = m.S;
+  if (typeof symbol !== 'string' || symbol.length === 0) return 'bar message without a symbol (S)';
+  const start = timeOf(m.t);
+  if (!Number.isFinite(start)) return `${symbol}: bar time t=${JSON.stringify(m.t)} is not an RFC 3339 time`;
+  const open = num(m.o);
+  const high = num(m.h);
+  const low = num(m.l);
+  const close = num(m.c);
+  const volume = num(m.v);
+  if (!(Number.isFinite(open) && Number.isFinite(high) && Number.isFinite(low) && Number.isFinite(close) && Number.isFinite(volume))) {
+    const bad = ['o', 'h', 'l', 'c', 'v'].find((k) => !Number.isFinite(num(m[k]))) ?? 'o';
+    return `${symbol}: field '${bad}' is ${JSON.stringify(m[bad]) ?? 'missing'}, not a number`;
+  }
+  // Built like core's makeBar (same property order, so the same hidden class), without its init object.
+  const bar: { -readonly [K in keyof Bar]: Bar[K] } = {
+    symbol,
+    start,
+    end: start + intervalMs,
+    open,
+    high,
+    low,
+    close,
+    volume,
+    receivedAt,
+  };
+  const vw = m.vw;
+  if (typeof vw === 'number' && Number.isFinite(vw)) bar.vwap = vw;
+  const n = m.n;
+  if (typeof n === 'number' && Number.isFinite(n)) bar.tradeCount = n;
+  return bar;
+}
+
+/**
  * Turns one decoded message object into a `StreamMessage`. A bar with a missing or non-numeric field
  * or a bad time is `malformed` (with the reason), never thrown.
  */
@@ -95,41 +143,8 @@ export function toMessage(raw: unknown, index: number, receivedAt: number): Stre
   const m = raw as Record<string, unknown>;
   const T = m.T;
   if (T === 'b' || T === 'u' || T === 'd') {
-    const symbol = m.S;
-    if (typeof symbol !== 'string' || symbol.length === 0) {
-      return { kind: 'malformed', reason: `bar message without a symbol (S)`, index };
-    }
-    const start = timeOf(m.t);
-    if (!Number.isFinite(start)) {
-      return { kind: 'malformed', reason: `${symbol}: bar time t=${JSON.stringify(m.t)} is not an RFC 3339 time`, index };
-    }
-    const open = num(m.o);
-    const high = num(m.h);
-    const low = num(m.l);
-    const close = num(m.c);
-    const volume = num(m.v);
-    if (!(Number.isFinite(open) && Number.isFinite(high) && Number.isFinite(low) && Number.isFinite(close) && Number.isFinite(volume))) {
-      const bad = ['o', 'h', 'l', 'c', 'v'].find((k) => !Number.isFinite(num(m[k]))) ?? 'o';
-      return { kind: 'malformed', reason: `${symbol}: field '${bad}' is ${JSON.stringify(m[bad]) ?? 'missing'}, not a number`, index };
-    }
-    const vw = m.vw;
-    const n = m.n;
-    const bar = makeBar(
-      {
-        symbol,
-        start,
-        open,
-        high,
-        low,
-        close,
-        volume,
-        vwap: typeof vw === 'number' && Number.isFinite(vw) ? vw : undefined,
-        tradeCount: typeof n === 'number' && Number.isFinite(n) ? n : undefined,
-        receivedAt,
-      },
-      T === 'd' ? DAY_MS : MINUTE_MS,
-    );
-    return { kind: 'bar', type: T, bar };
+    const bar = barOf(m, receivedAt, T === 'd' ? DAY_MS : MINUTE_MS);
+    return typeof bar === 'string' ? { kind: 'malformed', reason: bar, index } : { kind: 'bar', type: T, bar };
   }
   if (T === 'success') return { kind: 'success', msg: typeof m.msg === 'string' ? m.msg : '' };
   if (T === 'error') {
@@ -150,20 +165,38 @@ export type DecodedFrame =
   | { readonly ok: true; readonly messages: readonly StreamMessage[] }
   | { readonly ok: false; readonly reason: string };
 
-/** Decodes one frame (JSON text or msgpack bytes) into messages. Never throws. */
-export function decodeFrame(data: string | Uint8Array, encoding: StreamEncoding, receivedAt: number): DecodedFrame {
+/** Decodes one frame into its array of raw message objects, or the reason it cannot be read. Never throws. */
+export function decodeRaw(data: string | Uint8Array, encoding: StreamEncoding): unknown[] | string {
   let raw: unknown;
   try {
     if (typeof data === 'string') raw = JSON.parse(data);
-    else if (encoding === 'msgpack') raw = decode(data);
+    else if (encoding === 'msgpack') raw = msgpackDecoder.decode(data);
     else raw = JSON.parse(textDecoder.decode(data));
   } catch (error) {
-    return { ok: false, reason: `undecodable ${encoding} frame (${(error as Error).message})` };
+    return `undecodable ${encoding} frame (${(error as Error).message})`;
   }
-  if (!Array.isArray(raw)) return { ok: false, reason: 'frame is not an array' };
+  return Array.isArray(raw) ? raw : 'frame is not an array';
+}
+
+/** Decodes one frame (JSON text or msgpack bytes) into messages. Never throws. */
+export function decodeFrame(data: string | Uint8Array, encoding: StreamEncoding, receivedAt: number): DecodedFrame {
+  const raw = decodeRaw(data, encoding);
+  if (typeof raw === 'string') return { ok: false, reason: raw };
   const messages: StreamMessage[] = new Array<StreamMessage>(raw.length);
   for (let i = 0; i < raw.length; i++) messages[i] = toMessage(raw[i], i, receivedAt);
   return { ok: true, messages };
 }
 
 const textDecoder = new TextDecoder();
+
+// msgpack timestamps (Alpaca's `t`) decode straight to epoch milliseconds, without a Date per bar.
+const extensionCodec = new ExtensionCodec();
+extensionCodec.register({
+  type: EXT_TIMESTAMP,
+  encode: () => null,
+  decode: (data: Uint8Array) => {
+    const { sec, nsec } = decodeTimestampToTimeSpec(data);
+    return sec * 1000 + Math.floor(nsec / 1e6);
+  },
+});
+const msgpackDecoder = new Decoder({ extensionCodec });

@@ -24,7 +24,7 @@ export type WebSocketFactory = (url: string, init: { readonly headers: Readonly<
 
 /** The default factory: a `ws` WebSocket, without per-message compression (Alpaca does not use it). */
 export const defaultWebSocketFactory: WebSocketFactory = (url, init) =>
-  new WebSocket(url, { headers: { ...init.headers }, perMessageDeflate: false });
+  new WebSocket(url, { headers: { ...init.headers }, perMessageDeflate: false, skipUTF8Validation: true });
 
 /** A frame's payload as ws hands it over (Buffer, ArrayBuffer or fragments), as bytes or text. */
 export function frameData(data: unknown): string | Uint8Array {

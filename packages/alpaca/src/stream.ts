@@ -1,12 +1,12 @@
 import { encode } from '@msgpack/msgpack';
 import type { Bar, Clock, FeedStats, MarketCalendar } from '@feed/core';
-import { AbstractBarFeed, AlpacaError, ConfigError, ConnectionError, FeedError, SystemClock, nyse, redact } from '@feed/core';
+import { AbstractBarFeed, AlpacaError, ConfigError, ConnectionError, FeedError, MINUTE_MS, SystemClock, nyse, redact } from '@feed/core';
 import type { ReconnectPolicy, ResolvedReconnectPolicy } from './backoff.js';
 import { backoffDelay, resolveReconnectPolicy } from './backoff.js';
 import type { AlpacaKeys, Credentials } from './credentials.js';
 import { missingKeysMessage, resolveCredentials } from './credentials.js';
 import type { BarMessageType, StreamEncoding, StreamMessage, Subscription } from './messages.js';
-import { decodeFrame } from './messages.js';
+import { barOf, decodeRaw, toMessage } from './messages.js';
 import type { WebSocketFactory, WebSocketLike } from './socket.js';
 import { defaultWebSocketFactory, frameData } from './socket.js';
 import type { AlpacaFeedName } from './urls.js';
@@ -630,23 +630,39 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     const receivedAt = this.clock.now();
     this.#frames++;
     const payload = frameData(data);
-    const decoded = decodeFrame(
-      !isBinary && typeof payload !== 'string' ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8') : payload,
+    const raw = decodeRaw(
+      !isBinary && typeof payload !== 'string' ? utf8(payload) : payload,
       this.encoding,
-      receivedAt,
     );
-    if (!decoded.ok) {
+    if (typeof raw === 'string') {
       this.#malformed++;
-      this.reportError(new FeedError('protocol', `malformed frame dropped: ${decoded.reason}`));
+      this.reportError(new FeedError('protocol', `malformed frame dropped: ${raw}`));
       return;
     }
-    const messages = decoded.messages;
-    this.#messages += messages.length;
-    for (let i = 0; i < messages.length; i++) {
+    this.#messages += raw.length;
+    for (let i = 0; i < raw.length; i++) {
       // A message may end the session (a fatal error): the rest of the frame belongs to no one.
       if ((session.phase as Session['phase']) === 'ended') return;
-      this.#onMessage(session, messages[i] as StreamMessage);
+      const r = raw[i] as Record<string, unknown> | null;
+      // The fast path for minute bars and updated bars; everything else goes through toMessage.
+      const T = typeof r === 'object' && r !== null ? r.T : undefined;
+      if (T === 'b' || T === 'u') {
+        const bar = barOf(r as Record<string, unknown>, receivedAt, MINUTE_MS);
+        if (typeof bar === 'string') {
+          this.#malformedMessage(i, bar);
+        } else {
+          session.lastDataAt = receivedAt;
+          this.#onBar(T, bar);
+        }
+      } else {
+        this.#onMessage(session, toMessage(r, i, receivedAt));
+      }
     }
+  }
+
+  #malformedMessage(index: number, reason: string): void {
+    this.#malformed++;
+    this.reportError(new FeedError('protocol', `malformed message dropped (message ${index} of its frame): ${reason}`));
   }
 
   #onMessage(session: Session, m: StreamMessage): void {
@@ -690,8 +706,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
         this.#unknown++;
         return;
       case 'malformed':
-        this.#malformed++;
-        this.reportError(new FeedError('protocol', `malformed message dropped (message ${m.index} of its frame): ${m.reason}`));
+        this.#malformedMessage(m.index, m.reason);
         return;
     }
   }
@@ -812,6 +827,10 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   #redact(text: string): string {
     return this.#credentials === undefined ? text : redact(text, this.#credentials.secrets());
   }
+}
+
+function utf8(bytes: Uint8Array): string {
+  return Buffer.isBuffer(bytes) ? bytes.toString('utf8') : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
 function reasonText(reason: unknown): string {

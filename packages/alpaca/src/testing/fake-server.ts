@@ -250,9 +250,13 @@ export class FakeAlpacaServer {
     };
   }
 
-  /** Sends a raw frame (text or bytes) to every authenticated client: for malformed-data tests. */
-  sendRaw(frame: string | Uint8Array): void {
-    for (const c of this.#clients) if (c.authed && c.ws.readyState === 1) c.ws.send(frame);
+  /**
+   * Sends a raw frame to every authenticated client: for malformed-data tests and pre-encoded bursts.
+   * A string goes as a text frame, bytes as a binary frame unless `text` is true (UTF-8 JSON bytes).
+   */
+  sendRaw(frame: string | Uint8Array, options: { text?: boolean } = {}): void {
+    const binary = typeof frame !== 'string' && options.text !== true;
+    for (const c of this.#clients) if (c.authed && c.ws.readyState === 1) c.ws.send(frame, { binary });
     this.stats.framesSent++;
   }
 
