@@ -111,6 +111,7 @@ async function pipeline(encoding: StreamEncoding): Promise<Result> {
     clock,
     keepAlive: false,
     watchdog: false,
+    gapFill: false,
   });
   dm.attach(feed);
   let received = 0;

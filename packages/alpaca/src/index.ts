@@ -9,6 +9,7 @@ export type {
   WatchdogOptions,
   LatencyStats,
   FeedResources,
+  GapFillOptions,
 } from './stream.js';
 export { AlpacaMultiSymbolFeed, FATAL_CODES } from './stream.js';
 export type { ReconnectPolicy } from './backoff.js';
@@ -19,3 +20,5 @@ export type { StreamEncoding, StreamMessage, Subscription, BarMessageType, Decod
 export { decodeFrame, parseRfc3339 } from './messages.js';
 export type { WebSocketLike, WebSocketFactory } from './socket.js';
 export { defaultWebSocketFactory } from './socket.js';
+export type { HistoricalClientOptions, BarsRequest, HistoricalBars } from './rest.js';
+export { AlpacaHistoricalClient, DATA_URL, SANDBOX_DATA_URL } from './rest.js';

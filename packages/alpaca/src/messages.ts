@@ -24,7 +24,7 @@ export interface Subscription {
   readonly dailyBars: readonly string[];
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /**
  * Parses an RFC 3339 UTC time such as `2025-10-16T19:59:00Z` or `2025-10-16T19:59:00.123456789Z`

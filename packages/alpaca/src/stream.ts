@@ -6,7 +6,9 @@ import { backoffDelay, resolveReconnectPolicy } from './backoff.js';
 import type { AlpacaKeys, Credentials } from './credentials.js';
 import { missingKeysMessage, resolveCredentials } from './credentials.js';
 import type { BarMessageType, StreamEncoding, StreamMessage, Subscription } from './messages.js';
-import { barOf, decodeRaw, toMessage } from './messages.js';
+import { DAY_MS, barOf, decodeRaw, toMessage } from './messages.js';
+import type { HistoricalBars } from './rest.js';
+import { AlpacaHistoricalClient, DATA_URL, SANDBOX_DATA_URL } from './rest.js';
 import type { WebSocketFactory, WebSocketLike } from './socket.js';
 import { defaultWebSocketFactory, frameData } from './socket.js';
 import type { AlpacaFeedName } from './urls.js';
@@ -159,6 +161,31 @@ export interface AlpacaFeedOptions {
    * @default Math.random
    */
   random?: () => number;
+  /**
+   * Gap fill over REST: after every reconnect (and on a restart after `stop()`), the bars each symbol
+   * missed are fetched and delivered in order before the live bars that arrived meanwhile; `false`
+   * turns it off. `warmupBars` also delivers each symbol's last N bars on the first `start()`.
+   * @default { warmupBars: 0 } with an AlpacaHistoricalClient on `restUrl`
+   */
+  gapFill?: GapFillOptions | false;
+  /**
+   * The data API's base URL for gap fill.
+   * @default 'https://data.alpaca.markets' (or the sandbox host with `sandbox`)
+   */
+  restUrl?: string;
+}
+
+export interface GapFillOptions {
+  /**
+   * Where missed bars come from.
+   * @default new AlpacaHistoricalClient({ baseUrl: restUrl, keys, feed })
+   */
+  history?: HistoricalBars;
+  /**
+   * Bars per symbol to deliver on the first `start()`, before the live ones.
+   * @default 0
+   */
+  warmupBars?: number;
 }
 
 /** Latency from a bar's end to its receipt, in milliseconds. */
@@ -189,7 +216,12 @@ export interface AlpacaFeedStats extends FeedStats {
   readonly pongTimeouts: number;
   /** Times the no-data watchdog reconnected. */
   readonly watchdogTrips: number;
-  /** Latency from bar end to receipt, in total and per symbol. */
+  /** Bars that arrived both live and by gap fill (or twice live), delivered once: the extra copies. */
+  readonly duplicatesDropped: number;
+  /** Gap fills run, and those that failed (the error was reported; the gap stays). */
+  readonly gapFills: number;
+  readonly gapFillFailures: number;
+  /** Latency from bar end to receipt (live bars only), in total and per symbol. */
   readonly latency: LatencyStats;
   readonly latencyBySymbol: Readonly<Record<string, LatencyStats>>;
 }
@@ -202,6 +234,7 @@ export type AlpacaFeedEvent =
   | { readonly type: 'disconnected'; readonly reason: string }
   | { readonly type: 'retry'; readonly attempt: number; readonly delayMs: number; readonly reason: string }
   | { readonly type: 'reconnected'; readonly attempts: number }
+  | { readonly type: 'gapFill'; readonly reason: 'reconnect' | 'restart' | 'warmup'; readonly recovered: number; readonly from: number; readonly to: number }
   | { readonly type: 'dailyBar'; readonly bar: Bar };
 
 /** Diagnostic counts for leak checks: live timers and listeners on the current socket. */
@@ -262,6 +295,18 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   #confirmed: Subscription = { bars: [], updatedBars: [], dailyBars: [] };
   readonly #subscriptionWaiters: Pending[] = [];
 
+  readonly #gapFill: { history: HistoricalBars | undefined; warmupBars: number } | false;
+  readonly #restUrl: string;
+  readonly #lastStart = new Map<string, number>();
+  #startedAt: number | undefined;
+  #holding = false;
+  #held: { type: 'b' | 'u'; bar: Bar }[] = [];
+  #gapRun: Promise<void> | undefined;
+  #gapAgain = false;
+  #duplicates = 0;
+  #gapFills = 0;
+  #gapFillFailures = 0;
+
   #frames = 0;
   #messages = 0;
   #malformed = 0;
@@ -294,6 +339,8 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.#factory = options.webSocketFactory ?? defaultWebSocketFactory;
     this.#random = options.random ?? Math.random;
+    this.#restUrl = options.restUrl ?? (options.sandbox === true ? SANDBOX_DATA_URL : DATA_URL);
+    this.#gapFill = options.gapFill === false ? false : { history: options.gapFill?.history, warmupBars: options.gapFill?.warmupBars ?? 0 };
   }
 
   /** The server's last subscription reply. */
@@ -340,6 +387,9 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       updatedBars: this.#updated,
       dailyBars: this.#daily,
       ignoredWhileStopped: this.#ignored,
+      duplicatesDropped: this.#duplicates,
+      gapFills: this.#gapFills,
+      gapFillFailures: this.#gapFillFailures,
       connectAttempts: this.#attempts,
       pongTimeouts: this.#pongTimeouts,
       watchdogTrips: this.#watchdogTrips,
@@ -393,8 +443,17 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     this.#startHeartbeat();
   }
 
-  protected doStart(): Promise<void> {
-    return Promise.resolve();
+  protected async doStart(): Promise<void> {
+    const first = this.#startedAt === undefined;
+    this.#startedAt ??= this.clock.now();
+    if (this.#gapFill === false) return;
+    if (first && this.#gapFill.warmupBars > 0) {
+      this.#holding = true;
+      await this.#runGapFill('warmup');
+    } else if (!first) {
+      this.#holding = true;
+      await this.#runGapFill('restart');
+    }
   }
 
   protected doStop(): Promise<void> {
@@ -410,6 +469,9 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     if (s !== undefined && s.socket.readyState === 1) await this.#closeGracefully(s.socket);
     const reconnecting = this.#reconnecting;
     if (reconnecting !== undefined) await reconnecting.catch(() => undefined);
+    if (this.#gapRun !== undefined) await this.#gapRun;
+    this.#held = [];
+    this.#holding = false;
     for (const w of this.#subscriptionWaiters.splice(0)) w.reject(new Aborted());
   }
 
@@ -571,6 +633,8 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     if (this.#closing || this.#reconnecting !== undefined) return;
     this.emitter.emit({ type: 'disconnected', reason: this.#redact(reason) });
     if (this.state === 'streaming') this.setState('reconnecting');
+    // Live bars after the reconnect wait until the gap before them is filled.
+    if (this.#gapFill !== false) this.#holding = true;
     this.#retry = 0;
     const delayMs = backoffDelay(this.#policy, 1, this.#random);
     this.emitter.emit({ type: 'retry', attempt: 1, delayMs, reason });
@@ -582,6 +646,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
           this.reconnects++;
           if (this.state === 'reconnecting') this.setState('streaming');
           this.emitter.emit({ type: 'reconnected', attempts: this.#attempts });
+          if (this.#gapFill !== false && this.isActive()) void this.#runGapFill('reconnect');
         },
         (error: unknown) => {
           this.#reconnecting = undefined;
@@ -748,6 +813,23 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       this.#ignored++;
       return;
     }
+    if (this.#holding) {
+      this.#held.push({ type, bar });
+      return;
+    }
+    this.#emitLive(type, bar);
+  }
+
+  /** Delivers a live bar; a minute bar no later than the last one delivered for its symbol is a duplicate. */
+  #emitLive(type: 'b' | 'u', bar: Bar): void {
+    if (type === 'b') {
+      const last = this.#lastStart.get(bar.symbol);
+      if (last !== undefined && bar.start <= last) {
+        this.#duplicates++;
+        return;
+      }
+      this.#lastStart.set(bar.symbol, bar.start);
+    }
     let l = this.#latency.get(bar.symbol);
     if (l === undefined) {
       l = { count: 0, sum: 0, max: 0 };
@@ -758,6 +840,99 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     l.sum += latency;
     if (latency > l.max) l.max = latency;
     this.deliver(bar);
+  }
+
+  // ---- gap fill ----------------------------------------------------------------------------------
+
+  #history(): HistoricalBars {
+    const g = this.#gapFill as { history: HistoricalBars | undefined };
+    g.history ??= new AlpacaHistoricalClient({
+      baseUrl: this.#restUrl,
+      keys: this.#credentials as Credentials,
+      feed: this.url.endsWith('/sip') ? 'sip' : this.url.endsWith('/delayed_sip') ? 'delayed_sip' : 'iex',
+    });
+    return g.history;
+  }
+
+  /**
+   * Fetches and delivers what each symbol missed, then releases the live bars held meanwhile. A
+   * reconnect during a run makes the run go again before releasing; the held bars are released only
+   * while connected (otherwise the next reconnect's run releases them).
+   */
+  #runGapFill(reason: 'reconnect' | 'restart' | 'warmup'): Promise<void> {
+    if (this.#gapRun !== undefined) {
+      this.#gapAgain = true;
+      return this.#gapRun;
+    }
+    this.#gapRun = (async () => {
+      do {
+        this.#gapAgain = false;
+        await this.#fillOnce(reason);
+      } while (this.#gapAgain && !this.#closing);
+      if (this.#closing) return;
+      if (this.#session?.phase === 'ready' && this.#reconnecting === undefined) {
+        const held = this.#held;
+        this.#held = [];
+        this.#holding = false;
+        for (const h of held) this.#emitLive(h.type, h.bar);
+      }
+    })().finally(() => {
+      this.#gapRun = undefined;
+    });
+    return this.#gapRun;
+  }
+
+  async #fillOnce(reason: 'reconnect' | 'restart' | 'warmup'): Promise<void> {
+    const symbols = [...this.symbols];
+    if (symbols.length === 0) return;
+    const now = this.clock.now();
+    const warmup = reason === 'warmup' ? (this.#gapFill as { warmupBars: number }).warmupBars : 0;
+    // From the bar after each symbol's last delivered one; a symbol with none starts at the minute
+    // in progress when the feed started (or, for a warm-up, a week back: the last N bars are kept).
+    const since = (s: string): number => {
+      const last = this.#lastStart.get(s);
+      if (last !== undefined) return last + MINUTE_MS;
+      if (warmup > 0) return now - 7 * DAY_MS;
+      return Math.floor((this.#startedAt ?? now) / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+    };
+    let from = Infinity;
+    for (const s of symbols) from = Math.min(from, since(s));
+    const to = now - MINUTE_MS;
+    this.#gapFills++;
+    if (from > to) {
+      this.emitter.emit({ type: 'gapFill', reason, recovered: 0, from, to });
+      return;
+    }
+    let fetched: Map<string, Bar[]>;
+    try {
+      fetched = await this.#history().barsBySymbol({ symbols, start: from, end: to });
+    } catch (error) {
+      this.#gapFillFailures++;
+      const e = FeedError.isInstance(error) ? error : new ConnectionError(String(error), { cause: error });
+      this.reportError(new FeedError(e.code, this.#redact(`gap fill failed (${reason}); bars from ${new Date(from).toISOString()} may be missing: ${e.message}`), { cause: e }));
+      return;
+    }
+    const receivedAt = this.clock.now();
+    const order = new Map(symbols.map((s, i) => [s, i]));
+    const recovered: Bar[] = [];
+    for (const [symbol, list] of fetched) {
+      if (!order.has(symbol)) continue;
+      const first = since(symbol);
+      let kept = list.filter((b) => b.start >= first && b.end <= now);
+      if (warmup > 0 && !this.#lastStart.has(symbol)) kept = kept.slice(-warmup);
+      for (const b of kept) recovered.push(b);
+    }
+    recovered.sort((a, b) => a.start - b.start || (order.get(a.symbol) ?? 0) - (order.get(b.symbol) ?? 0));
+    let delivered = 0;
+    for (const b of recovered) {
+      const last = this.#lastStart.get(b.symbol);
+      if (last !== undefined && b.start <= last) continue;
+      this.#lastStart.set(b.symbol, b.start);
+      this.barsRecovered++;
+      delivered++;
+      this.deliver({ ...b, receivedAt });
+    }
+    this.emitter.emit({ type: 'gapFill', reason, recovered: delivered, from, to });
   }
 
   // ---- keep-alive and watchdog -------------------------------------------------------------------

@@ -43,6 +43,7 @@ export function feedOn(server: FakeAlpacaServer, options: Partial<AlpacaFeedOpti
   return new AlpacaMultiSymbolFeed({
     symbols: ['TQQQ', 'SQQQ'],
     url: server.url(),
+    restUrl: server.restUrl,
     keys: server.keys,
     keepAlive: false,
     watchdog: false,
