@@ -59,7 +59,7 @@ export function record(feed: AlpacaMultiSymbolFeed): { bars: Bar[]; events: AnyE
   const out = { bars: [] as Bar[], events: [] as AnyEvent[], errors: [] as Error[] };
   feed.on('bar', (e) => out.bars.push(e.bar));
   feed.on('error', (e) => out.errors.push(e.error));
-  for (const t of ['open', 'authenticated', 'subscription', 'disconnected', 'retry', 'reconnected', 'dailyBar', 'state'] as const) {
+  for (const t of ['open', 'authenticated', 'subscription', 'disconnected', 'retry', 'reconnected', 'dailyBar', 'gapFill', 'state'] as const) {
     feed.on(t, (e) => out.events.push(e as unknown as AnyEvent));
   }
   return out;

@@ -82,6 +82,7 @@ interface Client {
   readonly msgpack: boolean;
   readonly feed: string;
   authed: boolean;
+  muted: boolean;
   readonly bars: Set<string>;
   readonly updatedBars: Set<string>;
   readonly dailyBars: Set<string>;
@@ -121,7 +122,6 @@ export class FakeAlpacaServer {
   readonly #store = new BarStore();
   #port = 0;
   #ignorePings = false;
-  #silent = false;
   #refuseUntil = 0;
   #refuseAttempts = 0;
   #subscribeFailure: number | undefined;
@@ -192,16 +192,15 @@ export class FakeAlpacaServer {
   /**
    * Streams bars to every authenticated client subscribed to their symbol, `frameSize` messages per
    * frame, and keeps them for the REST endpoint. `updated` sends them as updated bars (`T: "u"`).
-   * While `silence` is on, or with no client, the bars are kept but not sent. Returns the frames sent.
+   * Muted (`silence`) or absent clients miss them; they stay available over REST. Returns the frames sent.
    */
   publish(bars: readonly Bar[], options: { updated?: boolean; daily?: boolean; frameSize?: number } = {}): number {
     const type = options.daily === true ? 'd' : options.updated === true ? 'u' : 'b';
     if (type !== 'd') for (const b of bars) this.#store.put(b);
-    if (this.#silent) return 0;
     const frameSize = options.frameSize ?? 100;
     let frames = 0;
     for (const c of this.#clients) {
-      if (!c.authed || c.ws.readyState !== 1) continue;
+      if (!c.authed || c.ws.readyState !== 1 || c.muted) continue;
       const channel = type === 'b' ? c.bars : type === 'u' ? c.updatedBars : c.dailyBars;
       const all = channel.has('*');
       let frame: Record<string, unknown>[] = [];
@@ -291,9 +290,13 @@ export class FakeAlpacaServer {
     this.#ignorePings = on;
   }
 
-  /** Keeps connections open but sends no data (bars are still kept for REST). */
+  /**
+   * Makes the connections open now go silent: they stay open and answer pings but get no data (bars
+   * are still kept for REST). New connections are not affected, as with a stuck server-side session.
+   * `silence(false)` unmutes them all.
+   */
   silence(on: boolean): void {
-    this.#silent = on;
+    for (const c of this.#clients) c.muted = on;
   }
 
   /** The next subscribe message gets this error code (409 or 410, say) instead of a reply. */
@@ -369,6 +372,7 @@ export class FakeAlpacaServer {
       msgpack: contentType.includes('application/msgpack'),
       feed,
       authed: false,
+      muted: false,
       bars: new Set(),
       updatedBars: new Set(),
       dailyBars: new Set(),

@@ -1,0 +1,130 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Bar } from '@feed/core';
+import { ManualClock, MINUTE_MS } from '@feed/core';
+import type { BarsRequest, HistoricalBars } from '../src/index.js';
+import { AlpacaHistoricalClient } from '../src/index.js';
+import { FakeAlpacaServer } from '../src/testing.js';
+import { bars, data, feedOn, record, OPEN } from './helpers.js';
+
+let server: FakeAlpacaServer;
+beforeEach(async () => {
+  server = await FakeAlpacaServer.start();
+});
+afterEach(async () => {
+  await server.close();
+});
+
+const SYMBOLS = ['TQQQ', 'SQQQ'];
+const minute = (m: number): Bar[] => bars(SYMBOLS, 1, OPEN + m * MINUTE_MS);
+
+describe('gap fill', () => {
+  it('after a reconnect, delivers the missed bars in order before the live ones, each once', async () => {
+    const clock = new ManualClock(OPEN + MINUTE_MS + 50);
+    const feed = feedOn(server, { clock });
+    const rec = record(feed);
+    await feed.connect();
+    await feed.start();
+    server.publish(minute(0));
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    server.drop();
+    // While the client is away: minutes 1-3 happen (kept by the server, sent to no one).
+    for (let m = 1; m <= 3; m++) server.publish(minute(m));
+    clock.set(OPEN + 4 * MINUTE_MS + 50);
+    await vi.waitFor(() => expect(feed.stats().reconnects).toBe(1));
+    server.publish(minute(4));
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(10));
+    const expected = [0, 1, 2, 3, 4].flatMap(minute);
+    expect(rec.bars.map(data)).toEqual(expected.map(data));
+    expect(feed.stats().barsRecovered).toBe(6);
+    expect(rec.events.filter((e) => e.type === 'gapFill').map((e) => e.recovered)).toEqual([6]);
+    await feed.disconnect();
+  });
+
+  it('a bar that arrives live while the backfill is in flight is held, then delivered once', async () => {
+    const clock = new ManualClock(OPEN + MINUTE_MS + 50);
+    let release: (() => void) | undefined;
+    const requests: BarsRequest[] = [];
+    const real = new AlpacaHistoricalClient({ baseUrl: server.restUrl, keys: server.keys });
+    const slow: HistoricalBars = {
+      async barsBySymbol(request) {
+        requests.push(request);
+        await new Promise<void>((r) => {
+          release = r;
+        });
+        return real.barsBySymbol(request);
+      },
+    };
+    const feed = feedOn(server, { clock, gapFill: { history: slow } });
+    const rec = record(feed);
+    await feed.connect();
+    await feed.start();
+    server.publish(minute(0));
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    server.drop();
+    server.publish(minute(1));
+    clock.set(OPEN + 2 * MINUTE_MS + 50);
+    await vi.waitFor(() => expect(requests).toHaveLength(1));
+    // The backfill is in flight: minute 2 arrives live, and minute 1 is still missing.
+    server.publish(minute(2));
+    await vi.waitFor(() => expect(feed.stats().latency.count).toBe(2));
+    expect(rec.bars).toHaveLength(2);
+    // The REST answer will also hold minute 2 (end = now - 1 min covers it once the clock moves on).
+    clock.set(OPEN + 3 * MINUTE_MS + 50);
+    release?.();
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(6));
+    expect(rec.bars.map(data)).toEqual([0, 1, 2].flatMap(minute).map(data));
+    const s = feed.stats();
+    expect(s.barsRecovered + s.duplicatesDropped).toBeGreaterThanOrEqual(2);
+    expect(new Set(rec.bars.map((b) => `${b.symbol}@${b.start}`)).size).toBe(6);
+    await feed.disconnect();
+  });
+
+  it('warm-up: the first start delivers each symbol\'s last N bars before the live ones', async () => {
+    server.addHistory([0, 1, 2, 3, 4, 5].flatMap(minute));
+    const clock = new ManualClock(OPEN + 6 * MINUTE_MS + 50);
+    const feed = feedOn(server, { clock, gapFill: { warmupBars: 3 } });
+    const rec = record(feed);
+    await feed.connect();
+    await feed.start();
+    expect(rec.bars.map(data)).toEqual([3, 4, 5].flatMap(minute).map(data));
+    server.publish(minute(6));
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(8));
+    expect(feed.stats().barsRecovered).toBe(6);
+    await feed.disconnect();
+  });
+
+  it('a restart after stop() recovers what arrived while stopped', async () => {
+    const clock = new ManualClock(OPEN + MINUTE_MS + 50);
+    const feed = feedOn(server, { clock });
+    const rec = record(feed);
+    await feed.connect();
+    await feed.start();
+    server.publish(minute(0));
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    await feed.stop();
+    server.publish(minute(1));
+    await vi.waitFor(() => expect(feed.stats().ignoredWhileStopped).toBe(2));
+    clock.set(OPEN + 2 * MINUTE_MS + 50);
+    await feed.start();
+    expect(rec.bars.map(data)).toEqual([0, 1].flatMap(minute).map(data));
+    await feed.disconnect();
+  });
+
+  it('a failed backfill is reported, counted, and the held live bars are still delivered', async () => {
+    const clock = new ManualClock(OPEN + MINUTE_MS + 50);
+    const feed = feedOn(server, { clock });
+    const rec = record(feed);
+    await feed.connect();
+    await feed.start();
+    server.publish(minute(0));
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    server.rest.failNext.push(403);
+    clock.set(OPEN + 3 * MINUTE_MS + 50);
+    server.drop();
+    await vi.waitFor(() => expect(feed.stats().gapFillFailures).toBe(1));
+    server.publish(minute(5));
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(4));
+    expect(rec.errors.some((e) => /gap fill failed \(reconnect\).*HTTP 403/.test(e.message))).toBe(true);
+    await feed.disconnect();
+  });
+});
