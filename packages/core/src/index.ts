@@ -49,4 +49,4 @@ export {
 export type { MarketSession, MarketCalendarOptions } from './calendar.js';
 export { MarketCalendar, nyse, NEW_YORK } from './calendar.js';
 export type { WallTime } from './time-zone.js';
-export { wallTime, zoneOffsetMs, zonedTimeToEpoch } from './time-zone.js';
+export { wallTime, zoneOffsetMs, zonedTimeToEpoch, newYorkOffsetMs } from './time-zone.js';

@@ -78,3 +78,19 @@ export function zonedTimeToEpoch(
   // The offset changed between the guess and the answer: take the one consistent with itself.
   return zoneOffsetMs(second_, timeZone) === offset ? second_ : first;
 }
+
+// New York's offset changes only at DST transitions, on the hour: one time-zone lookup per hour,
+// cached (a lookup through Intl costs microseconds).
+const nyOffsets = new Map<number, number>();
+
+/** New York's offset from UTC at instant `t`, in milliseconds (cached per hour). */
+export function newYorkOffsetMs(t: number): number {
+  const hour = Math.floor(t / 3_600_000);
+  let off = nyOffsets.get(hour);
+  if (off === undefined) {
+    off = zoneOffsetMs(hour * 3_600_000, 'America/New_York');
+    if (nyOffsets.size >= 200_000) nyOffsets.clear();
+    nyOffsets.set(hour, off);
+  }
+  return off;
+}

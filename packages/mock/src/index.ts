@@ -14,3 +14,4 @@ export type { ReadBarsOptions } from './csv-loader.js';
 export type { CsvFormat } from './csv-format.js';
 export { CSV_COLUMNS, detectCsvFormat } from './csv-format.js';
 export { parseTime } from './parse-time.js';
+export { REAL_DATA_HEADER, formatPrice, nyIso, realDataLine, realDataCsv, writeRealDataCsv } from './csv-writer.js';

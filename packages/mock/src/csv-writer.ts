@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Bar } from '@feed/core';
-import { nyOffset } from './ny-time.js';
+import { newYorkOffsetMs as nyOffset } from '@feed/core';
 
 export const REAL_DATA_HEADER = 'ts_utc,ts_nyt_epoch,open,high,low,close,volume';
 

@@ -2,10 +2,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBar } from '@feed/core';
-import { loadCsv } from '@feed/mock';
 import { createReadStream } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { REAL_DATA_HEADER, formatPrice, nyIso, realDataCsv, realDataLine, writeRealDataCsv } from './index.js';
+import { REAL_DATA_HEADER, formatPrice, loadCsv, nyIso, realDataCsv, realDataLine, writeRealDataCsv } from './index.js';
 import fc from 'fast-check';
 
 describe('formatPrice', () => {
