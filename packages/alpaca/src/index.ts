@@ -22,3 +22,5 @@ export type { WebSocketLike, WebSocketFactory } from './socket.js';
 export { defaultWebSocketFactory } from './socket.js';
 export type { HistoricalClientOptions, BarsRequest, HistoricalBars } from './rest.js';
 export { AlpacaHistoricalClient, DATA_URL, SANDBOX_DATA_URL } from './rest.js';
+export type { DownloadOptions, DownloadProgress, DownloadedFile, DownloadReport } from './download.js';
+export { downloadBars } from './download.js';

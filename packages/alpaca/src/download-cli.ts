@@ -1,0 +1,106 @@
+/**
+ * feed-alpaca-download: minute bars from Alpaca's historical API into one CSV per symbol, in the
+ * real-data format, regular hours only.
+ *
+ *   feed-alpaca-download --symbols TQQQ,SQQQ --from 2025-10-01 [--to 2025-10-16] [--out DIR]
+ *                        [--feed iex|sip|delayed_sip] [--base-url URL]
+ *
+ * Keys come from APCA_API_KEY_ID / APCA_API_SECRET_KEY (or ALPACA_PAPER_API_KEY /
+ * ALPACA_PAPER_SECRET_KEY). Exit codes: 0 done, 1 failed, 2 bad usage or no keys.
+ */
+import { FeedError } from '@feed/core';
+import { missingKeysMessage, resolveCredentials } from './credentials.js';
+import { downloadBars } from './download.js';
+import { DATA_URL } from './rest.js';
+
+const USAGE = `usage: feed-alpaca-download --symbols A,B,... --from YYYY-MM-DD [--to YYYY-MM-DD] [--out DIR]
+                            [--feed iex|sip|delayed_sip] [--base-url URL]
+Keys: APCA_API_KEY_ID and APCA_API_SECRET_KEY (or ALPACA_PAPER_API_KEY and ALPACA_PAPER_SECRET_KEY).`;
+
+export interface CliIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** Whether `err` is a terminal (progress is redrawn in place) or a log (a line per 10 %). */
+  readonly tty: boolean;
+  readonly fetch?: typeof fetch;
+}
+
+function parse(argv: readonly string[]): Record<string, string> | string {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--help' || a === '-h') return 'help';
+    const m = /^--(symbols|from|to|out|feed|base-url)(?:=(.*))?$/.exec(a);
+    if (m === null) return `unknown argument '${a}'`;
+    const value = m[2] ?? argv[++i];
+    if (value === undefined || value.startsWith('--')) return `--${m[1]} needs a value`;
+    out[m[1] as string] = value;
+  }
+  if (out.symbols === undefined) return '--symbols is required';
+  if (out.from === undefined) return '--from is required';
+  for (const k of ['from', 'to'] as const) {
+    if (out[k] !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(out[k])) return `--${k} must be a date YYYY-MM-DD (got '${out[k]}')`;
+  }
+  if (out.feed !== undefined && !['iex', 'sip', 'delayed_sip'].includes(out.feed)) return `--feed must be iex, sip or delayed_sip (got '${out.feed}')`;
+  return out;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parse(argv);
+  if (args === 'help') {
+    io.out(`${USAGE}\n`);
+    return 0;
+  }
+  if (typeof args === 'string') {
+    io.err(`feed-alpaca-download: ${args}\n${USAGE}\n`);
+    return 2;
+  }
+  let keys;
+  try {
+    keys = resolveCredentials(undefined, io.env);
+  } catch (error) {
+    io.err(`feed-alpaca-download: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (keys === undefined) {
+    io.err(`feed-alpaca-download: ${missingKeysMessage()}\n`);
+    return 2;
+  }
+  const symbols = (args.symbols as string).split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  let lastTenth = -1;
+  const started = performance.now();
+  try {
+    const report = await downloadBars({
+      symbols,
+      from: args.from as string,
+      ...(args.to === undefined ? {} : { to: args.to }),
+      outDir: args.out ?? '.',
+      feed: (args.feed ?? 'iex') as 'iex' | 'sip' | 'delayed_sip',
+      baseUrl: args['base-url'] ?? DATA_URL,
+      keys,
+      ...(io.fetch === undefined ? {} : { fetch: io.fetch }),
+      onProgress: (p) => {
+        const pct = Math.round(p.fraction * 100);
+        if (io.tty) {
+          const filled = Math.round(p.fraction * 30);
+          io.err(`\r[${'#'.repeat(filled)}${'.'.repeat(30 - filled)}] ${String(pct).padStart(3)} %  ${p.bars} bars  ${p.symbol}   `);
+        } else if (Math.floor(pct / 10) > lastTenth) {
+          lastTenth = Math.floor(pct / 10);
+          io.err(`${pct} %  ${p.bars} bars  ${p.symbol}\n`);
+        }
+      },
+    });
+    if (io.tty) io.err('\n');
+    io.out(`downloaded ${report.sessions.length} session(s), ${args.from}..${args.to ?? args.from}, in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    io.out('| symbol | file | bars | sessions | outside regular hours (not written) |\n|---|---|---|---|---|\n');
+    for (const f of report.files) io.out(`| ${f.symbol} | ${f.path} | ${f.bars} | ${f.sessions} | ${f.outsideHours} |\n`);
+    return 0;
+  } catch (error) {
+    if (io.tty) io.err('\n');
+    const what = FeedError.isInstance(error) ? `${error.name} (${error.code})` : 'error';
+    io.err(`feed-alpaca-download: ${what}: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,129 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Bar, MarketCalendar, MarketSession } from '@feed/core';
+import { ConfigError, nyse } from '@feed/core';
+import { writeRealDataCsv } from '@feed/mock';
+import type { HistoricalBars, HistoricalClientOptions } from './rest.js';
+import { AlpacaHistoricalClient } from './rest.js';
+
+export interface DownloadOptions extends Omit<HistoricalClientOptions, 'feed'> {
+  /** Symbols to download, one file each (`SYMBOL.csv`). */
+  symbols: readonly string[];
+  /** First session date, `YYYY-MM-DD` (New York). */
+  from: string;
+  /**
+   * Last session date, inclusive.
+   * @default from
+   */
+  to?: string;
+  /** Directory for the files; created when missing. */
+  outDir: string;
+  /**
+   * The feed to read.
+   * @default 'iex'
+   */
+  feed?: 'iex' | 'sip' | 'delayed_sip';
+  /**
+   * Where the bars come from.
+   * @default an AlpacaHistoricalClient with the other options
+   */
+  history?: HistoricalBars & Partial<Pick<AlpacaHistoricalClient, 'bars'>>;
+  /**
+   * Trading sessions and hours.
+   * @default nyse
+   */
+  calendar?: MarketCalendar;
+  /** Called after every page with how far the download is. */
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+export interface DownloadProgress {
+  /** Bars received so far. */
+  readonly bars: number;
+  /** Fraction done, 0..1 (by symbol, then by time within the range). */
+  readonly fraction: number;
+  readonly symbol: string;
+}
+
+export interface DownloadedFile {
+  readonly symbol: string;
+  readonly path: string;
+  /** Bars written (regular hours only). */
+  readonly bars: number;
+  /** Bars received outside regular hours and not written. */
+  readonly outsideHours: number;
+  /** Sessions of the range with at least one bar. */
+  readonly sessions: number;
+}
+
+export interface DownloadReport {
+  readonly files: readonly DownloadedFile[];
+  readonly sessions: readonly MarketSession[];
+}
+
+/**
+ * Downloads minute bars for `symbols` over the sessions from `from` to `to` and writes one CSV per
+ * symbol in the real-data format (`ts_utc,ts_nyt_epoch,open,high,low,close,volume`), regular hours
+ * only: bars starting in [open, close) of a session, 390 on a full day.
+ */
+export async function downloadBars(options: DownloadOptions): Promise<DownloadReport> {
+  const calendar = options.calendar ?? nyse;
+  const to = options.to ?? options.from;
+  const sessions = calendar.sessionsBetween(options.from, to);
+  if (options.symbols.length === 0) {
+    throw new ConfigError('no symbols to download', [{ path: 'symbols', message: 'must not be empty' }], undefined, { code: 'invalid_option' });
+  }
+  if (sessions.length === 0) {
+    throw new ConfigError(`no trading session between ${options.from} and ${to}`, [{ path: 'from', message: 'the range holds no NYSE session' }], undefined, {
+      code: 'invalid_option',
+    });
+  }
+  const first = sessions[0] as MarketSession;
+  const last = sessions[sessions.length - 1] as MarketSession;
+  const history =
+    options.history ??
+    new AlpacaHistoricalClient({ ...options, feed: options.feed ?? 'iex' });
+  const start = first.open;
+  const end = last.close - 60_000;
+  const symbols = [...new Set(options.symbols)];
+  const bySymbol = new Map<string, Bar[]>(symbols.map((s) => [s, []]));
+  const outside = new Map<string, number>(symbols.map((s) => [s, 0]));
+  const order = [...symbols].sort();
+  let count = 0;
+  const take = (b: Bar): void => {
+    const list = bySymbol.get(b.symbol);
+    if (list === undefined) return;
+    const session = calendar.sessionAt(b.start);
+    if (session === undefined) {
+      outside.set(b.symbol, (outside.get(b.symbol) ?? 0) + 1);
+      return;
+    }
+    list.push(b);
+  };
+  if (history.bars !== undefined) {
+    // Page by page, with progress: Alpaca sends a multi-symbol range by symbol, then time.
+    let pageMark = 0;
+    for await (const b of history.bars({ symbols, start, end })) {
+      take(b);
+      count++;
+      if (count - pageMark >= 1000) {
+        pageMark = count;
+        const i = order.indexOf(b.symbol);
+        options.onProgress?.({ bars: count, symbol: b.symbol, fraction: Math.min(1, (i + (b.start - start) / Math.max(1, end - start)) / order.length) });
+      }
+    }
+  } else {
+    for (const list of (await history.barsBySymbol({ symbols, start, end })).values()) for (const b of list) take(b);
+  }
+  await mkdir(options.outDir, { recursive: true });
+  const files: DownloadedFile[] = [];
+  for (const symbol of symbols) {
+    const bars = (bySymbol.get(symbol) as Bar[]).sort((a, b) => a.start - b.start);
+    const path = join(options.outDir, `${symbol}.csv`);
+    await writeRealDataCsv(path, bars);
+    const days = new Set(bars.map((b) => calendar.dateOf(b.start)));
+    files.push({ symbol, path, bars: bars.length, outsideHours: outside.get(symbol) ?? 0, sessions: days.size });
+  }
+  options.onProgress?.({ bars: count, symbol: symbols[symbols.length - 1] as string, fraction: 1 });
+  return { files, sessions };
+}
