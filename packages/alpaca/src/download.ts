@@ -64,7 +64,8 @@ export interface DownloadReport {
 /**
  * Downloads minute bars for `symbols` over the sessions from `from` to `to` and writes one CSV per
  * symbol in the real-data format (`ts_utc,ts_nyt_epoch,open,high,low,close,volume`), regular hours
- * only: bars starting in [open, close) of a session, 390 on a full day.
+ * only: bars starting from the open to the close inclusive (the closing-auction bar), 391 on a full
+ * day, as in the shared real files.
  */
 export async function downloadBars(options: DownloadOptions): Promise<DownloadReport> {
   const calendar = options.calendar ?? nyse;
@@ -84,7 +85,7 @@ export async function downloadBars(options: DownloadOptions): Promise<DownloadRe
     options.history ??
     new AlpacaHistoricalClient({ ...options, feed: options.feed ?? 'iex' });
   const start = first.open;
-  const end = last.close - 60_000;
+  const end = last.close;
   const symbols = [...new Set(options.symbols)];
   const bySymbol = new Map<string, Bar[]>(symbols.map((s) => [s, []]));
   const outside = new Map<string, number>(symbols.map((s) => [s, 0]));
@@ -93,7 +94,9 @@ export async function downloadBars(options: DownloadOptions): Promise<DownloadRe
   const take = (b: Bar): void => {
     const list = bySymbol.get(b.symbol);
     if (list === undefined) return;
-    const session = calendar.sessionAt(b.start);
+    // The session's minutes, and the bar that starts at the close (the closing auction), as in the
+    // shared real files: 391 bars on a full day.
+    const session = calendar.sessionAt(b.start) ?? (calendar.sessionAt(b.start - 1)?.close === b.start ? calendar.sessionAt(b.start - 1) : undefined);
     if (session === undefined) {
       outside.set(b.symbol, (outside.get(b.symbol) ?? 0) + 1);
       return;

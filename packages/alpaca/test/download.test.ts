@@ -43,15 +43,15 @@ describe('downloadBars', () => {
     const out = dir();
     const progress: number[] = [];
     const report = await downloadBars({ symbols: ['TQQQ', 'SVIX'], from: '2025-07-02', to: '2025-07-03', outDir: out, baseUrl: server.restUrl, keys: server.keys, onProgress: (p) => progress.push(p.fraction) });
-    // 2025-07-03 closes at 13:00: 390 + 210 minutes.
+    // 09:30 to 16:00 inclusive (391), and 2025-07-03 closes at 13:00 (211).
     expect(report.sessions.map((s) => s.date)).toEqual(['2025-07-02', '2025-07-03']);
     const tqqq = report.files.find((f) => f.symbol === 'TQQQ')!;
-    expect(tqqq.bars).toBe(600);
+    expect(tqqq.bars).toBe(602);
     expect(tqqq.sessions).toBe(2);
     expect(progress.at(-1)).toBe(1);
     expect(progress.length).toBeGreaterThan(2);
     for (const symbol of ['TQQQ', 'SVIX']) {
-      const expected = all.filter((b) => b.symbol === symbol && nyse.isOpen(b.start));
+      const expected = all.filter((b) => b.symbol === symbol && (nyse.isOpen(b.start) || nyse.sessionAt(b.start - 1)?.close === b.start));
       const { bars, report: r } = await readBarsFromCsv(symbol, join(out, `${symbol}.csv`));
       expect(r.badRows).toBe(0);
       expect(bars.map(({ receivedAt: _, vwap: _v, tradeCount: _n, ...b }) => b)).toEqual(expected.map(({ receivedAt: _, vwap: _v, tradeCount: _n, ...b }) => b));
@@ -79,7 +79,7 @@ describe('feed-alpaca-download CLI', () => {
     const out = dir();
     const code = await main(['--symbols', 'tqqq', '--from', '2025-07-02', '--out', out, '--base-url', server.restUrl], o.io);
     expect(code).toBe(0);
-    expect(o.out.join('')).toMatch(/\| TQQQ \| .*TQQQ\.csv \| 390 \| 1 \| 0 \|/);
+    expect(o.out.join('')).toMatch(/\| TQQQ \| .*TQQQ\.csv \| 391 \| 1 \| 0 \|/);
     expect(o.err.join('')).toMatch(/100 %/);
     expect(o.out.join('') + o.err.join('')).not.toContain(server.keys.secretKey);
   });
