@@ -6,16 +6,34 @@ export interface DemoArgs {
   symbols: string[] | undefined;
   config: string | undefined;
   simulate: boolean;
+  live: boolean;
+  feed: 'iex' | 'sip' | 'delayed_sip' | 'test';
+  url: string | undefined;
+  minutes: number | undefined;
+  report: string | undefined;
   help: boolean;
 }
 
 export class UsageError extends Error {}
 
-const VALUE_FLAGS = new Set(['--data', '--speed', '--date', '--symbols', '--config']);
+const VALUE_FLAGS = new Set(['--data', '--speed', '--date', '--symbols', '--config', '--feed', '--url', '--minutes', '--report']);
 
 /** Parses `--flag value` and `--flag=value`; unknown flags and missing values are usage errors. */
 export function parseArgs(argv: readonly string[]): DemoArgs {
-  const out: DemoArgs = { data: undefined, speed: 0, date: undefined, symbols: undefined, config: undefined, simulate: false, help: false };
+  const out: DemoArgs = {
+    data: undefined,
+    speed: 0,
+    date: undefined,
+    symbols: undefined,
+    config: undefined,
+    simulate: false,
+    live: false,
+    feed: 'iex',
+    url: undefined,
+    minutes: undefined,
+    report: undefined,
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] as string;
     if (raw === '--help' || raw === '-h') {
@@ -24,6 +42,10 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
     }
     if (raw === '--simulate') {
       out.simulate = true;
+      continue;
+    }
+    if (raw === '--live') {
+      out.live = true;
       continue;
     }
     const eq = raw.indexOf('=');
@@ -51,15 +73,42 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
       case '--config':
         out.config = value;
         break;
+      case '--feed':
+        if (value !== 'iex' && value !== 'sip' && value !== 'delayed_sip' && value !== 'test') throw new UsageError(`--feed must be iex, sip, delayed_sip or test (got '${value}')`);
+        out.feed = value;
+        break;
+      case '--url':
+        if (!/^wss?:\/\//.test(value)) throw new UsageError(`--url must be a ws:// or wss:// URL (got '${value}')`);
+        out.url = value;
+        break;
+      case '--minutes': {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1) throw new UsageError(`--minutes must be a whole number >= 1 (got '${value}')`);
+        out.minutes = n;
+        break;
+      }
+      case '--report':
+        out.report = value;
+        break;
     }
   }
+  if (out.live && (out.data !== undefined || out.simulate)) throw new UsageError('--live reads Alpaca: it takes no --data or --simulate');
+  if (!out.live && (out.url !== undefined || out.minutes !== undefined)) throw new UsageError('--url and --minutes go with --live');
   return out;
 }
 
 export const USAGE = `usage: pnpm start [-- options]
-  --data DIR        replay the CSV files DIR/<SYMBOL>.csv (default: FEED_REAL_DATA_DIR, else shared/data/real beside the repository)
+  (no options)      prepare the most recent complete session for the six ETFs (existing files in
+                    apps/integration/data, else a download with Alpaca keys, else synthetic) and replay it
+  --data DIR        replay the CSV files DIR/<SYMBOL>.csv instead (a missing leveraged fund is synthesized
+                    from its underlying's file, e.g. UPRO from SPY.csv)
   --speed N         0 = as fast as possible (default), 1 = real time, 39 = 39x
   --date D[..D2]    one New York session, or a range of dates
   --symbols A,B     a subset of the configured symbols
   --config FILE     a symbol configuration file (default: the six-ETF universe)
-  --simulate        ignore data files: simulate the market with @feed/synth (what happens when there is no data)`;
+  --simulate        ignore data files: simulate the market with @feed/synth
+  --report FILE     write a self-contained HTML report (candles, forward fills, staleness)
+  --live            the same program on Alpaca's stream (keys: APCA_API_KEY_ID / APCA_API_SECRET_KEY)
+  --feed F          with --live: iex (default), sip, delayed_sip or test
+  --url URL         with --live: a stream URL instead (a proxy, or a fake server)
+  --minutes N       with --live: stop after N minutes (slices); default: until Ctrl-C`;

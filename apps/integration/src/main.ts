@@ -1,19 +1,23 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { generateFiles } from '@feed/synth';
-import { fileURLToPath } from 'node:url';
-import { DEFAULT_SYMBOL_CONFIG, FeedError, loadSymbolConfig, nyse, symbolsOf, SystemClock } from '@feed/core';
-import { parseArgs, USAGE, UsageError } from './args.js';
-import { replayDemo } from './replay-demo.js';
+import { join, relative, resolve } from 'node:path';
+import { AlpacaMultiSymbolFeed } from '@feed/alpaca';
+import type { BarFeed } from '@feed/core';
+import { DEFAULT_SYMBOL_CONFIG, FeedError, SystemClock, loadSymbolConfig, nyse, symbolsOf } from '@feed/core';
+import { MultiSymbolDataManager } from '@feed/data-manager';
+import { MockMultiSymbolFeed } from '@feed/mock';
+import { USAGE, UsageError, parseArgs } from './args.js';
+import { APP_DATA_DIR } from './paths.js';
+import { prepareData, targetSessions } from './prepare-data.js';
+import { runProgram } from './program.js';
+import { writeReport } from './report.js';
+import { resolveFiles } from './resolve-files.js';
 import { describeUniverse } from './universe.js';
 
-/** The real-data directory when no --data is given: FEED_REAL_DATA_DIR, else shared/data/real beside the repository. */
-function defaultDataDir(): string | undefined {
-  const env = process.env.FEED_REAL_DATA_DIR;
-  if (env) return env;
-  const dir = resolve(fileURLToPath(new URL('../../../', import.meta.url)), '../shared/data/real');
-  return existsSync(dir) ? dir : undefined;
+/** The REST base URL beside a custom stream URL (a fake server serves both on one port). */
+function restUrlOf(streamUrl: string): string {
+  const u = new URL(streamUrl);
+  return `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}`;
 }
 
 async function main(): Promise<void> {
@@ -36,19 +40,67 @@ async function main(): Promise<void> {
   const open = nyse.sessionAt(now);
   console.log(`market: ${open ? `open (session ${open.date})` : 'closed'}; last complete session ${last.date}${last.earlyClose ? ' (early close)' : ''}`);
 
-  let dir = args.simulate ? undefined : (args.data ?? defaultDataDir());
-  if (dir !== undefined && !existsSync(dir)) throw new UsageError(`--data: no such directory '${dir}'`);
-  if (dir === undefined) {
-    // No data (and no network): simulate SPY and QQQ over the most recent complete session, or the
-    // --date range, and derive the six ETFs from them.
-    const [from, to] = args.date?.split('..') ?? [last.date, last.date];
-    dir = mkdtempSync(join(tmpdir(), 'feed-demo-'));
-    console.log(`\nno data files${args.simulate ? ' (--simulate)' : ''}: simulating ${from}${to && to !== from ? ` .. ${to}` : ''} with @feed/synth (seed 1) into ${dir}`);
-    const files = await generateFiles({ outDir: dir, from, to: to ?? from, seed: 1, symbols: symbols.filter((s) => config.symbols[s] !== undefined), config });
-    for (const f of files) console.log(`  ${f.symbol.padEnd(5)} ${f.bars.toLocaleString('en-US').padStart(7)} bars  ${f.source}`);
-  } else console.log(`\ndata: ${dir}`);
-  const result = await replayDemo(dir, symbols, { speed: args.speed, date: args.date, config, print: (l) => console.log(l) });
+  // Replay: which files, for which dates.
+  let files: Record<string, string> = {};
+  let dates: { from: string; to: string } | undefined;
+  let subtitle: string;
+  if (args.live) {
+    subtitle = `live: Alpaca ${args.url ?? args.feed}`;
+  } else if (args.data !== undefined) {
+    const dir = resolve(args.data);
+    if (!existsSync(dir)) throw new UsageError(`--data: no such directory '${args.data}'`);
+    console.log(`\ndata: ${dir}`);
+    const r = await resolveFiles(dir, symbols, config, (l) => console.log(l));
+    files = r.files;
+    if (r.missing.length > 0) console.log(`no file for ${r.missing.join(', ')}, and no underlying file to synthesize from: missing in every slice`);
+    if (args.date !== undefined) {
+      const [from, to] = args.date.split('..') as [string, string | undefined];
+      dates = { from, to: to ?? from };
+    }
+    subtitle = `replay of ${dir}${args.date === undefined ? '' : ` (${args.date})`}`;
+  } else {
+    const sessions = targetSessions(args.date, now);
+    if (sessions.length === 0) throw new UsageError(`--date: no NYSE session in ${args.date}`);
+    const first = sessions[0]!;
+    const final = sessions[sessions.length - 1]!;
+    const range = first.date === final.date ? first.date : `${first.date}..${final.date}`;
+    const outDir = args.simulate ? mkdtempSync(join(tmpdir(), 'feed-demo-')) : APP_DATA_DIR;
+    console.log(`\npreparing ${range}${args.simulate ? ' (--simulate: synthetic only)' : ''} in ${relative(process.cwd(), outDir) || outDir}`);
+    const prepared = await prepareData({
+      sessions,
+      symbols,
+      config,
+      dataDir: undefined,
+      outDir,
+      env: args.simulate ? {} : process.env,
+      restUrl: process.env.FEED_ALPACA_DATA_URL,
+      log: (l) => console.log(`  ${l}`),
+    });
+    for (const f of prepared) {
+      files[f.symbol] = f.path;
+      console.log(`  ${f.symbol.padEnd(5)} ${f.source.padEnd(10)} ${String(f.bars).padStart(6)} bars  ${f.note}`);
+    }
+    dates = { from: first.date, to: final.date };
+    subtitle = `replay of ${range} (${[...new Set(prepared.map((f) => f.source))].join(', ')} data)`;
+  }
+
+  // The one line that differs between replay and live: the feed.
+  const feed: BarFeed = args.live
+    ? new AlpacaMultiSymbolFeed({ symbols, feed: args.feed, ...(args.url === undefined ? {} : { url: args.url, restUrl: restUrlOf(args.url) }) })
+    : new MockMultiSymbolFeed({ files, speed: args.speed, ...(dates === undefined ? {} : { dates }) });
+
+  const dm = new MultiSymbolDataManager({ symbols, clock: feed.clock });
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  if (args.live) console.log(`\nconnecting to ${(feed as AlpacaMultiSymbolFeed).url} ...${args.minutes === undefined ? ' (Ctrl-C stops)' : ''}`);
+  const result = await runProgram(feed, dm, { symbols, print: (l) => console.log(l), stopAfterSlices: args.minutes, signal: stop.signal, showSlices: args.live });
   for (const line of result.lines) console.log(line);
+  if (args.report !== undefined) {
+    const bars = Object.fromEntries(symbols.map((s) => [s, dm.history(s)]));
+    await writeReport(args.report, { title: `feed: ${symbols.join(', ')}`, subtitle, symbols, bars, slices: result.slices, stats: dm.stats() });
+    console.log(`\nreport: ${resolve(args.report)}`);
+  }
+  dm.dispose();
 }
 
 main().catch((error: unknown) => {

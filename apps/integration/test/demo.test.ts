@@ -1,31 +1,43 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { MINUTE_MS, makeBar, nyse } from '@feed/core';
+import type { Bar } from '@feed/core';
+import { FakeAlpacaServer } from '@feed/alpaca/testing';
+import { cleanEnv, runApp } from './run.js';
 
-const run = promisify(execFile);
-const appDir = fileURLToPath(new URL('..', import.meta.url));
-
-/** Runs the demo as a user would (a child process), returning its output and exit code. */
-async function demo(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: appDir, env: { ...process.env, FEED_REAL_DATA_DIR: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const demo = (args: string[], env = cleanEnv({ FEED_DATA_DIR: mkdtempSync(join(tmpdir(), 'feed-data-')) })) => runApp('src/main.ts', args, env);
 
 function csv(startS: number, minutes: number[], close: number): string {
   const rows = minutes.map((m) => `x,${startS + m * 60},${close},${close + 1},${close - 1},${close},100`);
   return ['ts_utc,ts_nyt_epoch,open,high,low,close,volume', ...rows].join('\n');
 }
 
+const SIX = ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX'];
+
 describe('the demo, run as a child process', () => {
+  it('with no arguments and no keys: prepares the last complete session (synthetic), replays it, prints the table', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'feed-data-'));
+    const r = await demo([], cleanEnv({ FEED_DATA_DIR: dataDir }));
+    expect(r.code).toBe(0);
+    const session = /last complete session (\d{4}-\d{2}-\d{2})/.exec(r.stdout)?.[1];
+    expect(session).toBeDefined();
+    expect(r.stdout).toContain(`preparing ${session}`);
+    expect(r.stdout).toMatch(/no Alpaca keys: .* will be synthesized/);
+    const s = nyse.sessionOn(session!)!;
+    const bars = (s.close - s.open) / MINUTE_MS + 1; // 09:30 .. 16:00 inclusive, as the real files
+    for (const sym of SIX) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${sym}\\s+synthetic\\s+${bars} bars`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^${sym}\\s+${bars}\\s+0\\s+0\\s+0\\s`, 'm'));
+      expect(existsSync(join(dataDir, 'synthetic', `${sym}.csv`))).toBe(true);
+    }
+    expect(r.stdout).toMatch(/\[####################\] 100%/);
+    expect(r.stdout).toContain(`${bars} slices; last as of`);
+    expect(r.stdout).toContain('usable: yes');
+  }, 60_000);
+
   it('replays --data DIR and prints the quality table and the last slice', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'feed-demo-'));
     const open = 1743514200; // 2025-04-01 09:30 New York
@@ -33,7 +45,7 @@ describe('the demo, run as a child process', () => {
     writeFileSync(join(dir, 'SDS.csv'), csv(open, [0, 2, 3], 21));
     const r = await demo(['--data', dir, '--symbols', 'TQQQ,SDS,UPRO']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('replaying TQQQ 4, SDS 3 bars at speed 0');
+    expect(r.stdout).toContain('replaying TQQQ 4, SDS 3 bars');
     expect(r.stdout).toMatch(/TQQQ\s+4\s+0\s+0\s+0\s+0\.0\s+56\.00\s+1\.000\s+yes/);
     expect(r.stdout).toMatch(/SDS\s+3\s+0\s+0\s+1\s/);
     expect(r.stdout).toMatch(/UPRO\s+0 .* no$/m);
@@ -52,11 +64,11 @@ describe('the demo, run as a child process', () => {
     expect(r.stdout).toMatch(/UPRO\s+3\s+0\s+0\s+0\s+0\.0\s+100\.00\s+1\.000\s+yes/);
   }, 60_000);
 
-  it('with no data (--simulate), simulates a session with @feed/synth and replays the six ETFs', async () => {
+  it('--simulate --date: simulates that session with @feed/synth and replays the six ETFs', async () => {
     const r = await demo(['--simulate', '--date', '2025-10-16']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('simulating 2025-10-16 with @feed/synth (seed 1)');
-    for (const s of ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX']) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+391\\s+0\\s+0\\s+0\\s`, 'm'));
+    expect(r.stdout).toContain('preparing 2025-10-16 (--simulate: synthetic only)');
+    for (const s of SIX) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+391\\s+0\\s+0\\s+0\\s`, 'm'));
     expect(r.stdout).toContain('391 slices; last as of 2025-10-16T20:01:00.000Z; usable: yes');
   }, 60_000);
 
@@ -66,4 +78,82 @@ describe('the demo, run as a child process', () => {
     expect(r.stderr).toContain("--speed must be a number >= 0 (got 'fast')");
     expect(r.stderr).toContain('usage: pnpm start');
   }, 60_000);
+});
+
+describe('--live', () => {
+  it('without keys: says which variables to set, exits non-zero', async () => {
+    const r = await demo(['--live', '--url', 'ws://127.0.0.1:9/v2/iex']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no Alpaca keys: set APCA_API_KEY_ID and APCA_API_SECRET_KEY/);
+  }, 60_000);
+
+  it('runs the same program on the fake Alpaca server: slices, the table, the feed line', async () => {
+    const server = await FakeAlpacaServer.start();
+    try {
+      // The last five minutes (a live data manager rejects bars older than its maximum age).
+      const open = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - 5 * MINUTE_MS;
+      const minute = (m: number): Bar[] =>
+        SIX.map((symbol, k) => makeBar({ symbol, start: open + m * MINUTE_MS, open: 20 + k, high: 21 + k, low: 19 + k, close: 20.5 + k + m / 100, volume: 1000, receivedAt: 0 }));
+      // Publish once the demo has subscribed.
+      void server.waitFor((s) => s.subscribeMessages >= 1, 30_000).then(() => {
+        for (let m = 0; m < 5; m++) server.publish(minute(m));
+      });
+      const r = await demo(['--live', '--url', server.url(), '--minutes', '3'], cleanEnv({ APCA_API_KEY_ID: server.keys.keyId, APCA_API_SECRET_KEY: server.keys.secretKey }));
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`connecting to ${server.url()}`);
+      expect(r.stdout.match(/^ {2}\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z {2}\d\/6 valid/gm)?.length).toBeGreaterThanOrEqual(3);
+      expect(r.stdout).toMatch(/^TQQQ\s+5\s+0\s+0\s+0\s/m);
+      expect(r.stdout).toMatch(/feed \(alpaca\): \d+ bars, 0 errors, 0 reconnects/);
+      expect(r.stdout).not.toContain(server.keys.secretKey);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
+
+function chromium(): string | undefined {
+  for (const c of ['chromium', 'chromium-browser', 'google-chrome']) {
+    try {
+      execFileSync('which', [c], { stdio: 'pipe' });
+      return c;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+const browser = chromium();
+const needBrowser = process.env.FEED_REQUIRE_CHROMIUM === '1';
+
+describe('--report', () => {
+  it('writes one self-contained HTML file (library inlined, no network reference)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'feed-report-')), 'report.html');
+    const r = await demo(['--simulate', '--date', '2025-10-16', '--report', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`report: ${file}`);
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('lightweight-charts');
+    expect(html).toMatch(/LightweightCharts/);
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=["']https?:/);
+    expect(html.length).toBeGreaterThan(100_000);
+  }, 60_000);
+
+  it.skipIf(browser === undefined && !needBrowser)('headless Chromium draws all seven charts and logs no error', async () => {
+    expect(browser, 'chromium is required (FEED_REQUIRE_CHROMIUM=1); .ci/run installs it').toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'feed-report-'));
+    const file = join(dir, 'report.html');
+    const r = await demo(['--simulate', '--date', '2025-10-16', '--report', file]);
+    expect(r.code).toBe(0);
+    const dom = execFileSync(browser!, ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=10000', `--user-data-dir=${join(dir, 'profile')}`, '--dump-dom', `file://${file}`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
+    const body = /<body[^>]*>/.exec(dom)?.[0] ?? '';
+    expect(body).toContain('data-drawn="yes"');
+    expect(body).toContain('data-errors="0"');
+    expect(body).toContain('data-charts="7"');
+  }, 90_000);
 });

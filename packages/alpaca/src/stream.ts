@@ -14,6 +14,9 @@ import { defaultWebSocketFactory, frameData } from './socket.js';
 import type { AlpacaFeedName } from './urls.js';
 import { streamUrl } from './urls.js';
 
+/** Bars kept between connect() and the first start(); beyond this they are counted as ignored. */
+const MAX_HELD_BEFORE_START = 100_000;
+
 /** Alpaca error codes after which retrying cannot help. */
 export const FATAL_CODES: ReadonlySet<number> = new Set([402, 409, 410]);
 
@@ -446,7 +449,13 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   protected async doStart(): Promise<void> {
     const first = this.#startedAt === undefined;
     this.#startedAt ??= this.clock.now();
-    if (this.#gapFill === false) return;
+    if (this.#gapFill === false || (first && this.#gapFill.warmupBars === 0)) {
+      // Bars that arrived since connect(), in order (the gap fill below releases them otherwise).
+      const held = this.#held;
+      this.#held = [];
+      for (const h of held) this.#emitLive(h.type, h.bar);
+      return;
+    }
     if (first && this.#gapFill.warmupBars > 0) {
       this.#holding = true;
       await this.#runGapFill('warmup');
@@ -810,7 +819,9 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     }
     if (type === 'u') this.#updated++;
     if (!this.isActive()) {
-      this.#ignored++;
+      // Between connect() and the first start(): kept, and delivered when start() is called.
+      if (this.#startedAt === undefined && this.#held.length < MAX_HELD_BEFORE_START) this.#held.push({ type, bar });
+      else this.#ignored++;
       return;
     }
     if (this.#holding) {

@@ -115,10 +115,24 @@ describe('messages', () => {
     await feed.disconnect();
   });
 
-  it('ignores bars that arrive while stopped, and counts them', async () => {
+  it('keeps bars that arrive between connect() and start(), and delivers them on start()', async () => {
     const feed = feedOn(server);
     const rec = record(feed);
     await feed.connect();
+    server.publish(bars(['TQQQ'], 2));
+    await vi.waitFor(() => expect(feed.stats().messages).toBe(5)); // connected, authenticated, subscription, 2 bars
+    expect(rec.bars).toHaveLength(0);
+    await feed.start();
+    expect(rec.bars.map((b) => b.start)).toEqual([OPEN, OPEN + 60_000]);
+    await feed.disconnect();
+  });
+
+  it('ignores bars that arrive after stop(), and counts them', async () => {
+    const feed = feedOn(server, { gapFill: false });
+    const rec = record(feed);
+    await feed.connect();
+    await feed.start();
+    await feed.stop();
     server.publish(bars(['TQQQ'], 2));
     await vi.waitFor(() => expect(feed.stats().ignoredWhileStopped).toBe(2));
     await feed.start();

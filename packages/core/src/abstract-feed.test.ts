@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { bar, T0 } from '../test/factories.js';
 import type { Bar } from './bar.js';
-import type { FeedState } from './bar-feed.js';
+import type { BarFeed, FeedState } from './bar-feed.js';
+import { AbstractBarFeed } from './abstract-feed.js';
 import { ManualClock } from './clock.js';
 import { FeedError, StateError } from './errors.js';
 import { ManualBarFeed } from './manual-feed.js';
@@ -148,5 +149,39 @@ describe('AbstractBarFeed events and stats', () => {
     f.send();
     await done;
     expect(f['emitter'].listenerCount()).toBe(0);
+  });
+});
+
+describe('a feed with events of its own', () => {
+  class ProgressFeed extends AbstractBarFeed<{ readonly type: 'progress'; readonly percent: number }> {
+    readonly type = 'progress-feed';
+    constructor() {
+      super(['TQQQ'], new ManualClock(T0));
+    }
+    protected doConnect(): Promise<void> {
+      return Promise.resolve();
+    }
+    protected doStart(): Promise<void> {
+      this.emitter.emit({ type: 'progress', percent: 50 });
+      this.deliver(bar({ symbol: 'TQQQ', start: T0 }));
+      return Promise.resolve();
+    }
+    protected doStop(): Promise<void> {
+      return Promise.resolve();
+    }
+    protected doDisconnect(): Promise<void> {
+      return Promise.resolve();
+    }
+  }
+
+  it('is still a plain BarFeed (the one-line switch between replay and live type-checks)', async () => {
+    const feed: BarFeed = new ProgressFeed();
+    expectTypeOf<ProgressFeed>().toExtend<BarFeed>();
+    const seen: string[] = [];
+    feed.on('bar', (e) => seen.push(e.bar.symbol));
+    (feed as ProgressFeed).on('progress', (e) => seen.push(`${e.percent}%`));
+    await feed.connect();
+    await feed.start();
+    expect(seen).toEqual(['50%', 'TQQQ']);
   });
 });

@@ -1,19 +1,21 @@
 import type { Bar } from './bar.js';
-import type { BarFeed, FeedEvent, FeedState, FeedStats } from './bar-feed.js';
+import type { FeedEvent, FeedState, FeedStats } from './bar-feed.js';
 import type { Clock } from './clock.js';
-import type { Listener, TypedEvent } from './emitter.js';
+import type { Listener, TypedEvent, Unsubscribe } from './emitter.js';
 import { TypedEmitter } from './emitter.js';
 import { AlpacaError, FeedError, StateError } from './errors.js';
 
 type E<X extends TypedEvent> = FeedEvent | X;
 
 /**
- * The lifecycle, events, counters and async iteration that every feed shares. `X` adds a feed's own
+ * The lifecycle, events, counters and async iteration that every feed shares; every subclass is a
+ * `BarFeed` (checked by a type test: the class does not say `implements`, because TypeScript cannot
+ * compare its generic `on` with the interface's while `X` is still a parameter). `X` adds a feed's own
  * events (progress, subscription, ...) to the common ones. A feed implements the
  * four `do*` hooks; the base class checks the order of calls (a call out of order rejects with a
  * `StateError` instead of hanging) and moves the state.
  */
-export abstract class AbstractBarFeed<X extends TypedEvent = never> implements BarFeed<FeedEvent | X> {
+export abstract class AbstractBarFeed<X extends TypedEvent = never> {
   abstract readonly type: string;
   readonly clock: Clock;
   protected readonly emitter: TypedEmitter<E<X>>;
@@ -57,10 +59,14 @@ export abstract class AbstractBarFeed<X extends TypedEvent = never> implements B
     this.symbolList.push(...symbols);
   }
 
-  /** Subscribes to one event type; returns the unsubscribe function. */
-  readonly on: BarFeed<FeedEvent | X>['on'] = (type, listener) =>
+  /**
+   * Subscribes to one event type; returns the unsubscribe function. A method (not a function-valued
+   * property), so that a feed with more events is still assignable to a plain `BarFeed`.
+   */
+  on<T extends (FeedEvent | X)['type']>(type: T, listener: Listener<Extract<FeedEvent | X, { type: T }>>): Unsubscribe {
     // The generic union defeats TypeScript's narrowing here; the emitter is keyed by type at runtime.
-    (this.emitter as unknown as TypedEmitter<TypedEvent>).on(type, listener as Listener<TypedEvent>);
+    return (this.emitter as unknown as TypedEmitter<TypedEvent>).on(type, listener as Listener<TypedEvent>);
+  }
 
   isConnected(): boolean {
     const s = this.currentState;

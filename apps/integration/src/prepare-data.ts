@@ -1,0 +1,170 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Bar, MarketSession, SymbolConfig } from '@feed/core';
+import { FeedError, nyse } from '@feed/core';
+import { downloadBars, resolveCredentials } from '@feed/alpaca';
+import { readBarsFromCsv, writeRealDataCsv } from '@feed/mock';
+import { generateFiles } from '@feed/synth';
+
+/** Fewest regular-hours bars a file must hold for each target session to count. */
+export const MIN_BARS_PER_SESSION = 200;
+
+export type FileSource = 'existing' | 'downloaded' | 'synthetic';
+
+export interface PreparedFile {
+  readonly symbol: string;
+  readonly path: string;
+  readonly source: FileSource;
+  /** Regular-hours bars of the file in the target sessions. */
+  readonly bars: number;
+  /** How it was made, for the printout. */
+  readonly note: string;
+}
+
+export interface PrepareOptions {
+  /** The target sessions (one, or a range). */
+  readonly sessions: readonly MarketSession[];
+  /** The symbols to make sure of (the six ETFs). */
+  readonly symbols: readonly string[];
+  readonly config: SymbolConfig;
+  /** Where existing files are looked for first (never written to). */
+  readonly dataDir: string | undefined;
+  /** Where downloads (`OUT/SYMBOL.csv`) and synthetic files (`OUT/synthetic/SYMBOL.csv`) go. */
+  readonly outDir: string;
+  /** Where keys are read from; with keys, missing files are downloaded first. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Alpaca's data API (a fake server in tests). */
+  readonly restUrl?: string | undefined;
+  readonly seed?: number;
+  readonly log: (line: string) => void;
+}
+
+/** Regular-hours bars (open to close inclusive) of each session in a file; 0 for an unreadable file. */
+async function barsPerSession(symbol: string, path: string, sessions: readonly MarketSession[]): Promise<number[]> {
+  if (!existsSync(path)) return sessions.map(() => 0);
+  let bars: Bar[];
+  try {
+    bars = (await readBarsFromCsv(symbol, path, { onBadRow: 'skip' })).bars;
+  } catch {
+    return sessions.map(() => 0);
+  }
+  return sessions.map((s) => {
+    let n = 0;
+    for (const b of bars) if (b.start >= s.open && b.start <= s.close) n++;
+    return n;
+  });
+}
+
+const enough = (counts: readonly number[]): boolean => counts.every((n) => n >= MIN_BARS_PER_SESSION);
+const sum = (counts: readonly number[]): number => counts.reduce((a, b) => a + b, 0);
+
+/** Writes `bars` into `path`, keeping the bars of other days already there (real data is merged, never dropped). */
+async function mergeInto(symbol: string, path: string, bars: readonly Bar[]): Promise<void> {
+  const byStart = new Map<number, Bar>();
+  if (existsSync(path)) for (const b of (await readBarsFromCsv(symbol, path, { onBadRow: 'skip' })).bars) byStart.set(b.start, b);
+  for (const b of bars) byStart.set(b.start, b);
+  await writeRealDataCsv(path, [...byStart.values()].sort((a, b) => a.start - b.start));
+}
+
+/**
+ * The original design's download_and_prepare_6_symbols.sh: for each symbol, a CSV with at least 200
+ * regular-hours bars in every target session, from (in order) an existing file, a download from Alpaca
+ * when keys are set, or `@feed/synth` from SPY and QQQ (themselves existing, downloaded or simulated).
+ * Synthetic files go to `OUT/synthetic/`, so real data is never overwritten by synthetic data.
+ */
+export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
+  const sessions = o.sessions;
+  const first = sessions[0];
+  const last = sessions[sessions.length - 1];
+  if (first === undefined || last === undefined) throw new FeedError('calendar', 'no target session');
+  const range = first.date === last.date ? first.date : `${first.date}..${last.date}`;
+  const result = new Map<string, PreparedFile>();
+  const candidates = (symbol: string): string[] => [
+    ...(o.dataDir === undefined ? [] : [join(o.dataDir, `${symbol}.csv`)]),
+    join(o.outDir, `${symbol}.csv`),
+  ];
+  /** The first existing file with enough bars, if any. */
+  const existing = async (symbol: string): Promise<{ path: string; bars: number } | undefined> => {
+    for (const path of candidates(symbol)) {
+      const counts = await barsPerSession(symbol, path, sessions);
+      if (enough(counts)) return { path, bars: sum(counts) };
+    }
+    return undefined;
+  };
+
+  // 1. Existing files.
+  const bases = [...new Set(o.symbols.map((s) => o.config.symbols[s]?.underlying).map((u) => (u === 'VIX_FUTURES' ? 'SPY' : u)).filter((u): u is string => u !== undefined))];
+  const baseFiles: Record<string, string> = {};
+  for (const symbol of [...o.symbols, ...bases]) {
+    const found = await existing(symbol);
+    if (found === undefined) continue;
+    if (bases.includes(symbol)) baseFiles[symbol] = found.path;
+    if (o.symbols.includes(symbol)) result.set(symbol, { symbol, path: found.path, source: 'existing', bars: found.bars, note: `existing file, ${found.bars} bars in ${range}` });
+  }
+
+  // 2. Downloads, when keys are set.
+  const wanted = [...o.symbols.filter((s) => !result.has(s)), ...bases.filter((b) => baseFiles[b] === undefined)];
+  let keys;
+  try {
+    keys = resolveCredentials(undefined, o.env);
+  } catch (error) {
+    o.log(`keys: ${(error as Error).message}; not downloading`);
+  }
+  if (wanted.length > 0 && keys === undefined) o.log(`no Alpaca keys: ${wanted.join(', ')} will be synthesized (set APCA_API_KEY_ID and APCA_API_SECRET_KEY to download)`);
+  if (wanted.length > 0 && keys !== undefined) {
+    const tmp = await mkdtemp(join(o.outDir, '.download-'));
+    try {
+      o.log(`downloading ${wanted.join(', ')} for ${range} from Alpaca ...`);
+      const report = await downloadBars({ symbols: wanted, from: first.date, to: last.date, outDir: tmp, keys, ...(o.restUrl === undefined ? {} : { baseUrl: o.restUrl }) });
+      for (const f of report.files) {
+        const counts = await barsPerSession(f.symbol, f.path, sessions);
+        if (!enough(counts)) {
+          o.log(`  ${f.symbol}: downloaded only ${sum(counts)} bars (fewer than ${MIN_BARS_PER_SESSION} in a session); not used`);
+          continue;
+        }
+        const path = join(o.outDir, `${f.symbol}.csv`);
+        await mergeInto(f.symbol, path, (await readBarsFromCsv(f.symbol, f.path)).bars);
+        if (bases.includes(f.symbol)) baseFiles[f.symbol] = path;
+        if (o.symbols.includes(f.symbol)) result.set(f.symbol, { symbol: f.symbol, path, source: 'downloaded', bars: sum(counts), note: `downloaded from Alpaca, ${sum(counts)} bars in ${range}` });
+      }
+    } catch (error) {
+      o.log(`download failed (${FeedError.isInstance(error) ? error.code : 'error'}: ${(error as Error).message}); falling back to synthetic data`);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  // 3. Synthetic, from SPY and QQQ (existing, downloaded, or simulated).
+  const rest = o.symbols.filter((s) => !result.has(s));
+  if (rest.length > 0) {
+    const synthDir = join(o.outDir, 'synthetic');
+    const generate = (given: Record<string, string>) =>
+      generateFiles({ outDir: synthDir, from: first.date, to: last.date, seed: o.seed ?? 1, symbols: rest, config: o.config, baseFiles: given });
+    let files;
+    try {
+      files = await generate(baseFiles);
+    } catch (error) {
+      // A base file that does not cover the whole range: simulate the bases instead.
+      o.log(`base files ${Object.values(baseFiles).join(', ')} do not cover ${range} (${(error as Error).message}); simulating SPY and QQQ`);
+      files = await generate({});
+    }
+    const sourceOf = new Map(files.map((f) => [f.symbol, f.source]));
+    for (const f of files) {
+      if (!rest.includes(f.symbol)) continue;
+      const info = o.config.symbols[f.symbol];
+      const base = info?.underlying === 'VIX_FUTURES' ? 'SPY' : (info?.underlying ?? '?');
+      const baseSource = sourceOf.get(base) ?? '';
+      const from = baseSource === 'simulated' ? `simulated ${base}` : `${base} from ${baseSource.replace(/^copied from /, '')}`;
+      result.set(f.symbol, { symbol: f.symbol, path: f.path, source: 'synthetic', bars: f.bars, note: `synthetic: ${f.source}, on ${from}` });
+    }
+  }
+  return o.symbols.map((s) => result.get(s)).filter((f): f is PreparedFile => f !== undefined);
+}
+
+/** The target sessions of a `date` or `from..to` argument, or the most recent complete session at `now`. */
+export function targetSessions(arg: string | undefined, now: number): MarketSession[] {
+  if (arg === undefined) return [nyse.mostRecentCompleteSession(now)];
+  const [from, to] = arg.split('..') as [string, string | undefined];
+  return nyse.sessionsBetween(from, to ?? from);
+}

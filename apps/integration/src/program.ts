@@ -1,0 +1,113 @@
+import type { BarFeed, FeedEvent } from '@feed/core';
+import type { MultiSymbolDataManager, Snapshot } from '@feed/data-manager';
+
+/** One closed minute as the report shows it. */
+export interface SliceRecord {
+  /** The slice's time (end of the minute), epoch ms. */
+  readonly t: number;
+  /** Symbols forward-filled in this slice. */
+  readonly forwardFilled: number;
+  /** Symbols with no usable price. */
+  readonly missing: number;
+  /** Mean staleness weight over the symbols (1 = fresh). */
+  readonly avgWeight: number;
+}
+
+export interface ProgramResult {
+  readonly lines: string[];
+  readonly lastSlice: Snapshot | undefined;
+  readonly slices: readonly SliceRecord[];
+}
+
+export interface ProgramOptions {
+  readonly symbols: readonly string[];
+  readonly print: (line: string) => void;
+  /** Stop after this many slices (live runs); replays end with their files. */
+  readonly stopAfterSlices?: number | undefined;
+  /** Stops the feed when aborted (Ctrl-C). */
+  readonly signal?: AbortSignal | undefined;
+  /** Print a line per closed minute (live runs, which have no percentage to show). */
+  readonly showSlices?: boolean;
+}
+
+interface ProgressEvent {
+  readonly type: 'progress';
+  readonly percent: number;
+  readonly barsReplayed: number;
+  readonly currentTime: number;
+}
+
+const pad = (s: string, n: number): string => s.padStart(n);
+
+/**
+ * The program both modes run, whatever the feed: connect, start, feed the data manager, show
+ * progress, stop when the feed ends (replay), after N slices or on abort (live), then print the
+ * per-symbol quality table and the last snapshot.
+ */
+export async function runProgram(feed: BarFeed, dm: MultiSymbolDataManager, o: ProgramOptions): Promise<ProgramResult> {
+  let lastSlice: Snapshot | undefined;
+  const slices: SliceRecord[] = [];
+  dm.on('slice', (e) => {
+    const s = e.slice;
+    lastSlice = s;
+    let weight = 0;
+    for (const entry of s.entries) weight += entry.stalenessWeight;
+    slices.push({ t: s.asOf, forwardFilled: s.forwardFilled, missing: s.missing.length, avgWeight: s.entries.length > 0 ? weight / s.entries.length : 0 });
+  });
+  dm.attach(feed);
+  // A replay reports its progress (a feed without 'progress' events never calls this); a live run
+  // shows each minute as it closes instead.
+  let lastShown = -10;
+  (feed as BarFeed<FeedEvent | ProgressEvent>).on('progress', (p) => {
+    if (p.percent >= lastShown + 10 || p.percent === 100) {
+      lastShown = p.percent;
+      const bar = '#'.repeat(Math.round(p.percent / 5)).padEnd(20, '.');
+      o.print(`  [${bar}] ${String(p.percent).padStart(3)}%  ${p.barsReplayed.toLocaleString('en-US')} bars  ${new Date(p.currentTime).toISOString().slice(0, 16)}Z`);
+    }
+  });
+  dm.on('slice', (e) => {
+    if (o.showSlices !== true) return;
+    const s = e.slice;
+    o.print(`  ${new Date(s.asOf).toISOString().slice(0, 16)}Z  ${s.validCount}/${s.entries.length} valid, ${s.forwardFilled} forward-filled${s.missing.length > 0 ? `, missing ${s.missing.join(' ')}` : ''}`);
+    if (o.stopAfterSlices !== undefined && slices.length >= o.stopAfterSlices) void feed.stop();
+  });
+  const ended = new Promise<void>((resolve) => {
+    feed.on('state', (e) => {
+      if (e.to === 'stopped' || e.to === 'closed') resolve();
+    });
+  });
+  const onAbort = (): void => {
+    void feed.stop();
+  };
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await feed.connect();
+    const reports = 'fileReports' in feed && typeof feed.fileReports === 'function' ? (feed.fileReports as () => { symbol: string; loaded: number }[])() : [];
+    if (reports.length > 0) o.print(`replaying ${reports.map((r) => `${r.symbol} ${r.loaded.toLocaleString('en-US')}`).join(', ')} bars`);
+    await feed.start();
+    await ended;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+  dm.flush();
+
+  const q = dm.stats();
+  const fileReports = 'fileReports' in feed && typeof feed.fileReports === 'function' ? (feed.fileReports as () => { symbol: string; badRows: number }[])() : [];
+  const feedStats = feed.stats();
+  const lines = [
+    '',
+    `${'symbol'.padEnd(7)}${pad('bars', 9)}${pad('rejected', 10)}${pad('bad rows', 10)}${pad('fwd-filled', 12)}${pad('avg age s', 11)}${pad('price', 11)}${pad('weight', 8)}  valid`,
+  ];
+  for (const s of o.symbols) {
+    const st = q.bySymbol[s];
+    const e = lastSlice?.symbols[s];
+    const bad = fileReports.find((r) => r.symbol === s)?.badRows ?? 0;
+    lines.push(
+      `${s.padEnd(7)}${pad((st?.accepted ?? 0).toLocaleString('en-US'), 9)}${pad(String(st?.rejected ?? 0), 10)}${pad(String(bad), 10)}${pad(String(st?.forwardFilledIntervals ?? 0), 12)}${pad(st?.avgAgeMs === undefined || st.avgAgeMs === null ? '-' : (st.avgAgeMs / 1000).toFixed(1), 11)}${pad(e?.price === undefined || e.price === null ? '-' : e.price.toFixed(2), 11)}${pad(e ? e.stalenessWeight.toFixed(3) : '-', 8)}  ${e?.valid ? 'yes' : 'no'}`,
+    );
+  }
+  lines.push('', `${q.slicesEmitted.toLocaleString('en-US')} slices; last as of ${lastSlice ? new Date(lastSlice.asOf).toISOString() : '-'}; usable: ${lastSlice?.usable ? 'yes' : 'no'}`);
+  lines.push(`feed (${feed.type}): ${feedStats.barsReceived.toLocaleString('en-US')} bars, ${feedStats.errors} errors, ${feedStats.reconnects} reconnects, ${feedStats.barsRecovered} recovered by gap fill`);
+  await feed.disconnect();
+  return { lines, lastSlice, slices };
+}
