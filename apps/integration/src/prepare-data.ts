@@ -10,7 +10,7 @@ import { generateFiles } from '@feed/synth';
 /** Fewest regular-hours bars a file must hold for each target session to count. */
 export const MIN_BARS_PER_SESSION = 200;
 
-export type FileSource = 'existing' | 'downloaded' | 'synthetic';
+type FileSource = 'existing' | 'downloaded' | 'synthetic';
 
 export interface PreparedFile {
   readonly symbol: string;
@@ -93,14 +93,20 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
     return undefined;
   };
 
-  // 1. Existing files.
-  const bases = [...new Set(o.symbols.map((s) => o.config.symbols[s]?.underlying).map((u) => (u === 'VIX_FUTURES' ? 'SPY' : u)).filter((u): u is string => u !== undefined))];
-  const baseFiles: Record<string, string> = {};
-  for (const symbol of [...o.symbols, ...bases]) {
+  // 1. Existing files, for the symbols and then for the underlyings of those still missing.
+  const baseOf = (s: string): string | undefined => {
+    const u = o.config.symbols[s]?.underlying;
+    return u === 'VIX_FUTURES' ? 'SPY' : u;
+  };
+  for (const symbol of o.symbols) {
     const found = await existing(symbol);
-    if (found === undefined) continue;
-    if (bases.includes(symbol)) baseFiles[symbol] = found.path;
-    if (o.symbols.includes(symbol)) result.set(symbol, { symbol, path: found.path, source: 'existing', bars: found.bars, note: `existing file, ${found.bars} bars in ${range}` });
+    if (found !== undefined) result.set(symbol, { symbol, path: found.path, source: 'existing', bars: found.bars, note: `existing file, ${found.bars} bars in ${range}` });
+  }
+  const bases = [...new Set(o.symbols.filter((s) => !result.has(s)).map(baseOf).filter((u): u is string => u !== undefined))];
+  const baseFiles: Record<string, string> = {};
+  for (const base of bases) {
+    const found = await existing(base);
+    if (found !== undefined) baseFiles[base] = found.path;
   }
 
   // 2. Downloads, when keys are set.
@@ -111,7 +117,11 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
   } catch (error) {
     o.log(`keys: ${(error as Error).message}; not downloading`);
   }
-  if (wanted.length > 0 && keys === undefined) o.log(`no Alpaca keys: ${wanted.join(', ')} will be synthesized (set APCA_API_KEY_ID and APCA_API_SECRET_KEY to download)`);
+  if (wanted.length > 0 && keys === undefined) {
+    const missingBases = bases.filter((b) => baseFiles[b] === undefined);
+    const funds = o.symbols.filter((s) => !result.has(s));
+    o.log(`no Alpaca keys: ${funds.join(', ')} will be synthesized${missingBases.length > 0 ? ` (${missingBases.join(' and ')} simulated)` : ''}; set APCA_API_KEY_ID and APCA_API_SECRET_KEY to download`);
+  }
   if (wanted.length > 0 && keys !== undefined) {
     const tmp = await mkdtemp(join(o.outDir, '.download-'));
     try {

@@ -39,7 +39,7 @@ const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g,
  * When the page has drawn, `<body>` gets `data-drawn="yes"`, `data-charts` (charts with drawn pixels)
  * and `data-errors` (errors the page logged): what the headless-browser test reads.
  */
-export function reportHtml(input: ReportInput): string {
+function reportHtml(input: ReportInput): string {
   const lib = chartLibrary();
   // The time axis shows New York wall time: each time is shifted by New York's offset.
   const ny = (t: number): number => Math.floor((t + newYorkOffsetMs(t)) / 1000);
