@@ -300,8 +300,8 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
 
   readonly #gapFill: { history: HistoricalBars | undefined; warmupBars: number } | false;
   readonly #restUrl: string;
-  readonly #lastStart = new Map<string, number>();
   #startedAt: number | undefined;
+  readonly #subscribedAt = new Map<string, number>();
   #holding = false;
   #held: { type: 'b' | 'u'; bar: Bar }[] = [];
   #gapRun: Promise<void> | undefined;
@@ -320,7 +320,8 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   #attempts = 0;
   #pongTimeouts = 0;
   #watchdogTrips = 0;
-  readonly #latency = new Map<string, { count: number; sum: number; max: number }>();
+  /** Per symbol: the start of the last minute bar delivered, and latency sums (one lookup per bar). */
+  readonly #perSymbol = new Map<string, { lastStart: number | undefined; count: number; sum: number; max: number }>();
 
   constructor(options: AlpacaFeedOptions) {
     const symbols = [...new Set(options.symbols)];
@@ -359,6 +360,9 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     const add = symbols.filter((s) => !this.symbols.includes(s));
     if (add.length === 0) return Promise.resolve();
     this.setSymbols([...this.symbols, ...add]);
+    // A gap fill recovers a symbol's bars from its subscription on, not from before it.
+    const now = this.clock.now();
+    for (const s of add) this.#subscribedAt.set(s, now);
     return this.#sendSubscription('subscribe', add);
   }
 
@@ -375,7 +379,8 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     let sum = 0;
     let max = 0;
     const bySymbol: Record<string, LatencyStats> = {};
-    for (const [symbol, l] of this.#latency) {
+    for (const [symbol, l] of this.#perSymbol) {
+      if (l.count === 0) continue;
       bySymbol[symbol] = { count: l.count, avgMs: l.count > 0 ? l.sum / l.count : 0, maxMs: l.max };
       count += l.count;
       sum += l.sum;
@@ -833,24 +838,28 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
 
   /** Delivers a live bar; a minute bar no later than the last one delivered for its symbol is a duplicate. */
   #emitLive(type: 'b' | 'u', bar: Bar): void {
+    const l = this.#symbolState(bar.symbol);
     if (type === 'b') {
-      const last = this.#lastStart.get(bar.symbol);
-      if (last !== undefined && bar.start <= last) {
+      if (l.lastStart !== undefined && bar.start <= l.lastStart) {
         this.#duplicates++;
         return;
       }
-      this.#lastStart.set(bar.symbol, bar.start);
-    }
-    let l = this.#latency.get(bar.symbol);
-    if (l === undefined) {
-      l = { count: 0, sum: 0, max: 0 };
-      this.#latency.set(bar.symbol, l);
+      l.lastStart = bar.start;
     }
     const latency = bar.receivedAt - bar.end;
     l.count++;
     l.sum += latency;
     if (latency > l.max) l.max = latency;
     this.deliver(bar);
+  }
+
+  #symbolState(symbol: string): { lastStart: number | undefined; count: number; sum: number; max: number } {
+    let l = this.#perSymbol.get(symbol);
+    if (l === undefined) {
+      l = { lastStart: undefined, count: 0, sum: 0, max: 0 };
+      this.#perSymbol.set(symbol, l);
+    }
+    return l;
   }
 
   // ---- gap fill ----------------------------------------------------------------------------------
@@ -901,10 +910,11 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     // From the bar after each symbol's last delivered one; a symbol with none starts at the minute
     // in progress when the feed started (or, for a warm-up, a week back: the last N bars are kept).
     const since = (s: string): number => {
-      const last = this.#lastStart.get(s);
+      const last = this.#perSymbol.get(s)?.lastStart;
       if (last !== undefined) return last + MINUTE_MS;
       if (warmup > 0) return now - 7 * DAY_MS;
-      return Math.floor((this.#startedAt ?? now) / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+      const since = Math.max(this.#startedAt ?? now, this.#subscribedAt.get(s) ?? -Infinity);
+      return Math.floor(since / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
     };
     let from = Infinity;
     for (const s of symbols) from = Math.min(from, since(s));
@@ -930,15 +940,15 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       if (!order.has(symbol)) continue;
       const first = since(symbol);
       let kept = list.filter((b) => b.start >= first && b.end <= now);
-      if (warmup > 0 && !this.#lastStart.has(symbol)) kept = kept.slice(-warmup);
+      if (warmup > 0 && this.#perSymbol.get(symbol)?.lastStart === undefined) kept = kept.slice(-warmup);
       for (const b of kept) recovered.push(b);
     }
     recovered.sort((a, b) => a.start - b.start || (order.get(a.symbol) ?? 0) - (order.get(b.symbol) ?? 0));
     let delivered = 0;
     for (const b of recovered) {
-      const last = this.#lastStart.get(b.symbol);
-      if (last !== undefined && b.start <= last) continue;
-      this.#lastStart.set(b.symbol, b.start);
+      const st = this.#symbolState(b.symbol);
+      if (st.lastStart !== undefined && b.start <= st.lastStart) continue;
+      st.lastStart = b.start;
       this.barsRecovered++;
       delivered++;
       this.deliver({ ...b, receivedAt });

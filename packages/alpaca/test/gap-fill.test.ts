@@ -128,3 +128,25 @@ describe('gap fill', () => {
     await feed.disconnect();
   });
 });
+
+describe('gap fill for a symbol subscribed while running', () => {
+  it('recovers its bars from its subscription on, not from before', async () => {
+    const clock = new ManualClock(OPEN + MINUTE_MS + 50);
+    const feed = feedOn(server, { clock, symbols: ['TQQQ'] });
+    const rec = record(feed);
+    await feed.connect();
+    await feed.start();
+    server.publish(bars(['TQQQ', 'SVIX'], 1));
+    clock.set(OPEN + 10 * MINUTE_MS + 50);
+    await feed.subscribe(['SVIX']);
+    server.drop();
+    for (let m = 1; m <= 11; m++) server.publish(bars(['TQQQ', 'SVIX'], 1, OPEN + m * MINUTE_MS));
+    clock.set(OPEN + 12 * MINUTE_MS + 50);
+    await vi.waitFor(() => expect(feed.stats().gapFills).toBe(1));
+    const svix = rec.bars.filter((b) => b.symbol === 'SVIX').map((b) => (b.start - OPEN) / MINUTE_MS);
+    // Subscribed during minute 10 (clock at 10:00.05): from the bar in progress then, minute 9, on.
+    expect(svix).toEqual([9, 10, 11]);
+    expect(rec.bars.filter((b) => b.symbol === 'TQQQ')).toHaveLength(12);
+    await feed.disconnect();
+  });
+});
