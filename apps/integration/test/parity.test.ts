@@ -10,7 +10,7 @@ import { FakeAlpacaServer } from '@feed/alpaca/testing';
 import type { Snapshot } from '@feed/data-manager';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { MockMultiSymbolFeed, readBarsFromCsv, realDataCsv } from '@feed/mock';
-import { generateFiles } from '@feed/synth';
+import { Random, generateFiles } from '@feed/synth';
 
 const SIX = ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX'];
 const DATE = '2025-10-16';
@@ -48,17 +48,6 @@ function firstDifference(a: unknown, b: unknown, path = ''): string | undefined 
   return undefined;
 }
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 let files: Record<string, string> = {};
 
 beforeAll(async () => {
@@ -66,12 +55,12 @@ beforeAll(async () => {
   // (beyond the 5 forward fills allowed: invalid for a while).
   const dir = mkdtempSync(join(tmpdir(), 'feed-parity-'));
   const generated = await generateFiles({ outDir: dir, from: DATE, to: DATE, seed: 5, symbols: SIX });
-  const random = mulberry32(42);
+  const random = new Random(42);
   const skip: Record<string, number> = { SDS: 0.1, UVXY: 0.05, SVIX: 0.15 };
   for (const f of generated) {
     if (!SIX.includes(f.symbol)) continue;
     const { bars } = await readBarsFromCsv(f.symbol, f.path);
-    const kept = bars.filter((b, i) => !(random() < (skip[f.symbol] ?? 0)) && !(f.symbol === 'SVIX' && i >= 200 && i < 209));
+    const kept = bars.filter((b, i) => !(random.next() < (skip[f.symbol] ?? 0)) && !(f.symbol === 'SVIX' && i >= 200 && i < 209));
     writeFileSync(f.path, Buffer.concat(realDataCsv(kept).chunks));
     files[f.symbol] = f.path;
   }

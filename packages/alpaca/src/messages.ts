@@ -26,6 +26,21 @@ export interface Subscription {
 
 export const DAY_MS = 86_400_000;
 
+/** The text of each error code of the stream (alpaca-protocol.md). */
+export const ALPACA_ERROR_TEXT: Readonly<Record<number, string>> = {
+  400: 'invalid syntax',
+  401: 'not authenticated',
+  402: 'auth failed',
+  403: 'already authenticated',
+  404: 'auth timeout',
+  405: 'symbol limit exceeded',
+  406: 'connection limit exceeded',
+  407: 'slow client',
+  409: 'insufficient subscription',
+  410: 'invalid subscribe action for this feed',
+  500: 'internal error',
+};
+
 /**
  * Parses an RFC 3339 UTC time such as `2025-10-16T19:59:00Z` or `2025-10-16T19:59:00.123456789Z`
  * (the forms Alpaca sends) with a fast path, and any other RFC 3339 form with `Date.parse`.

@@ -6,7 +6,7 @@ import { backoffDelay, resolveReconnectPolicy } from './backoff.js';
 import type { AlpacaKeys, Credentials } from './credentials.js';
 import { missingKeysMessage, resolveCredentials } from './credentials.js';
 import type { BarMessageType, StreamEncoding, StreamMessage, Subscription } from './messages.js';
-import { DAY_MS, barOf, decodeRaw, toMessage } from './messages.js';
+import { ALPACA_ERROR_TEXT, DAY_MS, barOf, decodeRaw, toMessage } from './messages.js';
 import type { HistoricalBars } from './rest.js';
 import { AlpacaHistoricalClient, DATA_URL, SANDBOX_DATA_URL } from './rest.js';
 import type { WebSocketFactory, WebSocketLike } from './socket.js';
@@ -20,19 +20,6 @@ const MAX_HELD_BEFORE_START = 100_000;
 /** Alpaca error codes after which retrying cannot help. */
 export const FATAL_CODES: ReadonlySet<number> = new Set([402, 409, 410]);
 
-const ALPACA_MESSAGES: Readonly<Record<number, string>> = {
-  400: 'invalid syntax',
-  401: 'not authenticated',
-  402: 'auth failed',
-  403: 'already authenticated',
-  404: 'auth timeout',
-  405: 'symbol limit exceeded',
-  406: 'connection limit exceeded',
-  407: 'slow client',
-  409: 'insufficient subscription',
-  410: 'invalid subscribe action for this feed',
-  500: 'internal error',
-};
 
 export interface KeepAliveOptions {
   /**
@@ -791,7 +778,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   }
 
   #onAlpacaError(session: Session, code: number, msg: string): void {
-    const error = new AlpacaError(code, this.#redact(msg || ALPACA_MESSAGES[code] || 'unknown error'), FATAL_CODES.has(code));
+    const error = new AlpacaError(code, this.#redact(msg || ALPACA_ERROR_TEXT[code] || 'unknown error'), FATAL_CODES.has(code));
     if (session.phase !== 'ready') {
       // During the handshake every error fails this attempt; fatal ones end the retries too.
       this.#failHandshake(session, error);

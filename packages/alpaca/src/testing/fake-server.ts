@@ -6,6 +6,7 @@ import type { Bar, BarSource, Unsubscribe } from '@feed/core';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import type { AlpacaKeys } from '../credentials.js';
+import { ALPACA_ERROR_TEXT } from '../messages.js';
 import { BarStore } from './bar-store.js';
 import type { RestFaults } from './rest-handler.js';
 import { handleBarsRequest } from './rest-handler.js';
@@ -89,19 +90,6 @@ interface Client {
   authTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
-const ERROR_TEXT: Readonly<Record<number, string>> = {
-  400: 'invalid syntax',
-  401: 'not authenticated',
-  402: 'auth failed',
-  403: 'already authenticated',
-  404: 'auth timeout',
-  405: 'symbol limit exceeded',
-  406: 'connection limit exceeded',
-  407: 'slow client',
-  409: 'insufficient subscription',
-  410: 'invalid subscribe action for this feed',
-  500: 'internal error',
-};
 
 /**
  * A fake of Alpaca's market-data service on 127.0.0.1 for tests: the stream (JSON and msgpack, auth by
@@ -264,7 +252,7 @@ export class FakeAlpacaServer {
     for (const c of this.#clients) {
       if (c.ws.readyState !== 1) continue;
       this.#error(c, code, msg);
-      if (code === 406 || code === 407 || code === 404) c.ws.close(1008, ERROR_TEXT[code]);
+      if (code === 406 || code === 407 || code === 404) c.ws.close(1008, ALPACA_ERROR_TEXT[code]);
     }
   }
 
@@ -516,7 +504,7 @@ export class FakeAlpacaServer {
   }
 
   #error(client: Client, code: number, msg?: string): void {
-    this.#sendTo(client, [{ T: 'error', code, msg: msg ?? ERROR_TEXT[code] ?? 'error' }]);
+    this.#sendTo(client, [{ T: 'error', code, msg: msg ?? ALPACA_ERROR_TEXT[code] ?? 'error' }]);
   }
 
   #sendTo(client: Client, messages: readonly Record<string, unknown>[]): void {
