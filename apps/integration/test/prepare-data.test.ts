@@ -45,7 +45,11 @@ describe('pnpm prepare-data, run as a child process', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(row(r.stdout, 'TQQQ')).toMatch(/existing\s+391\s+.*TQQQ\.csv/);
-    for (const s of ['SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX']) expect(row(r.stdout, s)).toMatch(/synthetic\s+391\s+.*synthetic\/\w+\.csv/);
+    for (const s of ['SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX']) {
+      const rows = readFileSync(join(out, 'synthetic', `${s}.csv`), 'utf8').trim().split('\n').length - 1;
+      expect(rows).toBeGreaterThanOrEqual(MIN_BARS_PER_SESSION);
+      expect(row(r.stdout, s)).toMatch(new RegExp(`synthetic\\s+${rows}\\s+.*synthetic/${s}\\.csv`));
+    }
     expect(row(r.stdout, 'SQQQ')).toMatch(/-3x QQQ \(daily reset\), on simulated QQQ/);
     expect(r.stdout).toMatch(/no Alpaca keys/);
     expect(readFileSync(join(data, 'SDS.csv')).equals(sdsBefore)).toBe(true);

@@ -1,7 +1,7 @@
 import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, CsvError, DEFAULT_SYMBOL_CONFIG, parseSymbolConfig } from '@feed/core';
+import { ConfigError, CsvError, DEFAULT_SYMBOL_CONFIG, nyse, parseSymbolConfig } from '@feed/core';
 import { loadCsv } from '@feed/mock';
 import { describe, expect, it } from 'vitest';
 import { generateFiles } from './index.js';
@@ -14,7 +14,7 @@ describe('generateFiles', () => {
   it('simulates the bases and writes the six ETFs and SPY, QQQ for a date range, readable by @feed/mock', async () => {
     const out = tmp();
     const progress: string[] = [];
-    const files = await generateFiles({ outDir: out, from: '2025-11-26', to: '2025-11-28', seed: 9, onProgress: (e) => progress.push(`${e.done}/${e.total} ${e.symbol}`) });
+    const files = await generateFiles({ outDir: out, from: '2025-11-26', to: '2025-11-28', seed: 9, noTradeChance: {}, onProgress: (e) => progress.push(`${e.done}/${e.total} ${e.symbol}`) });
     expect(files.map((f) => f.symbol)).toEqual(['QQQ', 'SPY', 'TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX']);
     expect(progress.at(-1)).toBe('8/8 SVIX');
     // 2025-11-26 full day (391), 27 Thanksgiving, 28 early close (211).
@@ -29,6 +29,32 @@ describe('generateFiles', () => {
     const firstOpen = Number(readFileSync(join(out, 'QQQ.csv'), 'utf8').split('\n')[1]!.split(',')[2]);
     expect(tqqq.close[10]).toBeCloseTo(60 * (1 + 3 * ((qqq.close[10] as number) / firstOpen - 1)), 3);
     expect(files.find((f) => f.symbol === 'UVXY')?.source).toBe('volatility model on SPY (seed 9)');
+  });
+
+  it('thins the thin funds by default, as measured on the real files, keeping each session\'s first bar', async () => {
+    const out = tmp();
+    const files = await generateFiles({ outDir: out, from: '2025-06-02', to: '2025-06-27', seed: 3 });
+    const sessions = nyse.sessionsBetween('2025-06-02', '2025-06-27').length; // 19: Juneteenth is a holiday
+    const minutes = sessions * 391;
+    const bars = Object.fromEntries(files.map((f) => [f.symbol, f.bars]));
+    expect(bars.TQQQ).toBe(minutes);
+    expect(bars.SQQQ).toBe(minutes);
+    expect(bars.UPRO).toBe(minutes);
+    // SDS ~3.0 % and SVIX ~5.2 % missing: within 4 standard deviations of the expected count.
+    for (const [s, p] of [['SDS', 1618 / 53_779], ['SVIX', 2776 / 53_779]] as const) {
+      const missing = minutes - (bars[s] as number);
+      const sd = Math.sqrt(minutes * p * (1 - p));
+      expect(Math.abs(missing - minutes * p), s).toBeLessThan(4 * sd);
+    }
+    expect(files.find((f) => f.symbol === 'SVIX')?.source).toMatch(/no trade in 5\.2 % of minutes$/);
+    const svix = await read(join(out, 'SVIX.csv'));
+    // Every session's 09:30 bar is there.
+    let opens = 0;
+    for (let i = 0; i < svix.length; i++) if (((svix.start[i] as number) / 1000 - 4 * 3600) % 86_400 === 9.5 * 3600) opens++; // EDT: UTC-4
+    expect(opens).toBe(sessions);
+    // The same seed gives the same files.
+    const again = await generateFiles({ outDir: tmp(), from: '2025-06-02', to: '2025-06-27', seed: 3, symbols: ['SVIX'] });
+    expect(again.find((f) => f.symbol === 'SVIX')?.bars).toBe(bars.SVIX);
   });
 
   it('uses a given base file, and names the file when it does not cover the range', async () => {

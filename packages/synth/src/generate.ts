@@ -4,8 +4,33 @@ import type { Bar, SymbolConfig } from '@feed/core';
 import { ConfigError, DEFAULT_SYMBOL_CONFIG, DEFAULT_SYMBOLS, NEW_YORK, nyse, zonedTimeToEpoch } from '@feed/core';
 import { readBarsFromCsv, writeRealDataCsv } from '@feed/mock';
 import { generateLeveraged, specFromConfig } from './leverage.js';
+import { Random } from './random.js';
 import { simulateMarket } from './simulator.js';
 import { VOL_MODELS, generateVolEtf } from './vol-model.js';
+
+/**
+ * The chance that a fund has no bar in a minute (no trade on IEX), measured on the real files of
+ * April-October 2025: SDS lacks 1 618, UVXY 36 and SVIX 2 776 of 53 779 minutes. The others trade
+ * every minute.
+ */
+export const DEFAULT_NO_TRADE_CHANCE: Readonly<Record<string, number>> = Object.freeze({ SDS: 1618 / 53_779, UVXY: 36 / 53_779, SVIX: 2776 / 53_779 });
+
+/**
+ * Drops each bar with probability `chance` (seeded), as a thinly traded fund has no bar in some
+ * minutes; the first bar after a gap in the input (the open of each session) is always kept.
+ */
+export function thinTrading(bars: readonly Bar[], chance: number, seed: number): Bar[] {
+  if (!(chance > 0)) return [...bars];
+  const random = new Random(seed);
+  const out: Bar[] = [];
+  let prevStart = Number.NEGATIVE_INFINITY;
+  for (const b of bars) {
+    const first = b.start - prevStart !== b.end - b.start;
+    prevStart = b.start;
+    if (first || random.next() >= chance) out.push(b);
+  }
+  return out;
+}
 
 /** Where generated funds start: plausible 2025 levels (their returns, not their level, come from the models). */
 export const DEFAULT_START_PRICES: Readonly<Record<string, number>> = { TQQQ: 60, SQQQ: 30, UPRO: 80, SDS: 20, UVXY: 20, SVIX: 18 };
@@ -24,6 +49,11 @@ export interface GenerateOptions {
   config?: SymbolConfig;
   /** CSV files of the underlyings by symbol (`{ SPY: 'SPY.csv', QQQ: 'QQQ.csv' }`); the rest are simulated. */
   baseFiles?: Readonly<Record<string, string>>;
+  /**
+   * Per fund, the chance of no bar in a minute (thin trading); `{}` for a bar every minute.
+   * @default DEFAULT_NO_TRADE_CHANCE (SDS, UVXY and SVIX, as measured on the real files)
+   */
+  noTradeChance?: Readonly<Record<string, number>>;
   /** Start prices of the generated funds. @default DEFAULT_START_PRICES (else 50) */
   startPrices?: Readonly<Record<string, number>>;
   /** Told after each file is written. */
@@ -108,6 +138,12 @@ export async function generateFiles(options: GenerateOptions): Promise<Generated
   await mkdir(options.outDir, { recursive: true });
   const out: GeneratedFile[] = [];
   const total = Object.keys(base).length + symbols.length;
+  const noTrade = options.noTradeChance ?? DEFAULT_NO_TRADE_CHANCE;
+  const writeFund = async (symbol: string, bars: Bar[], source: string, index: number): Promise<void> => {
+    const chance = noTrade[symbol] ?? 0;
+    if (!(chance > 0)) return write(symbol, bars, source);
+    return write(symbol, thinTrading(bars, chance, seed * 1009 + index), `${source}, no trade in ${(chance * 100).toFixed(chance < 0.01 ? 2 : 1)} % of minutes`);
+  };
   const write = async (symbol: string, bars: Bar[], source: string): Promise<void> => {
     const path = join(options.outDir, `${symbol}.csv`);
     const n = await writeRealDataCsv(path, bars);
@@ -115,16 +151,16 @@ export async function generateFiles(options: GenerateOptions): Promise<Generated
     options.onProgress?.({ symbol, path, bars: n, done: out.length, total, source });
   };
   for (const [u, bars] of Object.entries(base)) await write(u, bars, sources[u] === 'simulated' ? 'simulated' : `copied from ${sources[u]}`);
-  for (const s of symbols) {
+  for (const [index, s] of symbols.entries()) {
     const info = config.symbols[s] as { underlying: string; leverage: number };
     const price = options.startPrices?.[s] ?? DEFAULT_START_PRICES[s] ?? 50;
     if (info.underlying === VOLATILITY_UNDERLYING) {
       const model = VOL_MODELS[s];
       if (model === undefined) throw badOption('symbols', `no volatility model for ${s} (calibrated: ${Object.keys(VOL_MODELS).join(', ')})`);
-      await write(s, generateVolEtf(base.SPY as Bar[], { symbol: s, model, initialPrice: price, seed }), `volatility model on SPY (seed ${seed})`);
+      await writeFund(s, generateVolEtf(base.SPY as Bar[], { symbol: s, model, initialPrice: price, seed }), `volatility model on SPY (seed ${seed})`, index);
     } else {
       const u = base[info.underlying] as Bar[];
-      await write(s, generateLeveraged(u, specFromConfig(config, s, price)), `${info.leverage}x ${info.underlying} (daily reset)`);
+      await writeFund(s, generateLeveraged(u, specFromConfig(config, s, price)), `${info.leverage}x ${info.underlying} (daily reset)`, index);
     }
   }
   return out;

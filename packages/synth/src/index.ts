@@ -9,4 +9,4 @@ export { Random } from './random.js';
 export type { SimulatedAsset, SimulatorOptions } from './simulator.js';
 export { simulateMarket, DEFAULT_ASSETS, volatilityShape, volumeShape } from './simulator.js';
 export type { GenerateOptions, GeneratedFile } from './generate.js';
-export { generateFiles, DEFAULT_START_PRICES } from './generate.js';
+export { generateFiles, DEFAULT_START_PRICES, DEFAULT_NO_TRADE_CHANCE, thinTrading } from './generate.js';

@@ -25,7 +25,7 @@ describe('feed-synth, run as a command', () => {
     const r = await cli(['--out', out, '--from', '2025-10-16', '--to', '2025-10-16', '--seed', '4', '--symbols', 'UPRO,SDS']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/\[1\/3\] SPY +391 bars {2}simulated/);
-    expect(r.stderr).toMatch(/\[3\/3\] SDS +391 bars {2}-2x SPY \(daily reset\)/);
+    expect(r.stderr).toMatch(/\[3\/3\] SDS +3\d\d bars {2}-2x SPY \(daily reset\), no trade in 3\.0 % of minutes/);
     expect(r.stdout).toMatch(/wrote 3 files in \d+\.\d\d s/);
     for (const s of ['SPY', 'UPRO', 'SDS']) expect(existsSync(join(out, `${s}.csv`))).toBe(true);
   }, 60_000);
