@@ -466,8 +466,16 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     this.#sleep?.reject(new Aborted());
     this.#stopHeartbeat();
     const s = this.#session;
-    this.#endSession('disconnect');
-    if (s !== undefined && s.socket.readyState === 1) await this.#closeGracefully(s.socket);
+    if (s !== undefined && s.phase === 'ready' && s.socket.readyState === 1) {
+      // A clean close (code 1000) for an open connection: its late events are ignored from now on.
+      s.phase = 'ended';
+      if (s.pongTimer !== undefined) this.#clearTimer(s.pongTimer);
+      s.pongTimer = undefined;
+      this.#session = undefined;
+      await this.#closeGracefully(s.socket);
+    } else {
+      this.#endSession('disconnect');
+    }
     const reconnecting = this.#reconnecting;
     if (reconnecting !== undefined) await reconnecting.catch(() => undefined);
     if (this.#gapRun !== undefined) await this.#gapRun;

@@ -39,6 +39,8 @@ describe.each<[StreamEncoding, 'message' | 'headers']>([
     await feed.disconnect();
     expect(feed.state).toBe('closed');
     await server.waitFor((st) => st.open === 0);
+    expect(server.stats.cleanCloses).toBe(1);
+    expect(feed.resources()).toEqual({ timers: 0, socketListeners: 0, sockets: 0 });
   });
 });
 

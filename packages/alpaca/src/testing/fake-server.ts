@@ -63,6 +63,8 @@ export interface FakeServerStats {
   barsSent: number;
   /** REST requests served (any status). */
   restRequests: number;
+  /** Connections the client closed cleanly (close code 1000). */
+  cleanCloses: number;
 }
 
 /** One step of a script played by `play()`. */
@@ -128,6 +130,7 @@ export class FakeAlpacaServer {
     framesSent: 0,
     barsSent: 0,
     restRequests: 0,
+    cleanCloses: 0,
   };
 
   private constructor(options: FakeAlpacaServerOptions) {
@@ -375,7 +378,8 @@ export class FakeAlpacaServer {
       this.#changed();
     });
     ws.on('message', (data, isBinary) => this.#onMessage(client, data as Buffer, isBinary));
-    ws.on('close', () => {
+    ws.on('close', (code) => {
+      if (code === 1000) this.stats.cleanCloses++;
       if (client.authTimer !== undefined) clearTimeout(client.authTimer);
       this.#clients.delete(client);
       this.stats.open--;
