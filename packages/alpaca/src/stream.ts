@@ -445,6 +445,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       // Bars that arrived since connect(), in order (the gap fill below releases them otherwise).
       const held = this.#held;
       this.#held = [];
+      this.#holding = false;
       for (const h of held) this.#emitLive(h.type, h.bar);
       return;
     }

@@ -150,3 +150,18 @@ describe('gap fill for a symbol subscribed while running', () => {
     await feed.disconnect();
   });
 });
+
+describe('a reconnect before the first start()', () => {
+  it('does not leave live bars held: start() delivers, and later bars flow', async () => {
+    const clock = new ManualClock(OPEN + MINUTE_MS + 50);
+    const feed = feedOn(server, { clock });
+    const rec = record(feed);
+    await feed.connect();
+    server.drop();
+    await vi.waitFor(() => expect(feed.stats().reconnects).toBe(1));
+    await feed.start();
+    server.publish(minute(1));
+    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    await feed.disconnect();
+  });
+});
