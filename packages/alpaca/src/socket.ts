@@ -7,7 +7,8 @@ import WebSocket from 'ws';
 export interface WebSocketLike {
   /** 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
-  send(data: string | Uint8Array): void;
+  /** Sends a message, or with `fin: false` a fragment of one (the last fragment has `fin: true`). */
+  send(data: string | Uint8Array, options: { binary: boolean; fin?: boolean }): void;
   ping(): void;
   close(code?: number, reason?: string): void;
   terminate(): void;

@@ -14,6 +14,9 @@ import { defaultWebSocketFactory, frameData } from './socket.js';
 import type { AlpacaFeedName } from './urls.js';
 import { streamUrl } from './urls.js';
 
+/** The largest frame the feed sends; longer messages are fragmented (alpaca-py uses the same size). */
+const MAX_FRAME_BYTES = 32_768;
+
 /** Bars kept between connect() and the first start(); beyond this they are counted as ignored. */
 const MAX_HELD_BEFORE_START = 100_000;
 
@@ -679,8 +682,19 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   // ---- messages ----------------------------------------------------------------------------------
 
   #send(session: Session, message: Record<string, unknown>): void {
-    if (session.socket.readyState !== 1) return;
-    session.socket.send(this.encoding === 'msgpack' ? encode(message) : JSON.stringify(message));
+    const socket = session.socket;
+    if (socket.readyState !== 1) return;
+    const binary = this.encoding === 'msgpack';
+    const data = binary ? encode(message) : Buffer.from(JSON.stringify(message));
+    if (data.byteLength <= MAX_FRAME_BYTES) {
+      socket.send(binary ? data : data.toString(), { binary });
+      return;
+    }
+    // A large message (subscribing thousands of symbols) goes in fragments, as Alpaca's own SDK
+    // sends it: one message, frames of at most 32 KiB.
+    for (let at = 0; at < data.byteLength; at += MAX_FRAME_BYTES) {
+      socket.send(data.subarray(at, at + MAX_FRAME_BYTES), { binary, fin: at + MAX_FRAME_BYTES >= data.byteLength });
+    }
   }
 
   #subscribeMessage(action: 'subscribe' | 'unsubscribe', symbols: readonly string[]): Record<string, unknown> {

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FeedError } from '@feed/core';
 import { FakeAlpacaServer } from '../src/testing.js';
 import type { StreamEncoding } from '../src/index.js';
+import { defaultWebSocketFactory } from '../src/index.js';
 import { bars, data, feedOn, record, OPEN } from './helpers.js';
 
 let server: FakeAlpacaServer;
@@ -175,6 +176,31 @@ describe('subscriptions', () => {
     await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
     const states = rec.events.filter((e) => e.type === 'state').map((e) => e.to);
     expect(states).toEqual(['connecting', 'connected', 'streaming', 'reconnecting', 'streaming']);
+    await feed.disconnect();
+  });
+});
+
+describe('large messages', () => {
+  it.each(['json', 'msgpack'] as const)('subscribing 5 000 symbols goes in fragments of at most 32 KiB and is understood (%s)', async (encoding) => {
+    const symbols = Array.from({ length: 5000 }, (_, i) => `SYM${i}`);
+    const sizes: number[] = [];
+    const feed = feedOn(server, {
+      encoding,
+      symbols,
+      webSocketFactory: (url, init) => {
+        const socket = defaultWebSocketFactory(url, init);
+        const send = socket.send.bind(socket);
+        socket.send = (data, options) => {
+          sizes.push(typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);
+          send(data, options);
+        };
+        return socket;
+      },
+    });
+    await feed.connect();
+    expect(feed.subscription.bars).toHaveLength(5000);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(32_768);
+    expect(sizes.length).toBeGreaterThan(2);
     await feed.disconnect();
   });
 });
