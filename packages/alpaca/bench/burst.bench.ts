@@ -23,8 +23,8 @@ import type { AlpacaKeys } from '../src/index.js';
 import { formatTime } from '../src/testing.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const ROUNDS = QUICK ? 3 : 15;
-const WARMUP = QUICK ? 3 : 10;
+const ROUNDS = QUICK ? 5 : 15;
+const WARMUP = 10;
 const SYMBOLS = 10_000;
 const FRAME = 100;
 const T0 = Date.UTC(2025, 9, 16, 13, 30);
@@ -160,7 +160,9 @@ async function pipeline(encoding: StreamEncoding): Promise<Result> {
   return { ms: median(times), firstBarMs: median(firstToLast), bareMs: median(bare), ratio: median(ratios) };
 }
 
-console.log(`@feed/alpaca burst benchmark: ${fmt(SYMBOLS)} bars in frames of ${FRAME}, ${ROUNDS} rounds, medians${QUICK ? ' (quick)' : ''}`);
+console.log(
+  `@feed/alpaca burst benchmark: ${fmt(SYMBOLS)} bars in frames of ${FRAME}, ${WARMUP} warm-up + ${ROUNDS} measured rounds, medians${QUICK ? ' (quick smoke run: too few rounds to judge the target; the full run is `pnpm bench`)' : ''}`,
+);
 console.log('| encoding | pipeline bars/s | first frame sent -> last bar in DM | bare decode bars/s | pipeline / bare (median of paired rounds) | target |');
 console.log('|---|---|---|---|---|---|');
 let failed = false;
