@@ -40,20 +40,25 @@ export interface PrepareOptions {
   readonly log: (line: string) => void;
 }
 
-/** Regular-hours bars (open to close inclusive) of each session in a file; 0 for an unreadable file. */
-async function barsPerSession(symbol: string, path: string, sessions: readonly MarketSession[]): Promise<number[]> {
-  if (!existsSync(path)) return sessions.map(() => 0);
-  let bars: Bar[];
+/** A file's bars (none for a missing or unreadable file). */
+async function readBars(symbol: string, path: string): Promise<Bar[]> {
+  if (!existsSync(path)) return [];
   try {
-    bars = (await readBarsFromCsv(symbol, path, { onBadRow: 'skip' })).bars;
+    return (await readBarsFromCsv(symbol, path, { onBadRow: 'skip' })).bars;
   } catch {
-    return sessions.map(() => 0);
+    return [];
   }
-  return sessions.map((s) => {
-    let n = 0;
-    for (const b of bars) if (b.start >= s.open && b.start <= s.close) n++;
-    return n;
-  });
+}
+
+/** Regular-hours bars (with the closing-auction bar) in each target session, in one pass. */
+function barsPerSession(bars: readonly Bar[], sessions: readonly MarketSession[]): number[] {
+  const index = new Map(sessions.map((s, i) => [s.date, i]));
+  const counts = sessions.map(() => 0);
+  for (const b of bars) {
+    const i = index.get(nyse.sessionOfBar(b.start)?.date ?? '');
+    if (i !== undefined) counts[i] = (counts[i] as number) + 1;
+  }
+  return counts;
 }
 
 const enough = (counts: readonly number[]): boolean => counts.every((n) => n >= MIN_BARS_PER_SESSION);
@@ -62,7 +67,7 @@ const sum = (counts: readonly number[]): number => counts.reduce((a, b) => a + b
 /** Writes `bars` into `path`, keeping the bars of other days already there (real data is merged, never dropped). */
 async function mergeInto(symbol: string, path: string, bars: readonly Bar[]): Promise<void> {
   const byStart = new Map<number, Bar>();
-  if (existsSync(path)) for (const b of (await readBarsFromCsv(symbol, path, { onBadRow: 'skip' })).bars) byStart.set(b.start, b);
+  for (const b of await readBars(symbol, path)) byStart.set(b.start, b);
   for (const b of bars) byStart.set(b.start, b);
   await writeRealDataCsv(path, [...byStart.values()].sort((a, b) => a.start - b.start));
 }
@@ -87,7 +92,7 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
   /** The first existing file with enough bars, if any. */
   const existing = async (symbol: string): Promise<{ path: string; bars: number } | undefined> => {
     for (const path of candidates(symbol)) {
-      const counts = await barsPerSession(symbol, path, sessions);
+      const counts = barsPerSession(await readBars(symbol, path), sessions);
       if (enough(counts)) return { path, bars: sum(counts) };
     }
     return undefined;
@@ -128,13 +133,14 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
       o.log(`downloading ${wanted.join(', ')} for ${range} from Alpaca ...`);
       const report = await downloadBars({ symbols: wanted, from: first.date, to: last.date, outDir: tmp, keys, ...(o.restUrl === undefined ? {} : { baseUrl: o.restUrl }) });
       for (const f of report.files) {
-        const counts = await barsPerSession(f.symbol, f.path, sessions);
+        const bars = await readBars(f.symbol, f.path);
+        const counts = barsPerSession(bars, sessions);
         if (!enough(counts)) {
           o.log(`  ${f.symbol}: downloaded only ${sum(counts)} bars (fewer than ${MIN_BARS_PER_SESSION} in a session); not used`);
           continue;
         }
         const path = join(o.outDir, `${f.symbol}.csv`);
-        await mergeInto(f.symbol, path, (await readBarsFromCsv(f.symbol, f.path)).bars);
+        await mergeInto(f.symbol, path, bars);
         if (bases.includes(f.symbol)) baseFiles[f.symbol] = path;
         if (o.symbols.includes(f.symbol)) result.set(f.symbol, { symbol: f.symbol, path, source: 'downloaded', bars: sum(counts), note: `downloaded from Alpaca, ${sum(counts)} bars in ${range}` });
       }

@@ -94,10 +94,8 @@ export async function downloadBars(options: DownloadOptions): Promise<DownloadRe
   const take = (b: Bar): void => {
     const list = bySymbol.get(b.symbol);
     if (list === undefined) return;
-    // The session's minutes, and the bar that starts at the close (the closing auction), as in the
-    // shared real files: 391 bars on a full day.
-    const session = calendar.sessionAt(b.start) ?? (calendar.sessionAt(b.start - 1)?.close === b.start ? calendar.sessionAt(b.start - 1) : undefined);
-    if (session === undefined) {
+    // Regular hours, with the closing-auction bar, as in the shared real files.
+    if (calendar.sessionOfBar(b.start) === undefined) {
       outside.set(b.symbol, (outside.get(b.symbol) ?? 0) + 1);
       return;
     }

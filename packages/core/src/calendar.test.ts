@@ -104,6 +104,18 @@ describe('session queries', () => {
     expect(cal.previousSession(t).date).toBe('2025-04-17');
     expect(cal.nextSession(t).date).toBe('2025-04-21');
   });
+  it('sessionOfBar includes the bar that starts at the close (the closing auction), 391 a full day', () => {
+    expect(cal.sessionOfBar(ny('2025-10-16', 9, 29))).toBeUndefined();
+    expect(cal.sessionOfBar(ny('2025-10-16', 9, 30))?.date).toBe('2025-10-16');
+    expect(cal.sessionOfBar(ny('2025-10-16', 16, 0))?.date).toBe('2025-10-16');
+    expect(cal.sessionOfBar(ny('2025-10-16', 16, 1))).toBeUndefined();
+    expect(cal.sessionOfBar(ny('2025-07-03', 13, 0))?.date).toBe('2025-07-03');
+    expect(cal.sessionOfBar(ny('2025-07-03', 13, 1))).toBeUndefined();
+    let n = 0;
+    for (let t = ny('2025-10-16', 0, 0); t < ny('2025-10-17', 0, 0); t += 60_000) if (cal.sessionOfBar(t) !== undefined) n++;
+    expect(n).toBe(391);
+  });
+
   it('sessionAt is half-open: open at 09:30, closed at 16:00', () => {
     expect(cal.sessionAt(ny('2025-10-16', 9, 29))).toBeUndefined();
     expect(cal.sessionAt(ny('2025-10-16', 9, 30))?.date).toBe('2025-10-16');

@@ -283,6 +283,18 @@ export class MarketCalendar {
     return this.sessions[i];
   }
 
+  /**
+   * The session a regular-hours minute bar starting at `start` belongs to: open <= start <= close.
+   * The bar that starts at the close holds the closing auction; the real data files, downloads and
+   * synthetic files all keep it (391 bars on a full day). `undefined` outside regular hours.
+   */
+  sessionOfBar(start: number): MarketSession | undefined {
+    this.loadAround(start);
+    const i = this.lastOpenAtOrBefore(start);
+    if (i < 0 || start > (this.closes[i] as number)) return undefined;
+    return this.sessions[i];
+  }
+
   /** True when the market is open at `t`. */
   isOpen(t: number): boolean {
     return this.sessionAt(t) !== undefined;
