@@ -1,3 +1,5 @@
+import { FeedError } from '@feed/core';
+
 /** Command-line options of the demo. */
 export interface DemoArgs {
   data: string | undefined;
@@ -15,6 +17,22 @@ export interface DemoArgs {
 }
 
 export class UsageError extends Error {}
+
+/**
+ * How both programs of the app end on an error: a usage error prints the usage and exits 2; a
+ * `FeedError` prints its code and message, anything else its stack, and exits 1.
+ */
+export function exitOnError(usage: string): (error: unknown) => void {
+  return (error) => {
+    if (error instanceof UsageError) {
+      console.error(`error: ${error.message}\n\n${usage}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error(FeedError.isInstance(error) ? `error [${error.code}]: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exitCode = 1;
+  };
+}
 
 const VALUE_FLAGS = new Set(['--data', '--speed', '--date', '--symbols', '--config', '--feed', '--url', '--minutes', '--report']);
 

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { AlpacaMultiSymbolFeed } from '@feed/alpaca';
 import type { BarFeed } from '@feed/core';
-import { DEFAULT_SYMBOL_CONFIG, FeedError, SystemClock, loadSymbolConfig, nyse, symbolsOf } from '@feed/core';
+import { DEFAULT_SYMBOL_CONFIG, SystemClock, loadSymbolConfig, nyse, symbolsOf } from '@feed/core';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { MockMultiSymbolFeed } from '@feed/mock';
-import { USAGE, UsageError, parseArgs } from './args.js';
+import { USAGE, UsageError, exitOnError, parseArgs } from './args.js';
 import { APP_DATA_DIR } from './paths.js';
 import { prepareData, targetSessions } from './prepare-data.js';
 import { runProgram } from './program.js';
@@ -103,12 +103,4 @@ async function main(): Promise<void> {
   dm.dispose();
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof UsageError) {
-    console.error(`error: ${error.message}\n\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  console.error(FeedError.isInstance(error) ? `error [${error.code}]: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exitCode = 1;
-});
+main().catch(exitOnError(USAGE));

@@ -6,7 +6,8 @@
  * are set, or synthetic data from SPY and QQQ. Prints where each file came from.
  */
 import { relative } from 'node:path';
-import { DEFAULT_SYMBOL_CONFIG, FeedError, SystemClock, loadSymbolConfig, symbolsOf } from '@feed/core';
+import { DEFAULT_SYMBOL_CONFIG, SystemClock, loadSymbolConfig, symbolsOf } from '@feed/core';
+import { UsageError, exitOnError } from './args.js';
 import { APP_DATA_DIR } from './paths.js';
 import { prepareData, targetSessions } from './prepare-data.js';
 
@@ -17,8 +18,6 @@ const USAGE = `usage: pnpm prepare-data [DATE | FROM..TO] [--data DIR] [--out DI
   --symbols A,B    a subset of the configured symbols
   --config FILE    a symbol configuration file (default: the six-ETF universe)
 Keys (optional): APCA_API_KEY_ID and APCA_API_SECRET_KEY; without them, missing files are synthesized.`;
-
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
   let date: string | undefined;
@@ -74,12 +73,4 @@ async function main(argv: string[]): Promise<void> {
   console.log(`\nprepared ${files.length} files in ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(2)} s`);
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError) {
-    console.error(`error: ${error.message}\n\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  console.error(FeedError.isInstance(error) ? `error [${error.code}]: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exitCode = 1;
-});
+main(process.argv.slice(2)).catch(exitOnError(USAGE));

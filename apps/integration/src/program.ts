@@ -37,6 +37,12 @@ interface ProgressEvent {
   readonly currentTime: number;
 }
 
+/** A replay's report of the files it loaded (a live feed has none). */
+interface LoadedEvent {
+  readonly type: 'loaded';
+  readonly files: readonly { readonly symbol: string; readonly loaded: number; readonly badRows: number }[];
+}
+
 const pad = (s: string, n: number): string => s.padStart(n);
 
 /**
@@ -55,10 +61,16 @@ export async function runProgram(feed: BarFeed, dm: MultiSymbolDataManager, o: P
     slices.push({ t: s.asOf, forwardFilled: s.forwardFilled, missing: s.missing.length, avgWeight: s.entries.length > 0 ? weight / s.entries.length : 0 });
   });
   dm.attach(feed);
-  // A replay reports its progress (a feed without 'progress' events never calls this); a live run
-  // shows each minute as it closes instead.
+  // A replay reports the files it loaded and its progress (a feed without these events never calls
+  // the listeners); a live run shows each minute as it closes instead.
+  const replayFeed = feed as BarFeed<FeedEvent | ProgressEvent | LoadedEvent>;
+  let files: LoadedEvent['files'] = [];
+  replayFeed.on('loaded', (e) => {
+    files = e.files;
+    o.print(`replaying ${files.map((r) => `${r.symbol} ${r.loaded.toLocaleString('en-US')}`).join(', ')} bars`);
+  });
   let lastShown = -10;
-  (feed as BarFeed<FeedEvent | ProgressEvent>).on('progress', (p) => {
+  replayFeed.on('progress', (p) => {
     if (p.percent >= lastShown + 10 || p.percent === 100) {
       lastShown = p.percent;
       const bar = '#'.repeat(Math.round(p.percent / 5)).padEnd(20, '.');
@@ -82,8 +94,6 @@ export async function runProgram(feed: BarFeed, dm: MultiSymbolDataManager, o: P
   o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await feed.connect();
-    const reports = 'fileReports' in feed && typeof feed.fileReports === 'function' ? (feed.fileReports as () => { symbol: string; loaded: number }[])() : [];
-    if (reports.length > 0) o.print(`replaying ${reports.map((r) => `${r.symbol} ${r.loaded.toLocaleString('en-US')}`).join(', ')} bars`);
     await feed.start();
     await ended;
   } finally {
@@ -92,7 +102,6 @@ export async function runProgram(feed: BarFeed, dm: MultiSymbolDataManager, o: P
   dm.flush();
 
   const q = dm.stats();
-  const fileReports = 'fileReports' in feed && typeof feed.fileReports === 'function' ? (feed.fileReports as () => { symbol: string; badRows: number }[])() : [];
   const feedStats = feed.stats();
   const lines = [
     '',
@@ -101,7 +110,7 @@ export async function runProgram(feed: BarFeed, dm: MultiSymbolDataManager, o: P
   for (const s of o.symbols) {
     const st = q.bySymbol[s];
     const e = lastSlice?.symbols[s];
-    const bad = fileReports.find((r) => r.symbol === s)?.badRows ?? 0;
+    const bad = files.find((r) => r.symbol === s)?.badRows ?? 0;
     lines.push(
       `${s.padEnd(7)}${pad((st?.accepted ?? 0).toLocaleString('en-US'), 9)}${pad(String(st?.rejected ?? 0), 10)}${pad(String(bad), 10)}${pad(String(st?.forwardFilledIntervals ?? 0), 12)}${pad(st?.avgAgeMs === undefined || st.avgAgeMs === null ? '-' : (st.avgAgeMs / 1000).toFixed(1), 11)}${pad(e?.price === undefined || e.price === null ? '-' : e.price.toFixed(2), 11)}${pad(e ? e.stalenessWeight.toFixed(3) : '-', 8)}  ${e?.valid ? 'yes' : 'no'}`,
     );
