@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Bar } from '@feed/core';
-import { MINUTE_MS, ManualClock, makeBar, nyse } from '@feed/core';
+import { MINUTE_MS, ManualClock, makeBar, nyse, sameBarData } from '@feed/core';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import type { StreamEncoding } from '../src/index.js';
 import { AlpacaMultiSymbolFeed } from '../src/index.js';
@@ -84,10 +84,6 @@ export function sessionBars(seed: number, minutes: number): Bar[][] {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function same(a: Bar, b: Bar): boolean {
-  return a.symbol === b.symbol && a.start === b.start && a.end === b.end && a.open === b.open && a.high === b.high && a.low === b.low && a.close === b.close && a.volume === b.volume && a.vwap === b.vwap && a.tradeCount === b.tradeCount;
-}
 
 export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const t0 = performance.now();
@@ -165,7 +161,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     for (let i = 0; i < Math.max(got.length, want.length) && firstDifference === undefined; i++) {
       const g = got[i];
       const w = want[i];
-      if (g === undefined || w === undefined || !same(g, w)) {
+      if (g === undefined || w === undefined || !sameBarData(g, w)) {
         firstDifference = `${s}[${i}]: history has ${g ? new Date(g.start).toISOString() : 'nothing'}, source has ${w ? new Date(w.start).toISOString() : 'nothing'} (history ${got.length} bars, source ${want.length})`;
       }
     }

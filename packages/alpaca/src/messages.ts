@@ -112,10 +112,10 @@ function strings(v: unknown): readonly string[] {
 
 /**
  * The bar of a bar message (`T` of `b`, `u` or `d`), or the reason it is malformed: a missing symbol,
- * a bad time, or an OHLCV field that is not a finite number.
+ * a bad time, or an OHLCV field that is not a finite number. The REST API gives the symbol beside
+ * the bars rather than in each (`symbol`).
  */
-export function barOf(m: Record<string, unknown>, receivedAt: number, intervalMs: number): Bar | string {
-  const symbol = m.S;
+export function barOf(m: Record<string, unknown>, receivedAt: number, intervalMs: number, symbol: unknown = m.S): Bar | string {
   if (typeof symbol !== 'string' || symbol.length === 0) return 'bar message without a symbol (S)';
   const start = timeOf(m.t);
   if (!Number.isFinite(start)) return `${symbol}: bar time t=${JSON.stringify(m.t)} is not an RFC 3339 time`;

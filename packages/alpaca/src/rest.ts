@@ -292,7 +292,7 @@ export class AlpacaHistoricalClient implements HistoricalBars {
         if (!Array.isArray(list)) throw new FeedError('protocol', `malformed response from ${url}: bars.${symbol} is not an array`);
         for (let i = 0; i < list.length; i++) {
           const m = list[i] as Record<string, unknown>;
-          const bar = typeof m === 'object' && m !== null ? barOf({ ...m, S: symbol }, receivedAt, MINUTE_MS) : 'not an object';
+          const bar = typeof m === 'object' && m !== null ? barOf(m, receivedAt, MINUTE_MS, symbol) : 'not an object';
           if (typeof bar === 'string') throw new FeedError('protocol', `malformed response from ${url}: bars.${symbol}[${i}]: ${bar}`);
           bars.push(bar);
         }
