@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, ConnectionError } from '@feed/core';
-import type { WebSocketLike } from '../src/index.js';
+import type { AlpacaFeedOptions, WebSocketLike } from '../src/index.js';
 import { AlpacaMultiSymbolFeed, DEFAULT_RECONNECT_POLICY, backoffDelay, resolveReconnectPolicy } from '../src/index.js';
 
 describe('backoffDelay', () => {
@@ -40,6 +40,25 @@ class RefusedSocket extends EventEmitter implements WebSocketLike {
   terminate(): void {}
 }
 
+/** A feed whose every connection attempt is refused; `times` gets each attempt's time since creation. */
+function refusedFeed(options: Partial<AlpacaFeedOptions>): { feed: AlpacaMultiSymbolFeed; times: number[] } {
+  const times: number[] = [];
+  const t0 = Date.now();
+  const feed = new AlpacaMultiSymbolFeed({
+    symbols: ['TQQQ'],
+    url: 'ws://127.0.0.1:9/v2/iex',
+    keys: { keyId: 'KEY12345', secretKey: 'SECRET12345' },
+    keepAlive: false,
+    watchdog: false,
+    webSocketFactory: () => {
+      times.push(Date.now() - t0);
+      return new RefusedSocket();
+    },
+    ...options,
+  });
+  return { feed, times };
+}
+
 describe('retry timing (fake timers)', () => {
   beforeEach(() => {
     vi.useFakeTimers();
@@ -49,20 +68,7 @@ describe('retry timing (fake timers)', () => {
   });
 
   it('attempts at 0, 1, 3, 7, 15, 31, 63, 127, 191, 255 s, then gives up with a typed error', async () => {
-    const times: number[] = [];
-    const t0 = Date.now();
-    const feed = new AlpacaMultiSymbolFeed({
-      symbols: ['TQQQ'],
-      url: 'ws://127.0.0.1:9/v2/iex',
-      keys: { keyId: 'KEY12345', secretKey: 'SECRET12345' },
-      keepAlive: false,
-      watchdog: false,
-      random: () => 0.5,
-      webSocketFactory: () => {
-        times.push(Date.now() - t0);
-        return new RefusedSocket();
-      },
-    });
+    const { feed, times } = refusedFeed({ random: () => 0.5 });
     const result = feed.connect().then(() => undefined, (e: unknown) => e);
     await vi.advanceTimersByTimeAsync(300_000);
     const error = await result;
@@ -73,23 +79,9 @@ describe('retry timing (fake timers)', () => {
   });
 
   it('never waits less than the jittered delay and never more', async () => {
-    const times: number[] = [];
-    const t0 = Date.now();
     let r = 0;
     const randoms = [0, 0.999999];
-    const feed = new AlpacaMultiSymbolFeed({
-      symbols: ['TQQQ'],
-      url: 'ws://127.0.0.1:9/v2/iex',
-      keys: { keyId: 'KEY12345', secretKey: 'SECRET12345' },
-      keepAlive: false,
-      watchdog: false,
-      reconnect: { maxAttempts: 3 },
-      random: () => randoms[r++ % 2] as number,
-      webSocketFactory: () => {
-        times.push(Date.now() - t0);
-        return new RefusedSocket();
-      },
-    });
+    const { feed, times } = refusedFeed({ reconnect: { maxAttempts: 3 }, random: () => randoms[r++ % 2] as number });
     const result = feed.connect().catch(() => undefined);
     await vi.advanceTimersByTimeAsync(10_000);
     await result;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Bar } from '@feed/core';
 import { ManualClock, MINUTE_MS } from '@feed/core';
-import type { BarsRequest, HistoricalBars } from '../src/index.js';
+import type { AlpacaFeedOptions, AlpacaMultiSymbolFeed, BarsRequest, HistoricalBars } from '../src/index.js';
 import { AlpacaHistoricalClient } from '../src/index.js';
 import { FakeAlpacaServer } from '../src/testing.js';
 import { bars, data, feedOn, record, OPEN } from './helpers.js';
@@ -17,15 +17,21 @@ afterEach(async () => {
 const SYMBOLS = ['TQQQ', 'SQQQ'];
 const minute = (m: number): Bar[] => bars(SYMBOLS, 1, OPEN + m * MINUTE_MS);
 
+/** A started feed on a manual clock that has delivered minute 0 live. */
+async function streamingAfterMinute0(options: Partial<AlpacaFeedOptions> = {}): Promise<{ clock: ManualClock; feed: AlpacaMultiSymbolFeed; rec: ReturnType<typeof record> }> {
+  const clock = new ManualClock(OPEN + MINUTE_MS + 50);
+  const feed = feedOn(server, { clock, ...options });
+  const rec = record(feed);
+  await feed.connect();
+  await feed.start();
+  server.publish(minute(0));
+  await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+  return { clock, feed, rec };
+}
+
 describe('gap fill', () => {
   it('after a reconnect, delivers the missed bars in order before the live ones, each once', async () => {
-    const clock = new ManualClock(OPEN + MINUTE_MS + 50);
-    const feed = feedOn(server, { clock });
-    const rec = record(feed);
-    await feed.connect();
-    await feed.start();
-    server.publish(minute(0));
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    const { clock, feed, rec } = await streamingAfterMinute0();
     server.drop();
     // While the client is away: minutes 1-3 happen (kept by the server, sent to no one).
     for (let m = 1; m <= 3; m++) server.publish(minute(m));
@@ -41,7 +47,6 @@ describe('gap fill', () => {
   });
 
   it('a bar that arrives live while the backfill is in flight is held, then delivered once', async () => {
-    const clock = new ManualClock(OPEN + MINUTE_MS + 50);
     let release: (() => void) | undefined;
     const requests: BarsRequest[] = [];
     const real = new AlpacaHistoricalClient({ baseUrl: server.restUrl, keys: server.keys });
@@ -54,12 +59,7 @@ describe('gap fill', () => {
         return real.barsBySymbol(request);
       },
     };
-    const feed = feedOn(server, { clock, gapFill: { history: slow } });
-    const rec = record(feed);
-    await feed.connect();
-    await feed.start();
-    server.publish(minute(0));
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    const { clock, feed, rec } = await streamingAfterMinute0({ gapFill: { history: slow } });
     server.drop();
     server.publish(minute(1));
     clock.set(OPEN + 2 * MINUTE_MS + 50);
@@ -94,13 +94,7 @@ describe('gap fill', () => {
   });
 
   it('a restart after stop() recovers what arrived while stopped', async () => {
-    const clock = new ManualClock(OPEN + MINUTE_MS + 50);
-    const feed = feedOn(server, { clock });
-    const rec = record(feed);
-    await feed.connect();
-    await feed.start();
-    server.publish(minute(0));
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    const { clock, feed, rec } = await streamingAfterMinute0();
     await feed.stop();
     server.publish(minute(1));
     await vi.waitFor(() => expect(feed.stats().ignoredWhileStopped).toBe(2));
@@ -111,13 +105,7 @@ describe('gap fill', () => {
   });
 
   it('a failed backfill is reported, counted, and the held live bars are still delivered', async () => {
-    const clock = new ManualClock(OPEN + MINUTE_MS + 50);
-    const feed = feedOn(server, { clock });
-    const rec = record(feed);
-    await feed.connect();
-    await feed.start();
-    server.publish(minute(0));
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    const { clock, feed, rec } = await streamingAfterMinute0();
     server.rest.failNext.push(403);
     clock.set(OPEN + 3 * MINUTE_MS + 50);
     server.drop();
