@@ -1,3 +1,3 @@
 import { feedConfig } from '@feed/eslint-config';
 
-export default feedConfig({ tsconfigRootDir: import.meta.dirname, clock: 'no-timers-allowed' });
+export default feedConfig({ tsconfigRootDir: import.meta.dirname, clock: 'strict' });

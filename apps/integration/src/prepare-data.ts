@@ -82,7 +82,7 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
   const sessions = o.sessions;
   const first = sessions[0];
   const last = sessions[sessions.length - 1];
-  if (first === undefined || last === undefined) throw new FeedError('calendar', 'no target session');
+  if (first === undefined || last === undefined) throw new FeedError({ code: 'calendar', message: 'no target session' });
   const range = first.date === last.date ? first.date : `${first.date}..${last.date}`;
   const result = new Map<string, PreparedFile>();
   const candidates = (symbol: string): string[] => [

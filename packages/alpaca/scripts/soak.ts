@@ -1,30 +1,59 @@
 /**
- * Fault soak: the fake server replays a full session of six symbols (with the gaps thin symbols have)
- * at high speed and, at seeded random moments, drops the connection several times, refuses with 406
- * for a while, and goes silent once. At the end the data manager's history of every symbol must equal
- * the source bars exactly: none lost, none duplicated, none out of order.
+ * Fault soak: the fake server replays market minutes of six symbols (with the gaps thin symbols
+ * have), across sessions and nights, on a `ManualClock`, and at planned minutes injects faults of
+ * every kind the live path must survive: drops, 406 refusals, a silent connection, REST 500s, 429
+ * storms with and without Retry-After, a REST that hangs, looping page tokens, future-dated,
+ * off-grid and malformed bars, and a server echoing the secret.
  *
- * Run: pnpm soak [--seed N] [--minutes N] [--drops N] [--encoding json|msgpack]  (in this package).
- * Exit code 1 when a history differs; the first difference is printed.
+ * Time moves only when the feed waits on it (a backoff, a REST retry, the deadline of a fill whose
+ * request hangs, the next minute): never while real I/O is in flight, so a run does not depend on
+ * the machine's speed or load.
+ *
+ * Checks, per run: every planned fault happened (counts); the data manager's history equals the
+ * source wherever REST could recover it, with no bar duplicated or out of order; every bar missing
+ * lies in a reported `gap_unfilled` range; no live bar was held longer than the fill deadline; no
+ * piece of the secret appears in any error.
+ *
+ * Run: pnpm soak [--runs N] [--seed N] [--minutes N] [--faults N] [--encoding json|msgpack]
+ * (in this package). Exit 1 when a check fails (each problem printed), 2 on bad arguments.
  */
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { Bar } from '@feed/core';
+import { encode } from '@msgpack/msgpack';
+import type { Bar, MarketSession , FeedError} from '@feed/core';
 import { MINUTE_MS, ManualClock, makeBar, nyse, sameBarData } from '@feed/core';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import type { StreamEncoding } from '../src/index.js';
-import { AlpacaMultiSymbolFeed } from '../src/index.js';
+import { AlpacaHistoricalClient, AlpacaMultiSymbolFeed } from '../src/index.js';
+import type { RestFault } from '../src/testing.js';
 import { FakeAlpacaServer } from '../src/testing.js';
+
+/** The kinds of fault, injected in this order, round after round. */
+export const FAULT_KINDS = [
+  'drop',
+  'refuse406',
+  'rest500',
+  'silence',
+  'rest429',
+  'rest429RetryAfter',
+  'futureBar',
+  'restHang',
+  'offGridBar',
+  'restLoop',
+  'malformed',
+  'echoSecret',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface SoakOptions {
   seed: number;
-  /** Minutes of the session to replay (390 = all of it). */
+  /** Market minutes to replay, from the open of 2025-10-16 on, across sessions and nights. */
   minutes: number;
-  /** Connection drops (besides the 406 episode and the silence). */
-  drops: number;
+  /** Fault episodes, spread over the run. */
+  faults: number;
   encoding: StreamEncoding;
-  /** Real milliseconds between two replayed minutes. */
-  minuteDelayMs: number;
+  /** The kinds to cycle through (all by default). */
+  kinds?: readonly FaultKind[];
   /**
    * Turn gap fill off (to see the soak fail without it).
    * @default true
@@ -34,22 +63,34 @@ export interface SoakOptions {
 
 export interface SoakReport {
   bars: number;
+  delivered: number;
   recovered: number;
   reconnects: number;
   duplicatesDropped: number;
   watchdogTrips: number;
   refused406: number;
+  restRetries: number;
+  gapsUnfilled: number;
+  /** Source bars missing from the history inside reported gaps (what REST could not recover). */
+  lostInReportedGaps: number;
+  maxHeldMs: number;
+  /** Faults injected, by kind. */
+  injected: Partial<Record<FaultKind, number>>;
   faults: string[];
   ms: number;
-  equal: boolean;
-  firstDifference: string | undefined;
+  /** Every check that failed; empty when the run passed. */
+  problems: string[];
 }
 
 const SYMBOLS = ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX'];
 /** Chance that a symbol has no bar in a minute: the thin ones skip minutes on IEX. */
 const SKIP: Readonly<Record<string, number>> = { TQQQ: 0, SQQQ: 0.01, UPRO: 0.02, SDS: 0.1, UVXY: 0.05, SVIX: 0.15 };
-/** 2025-10-16 09:30 New York. */
-const OPEN = Date.UTC(2025, 9, 16, 13, 30);
+const KEYS = { keyId: 'AKSOAKKEYID00001', secretKey: 'soak-secret-0123456789abcdefghij' };
+const FILL_DEADLINE_MS = 10_000;
+const NO_DATA_MS = 3 * MINUTE_MS;
+/** Faults stay away from the first minutes and from the end (a silence needs minutes to trip). */
+const HEAD = 5;
+const TAIL = 10;
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -62,12 +103,23 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-/** One session of bars, minute by minute, with seeded prices and gaps. */
-export function sessionBars(seed: number, minutes: number): Bar[][] {
+/** The starts of `count` market minutes from the open of `date`, session after session. */
+export function marketMinutes(count: number, date = '2025-10-16'): number[] {
+  const out: number[] = [];
+  let session: MarketSession | undefined = nyse.sessionOn(date);
+  if (session === undefined) throw new Error(`${date} is not a session`);
+  while (out.length < count) {
+    for (let t = session.open; t < session.close && out.length < count; t += MINUTE_MS) out.push(t);
+    session = nyse.nextSession(session.close);
+  }
+  return out;
+}
+
+/** Bars minute by minute, with seeded prices and gaps. */
+export function sessionBars(seed: number, starts: readonly number[]): Bar[][] {
   const random = mulberry32(seed);
   const price: Record<string, number> = { TQQQ: 100, SQQQ: 16, UPRO: 110, SDS: 15, UVXY: 12, SVIX: 20 };
-  const out: Bar[][] = [];
-  for (let m = 0; m < minutes; m++) {
+  return starts.map((start) => {
     const minute: Bar[] = [];
     for (const s of SYMBOLS) {
       const p0 = price[s] as number;
@@ -76,115 +128,312 @@ export function sessionBars(seed: number, minutes: number): Bar[][] {
       if (random() < (SKIP[s] as number)) continue;
       const high = Math.max(p0, p1) + 0.01;
       const low = Math.min(p0, p1) - 0.01;
-      minute.push(makeBar({ symbol: s, start: OPEN + m * MINUTE_MS, open: p0, high, low, close: p1, volume: 100 + Math.floor(random() * 5000), vwap: Math.round(((p0 + p1) / 2) * 1000) / 1000, tradeCount: 1 + Math.floor(random() * 80), receivedAt: 0 }));
+      minute.push(makeBar({ symbol: s, start, open: p0, high, low, close: p1, volume: 100 + Math.floor(random() * 5000), vwap: Math.round(((p0 + p1) / 2) * 1000) / 1000, tradeCount: 1 + Math.floor(random() * 80), receivedAt: 0 }));
     }
-    out.push(minute);
-  }
-  return out;
+    return minute;
+  });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * Fault minutes spread evenly over the run (with a seeded offset inside each stretch), kinds in
+ * order. Throws when the run is too short for that many faults, instead of looping.
+ */
+export function planFaults(minutes: number, faults: number, kinds: readonly FaultKind[], random: () => number): Map<number, FaultKind> {
+  const plan = new Map<number, FaultKind>();
+  if (faults === 0) return plan;
+  const span = minutes - HEAD - TAIL;
+  const stretch = Math.floor(span / faults);
+  if (stretch < 1) throw new RangeError(`${faults} faults do not fit in ${minutes} minutes (at most ${Math.max(0, span)})`);
+  for (let i = 0; i < faults; i++) plan.set(HEAD + i * stretch + Math.floor(random() * stretch), kinds[i % kinds.length] as FaultKind);
+  return plan;
+}
+
+/** The faults that cut the connection: the feed reconnects after each. */
+const DROPS: readonly FaultKind[] = ['drop', 'refuse406', 'rest500', 'rest429', 'rest429RetryAfter', 'restHang', 'restLoop'];
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const t0 = performance.now();
-  const minutes = sessionBars(o.seed, o.minutes);
+  const starts = marketMinutes(o.minutes);
+  const minutes = sessionBars(o.seed, starts);
   const random = mulberry32(o.seed ^ 0x5eed);
-  // Fault minutes at least 6 apart (so the silence lasts long enough for the watchdog), away from
-  // the first and last few minutes.
-  const slots: number[] = [];
-  while (slots.length < o.drops + 2) {
-    const m = 5 + Math.floor(random() * (o.minutes - 15));
-    if (slots.every((x) => Math.abs(x - m) >= 6)) slots.push(m);
-  }
-  const [refuseAt, silenceAt, ...dropsAt] = slots;
-  const server = await FakeAlpacaServer.start();
-  const clock = new ManualClock(OPEN);
+  const plan = planFaults(o.minutes, o.faults, o.kinds ?? FAULT_KINDS, random);
+  const clock = new ManualClock(starts[0]);
+  const server = await FakeAlpacaServer.start({ keys: KEYS, clock });
   const dm = new MultiSymbolDataManager({ symbols: SYMBOLS, clock, historySize: o.minutes + 16 });
+
+  // What the feed waits for, so that the driver moves time exactly then.
+  let backoff: number | undefined;
+  let restRetry: number | undefined;
+  let restRetries = 0;
+  const history = new AlpacaHistoricalClient({
+    baseUrl: server.restUrl,
+    keys: KEYS,
+    clock,
+    onRetry: (r) => {
+      restRetries++;
+      restRetry = r.delayMs;
+    },
+  });
   const feed = new AlpacaMultiSymbolFeed({
     symbols: SYMBOLS,
     url: server.url(),
     restUrl: server.restUrl,
-    keys: server.keys,
+    keys: KEYS,
     encoding: o.encoding,
     clock,
     random,
     keepAlive: false,
-    reconnect: { initialDelayMs: 2, maxDelayMs: 40, maxAttempts: Infinity },
-    watchdog: { noDataMs: 3 * MINUTE_MS, checkIntervalMs: 2, calendar: nyse },
-    ...(o.gapFill === false ? { gapFill: false as const } : {}),
+    reconnect: { initialDelayMs: 200, maxDelayMs: 5000, maxAttempts: Infinity },
+    watchdog: { noDataMs: NO_DATA_MS, checkIntervalMs: 10_000, calendar: nyse },
+    gapFill: o.gapFill === false ? false : { history, timeoutMs: FILL_DEADLINE_MS },
   });
   dm.attach(feed);
+  feed.on('retry', (e) => {
+    backoff = e.delayMs;
+  });
+  const errors: FeedError[] = [];
+  const gaps: { symbols: readonly string[]; from: number; to: number }[] = [];
+  feed.on('error', (e) => {
+    errors.push(e.error);
+    if (e.error.code === 'gap_unfilled') gaps.push(e.error.detail as { symbols: string[]; from: number; to: number });
+  });
+  // How long live bars wait behind a gap fill, in clock time: sampled after every turn of I/O and
+  // every move of the clock (nothing else can hold or release them).
+  let maxHeldMs = 0;
+  let heldSince: number | undefined;
+  const sampleHeld = (): void => {
+    const held = feed.stats().heldBars;
+    if (held > 0 && heldSince === undefined) heldSince = clock.now();
+    if (held === 0 && heldSince !== undefined) {
+      maxHeldMs = Math.max(maxHeldMs, clock.now() - heldSince);
+      heldSince = undefined;
+    }
+  };
+  const ioTurn = async (): Promise<void> => {
+    await nextTurn();
+    sampleHeld();
+  };
+  const move = (f: () => void): void => {
+    sampleHeld();
+    f();
+    sampleHeld();
+  };
+
+  const busy = (): boolean => backoff !== undefined || restRetry !== undefined || feed.state !== 'streaming' || feed.stats().gapFillInProgress;
+  /**
+   * Lets real I/O run until the feed is streaming and idle (`'all'`), or only until it is connected
+   * again (`'connection'`: a gap fill may still be running), moving time only when it waits on it.
+   */
+  let reconnectsBefore = 0;
+  const settle = async (until: 'all' | 'connection' = 'all'): Promise<void> => {
+    for (let turns = 0; ; turns++) {
+      await ioTurn();
+      if (backoff !== undefined) {
+        const d = backoff;
+        backoff = undefined;
+        move(() => clock.advance(d));
+      } else if (feed.state === 'closed') {
+        throw new Error('the feed closed');
+      } else if (until === 'connection') {
+        if (feed.state === 'streaming' && feed.stats().reconnects > reconnectsBefore) return;
+      } else if (restRetry !== undefined) {
+        const d = restRetry;
+        restRetry = undefined;
+        move(() => clock.advance(d));
+      } else if (feed.stats().gapFillInProgress && server.hangingRequests > 0) {
+        // The planned hang: nothing will answer, so run the timers up to the fill's deadline.
+        move(() => clock.runNextTimer());
+      } else if (!busy()) {
+        return;
+      }
+      if (turns > 2_000_000) throw new Error(`stuck: state ${feed.state}, stats ${JSON.stringify(feed.stats())}`);
+    }
+  };
+  /** Moves the clock to `target`, running each timer on the way and settling when one set something off. */
+  const advanceTo = async (target: number): Promise<void> => {
+    for (let next = clock.nextTimerAt(); next !== undefined && next <= target; next = clock.nextTimerAt()) {
+      move(() => clock.set(Math.max(next, clock.now())));
+      if (busy()) await settle();
+    }
+    if (target > clock.now()) move(() => clock.set(target));
+    if (busy()) await settle();
+  };
+
   const faults: string[] = [];
-  const errors: string[] = [];
-  feed.on('error', (e) => errors.push(e.error.message));
+  const injected: Partial<Record<FaultKind, number>> = {};
+  const pending: FaultKind[] = [];
+  let silenced = false;
+  let tripsAtSilence = 0;
+  const rejectedBefore = { future: 0, offGrid: 0 };
+  const inject = (kind: FaultKind, m: number, start: number): void => {
+    injected[kind] = (injected[kind] ?? 0) + 1;
+    faults.push(`minute ${m} (${new Date(start).toISOString()}): ${kind}`);
+    const rest = (...list: RestFault[]): void => {
+      server.rest.failNext.push(...list);
+      server.drop();
+    };
+    switch (kind) {
+      case 'drop':
+        server.drop();
+        return;
+      case 'refuse406':
+        server.refuse406({ attempts: 4 });
+        server.drop();
+        return;
+      case 'silence':
+        server.silence(true);
+        silenced = true;
+        tripsAtSilence = feed.stats().watchdogTrips;
+        return;
+      case 'rest500':
+        rest(500, 503);
+        return;
+      case 'rest429':
+        rest({ status: 429, headers: false }, { status: 429, headers: false }, { status: 429, headers: false });
+        return;
+      case 'rest429RetryAfter':
+        rest({ status: 429, retryAfter: '2' }, { status: 429, retryAfter: '2' }, { status: 429, retryAfter: '2' });
+        return;
+      case 'restHang':
+        rest('hang');
+        return;
+      case 'restLoop':
+        rest('loop-token', 'loop-token');
+        return;
+      case 'futureBar':
+        rejectedBefore.future++;
+        server.publish([makeBar({ symbol: 'TQQQ', start: Date.UTC(2030, 0, 2, 14, 30), open: 1, high: 1, low: 1, close: 1, volume: 1, receivedAt: 0 })], { keep: false });
+        return;
+      case 'offGridBar':
+        rejectedBefore.offGrid++;
+        server.publish([makeBar({ symbol: 'SQQQ', start: start - MINUTE_MS + 30_000, open: 1, high: 1, low: 1, close: 1, volume: 1, receivedAt: 0 })], { keep: false });
+        return;
+      case 'malformed': {
+        const bad = [{ T: 'b', S: 'SDS', t: new Date(start).toISOString(), o: 'x', h: 1, l: 1, c: 1, v: 1 }];
+        server.sendRaw(o.encoding === 'msgpack' ? encode(bad) : JSON.stringify(bad));
+        return;
+      }
+      case 'echoSecret':
+        server.sendError(400, `invalid request: key ${KEYS.keyId} secret ${KEYS.secretKey.slice(0, 12)}`);
+        return;
+    }
+  };
+
   await feed.connect();
   await feed.start();
-  let silenced = false;
-  for (let m = 0; m < o.minutes; m++) {
-    clock.set(OPEN + (m + 1) * MINUTE_MS + 50);
-    // Each fault hits a healthy connection (faults piling onto a reconnect in progress test less).
-    if (m === refuseAt || m === silenceAt || dropsAt.includes(m)) {
-      for (let waited = 0; waited < 10_000 && !(feed.state === 'streaming' && server.stats.authenticated === 1); waited += 2) await sleep(2);
+  for (let m = 0; m < starts.length; m++) {
+    const start = starts[m] as number;
+    // The bars of a minute come shortly after it ends.
+    await advanceTo(start + MINUTE_MS + 50);
+    if (silenced && feed.stats().watchdogTrips > tripsAtSilence) silenced = false;
+    const kind = plan.get(m);
+    if (kind !== undefined) pending.push(kind);
+    // Each fault hits a healthy connection; a silence is left alone until the watchdog has seen it.
+    const bars = minutes[m] as Bar[];
+    if (pending.length > 0 && !silenced) {
+      await settle();
+      const kind = pending.shift() as FaultKind;
+      reconnectsBefore = feed.stats().reconnects;
+      inject(kind, m, start);
+      // Half the minute is sent while the fault is on (lost live: REST must recover it), the other
+      // half once the feed is connected again (live bars held while the gap before them fills).
+      const half = Math.ceil(bars.length / 2);
+      server.publish(bars.slice(0, half));
+      if (DROPS.includes(kind)) await settle('connection');
+      const seen = feed.stats().messages;
+      server.publish(bars.slice(half));
+      // Received before time moves on (so they wait behind a hanging fill if there is one).
+      // (A silenced connection gets nothing: there is nothing to wait for.)
+      while (!silenced && feed.stats().messages < seen + bars.length - half) await ioTurn();
+    } else {
+      server.publish(bars);
     }
-    if (m === refuseAt) {
-      faults.push(`minute ${m}: drop, then 406 for the next 4 attempts`);
-      server.refuse406({ attempts: 4 });
-      server.drop();
-    } else if (m === silenceAt) {
-      faults.push(`minute ${m}: silence (the connection stays open, no data)`);
-      server.silence(true);
-      silenced = true;
-    } else if (dropsAt.includes(m)) {
-      faults.push(`minute ${m}: drop`);
-      server.drop();
-    }
-    server.publish(minutes[m] as Bar[]);
-    await sleep(o.minuteDelayMs);
+    await settle();
   }
-  // Let the last reconnect and gap fill finish: every symbol's history complete, or a time limit.
-  const expected = new Map(SYMBOLS.map((s) => [s, minutes.flat().filter((b) => b.symbol === s)]));
-  const complete = (): boolean => SYMBOLS.every((s) => dm.history(s).length >= (expected.get(s) as Bar[]).length);
-  // (Without gap fill the history never completes: stop once it has not grown for 300 ms.)
-  let last = -1;
-  let stableFor = 0;
-  for (let waited = 0; waited < 30_000 && !(complete() && feed.state === 'streaming') && stableFor < 300; waited += 10) {
-    await sleep(10);
-    const n = feed.stats().barsReceived;
-    stableFor = n === last && feed.state === 'streaming' ? stableFor + 10 : 0;
-    last = n;
+  await advanceTo(clock.now() + MINUTE_MS);
+  // The last bars in flight: wait (for I/O, not time) until every source bar is delivered or in a reported gap.
+  const source = new Map(SYMBOLS.map((s) => [s, minutes.flat().filter((b) => b.symbol === s)]));
+  const inGap = (b: Bar): boolean => gaps.some((g) => g.symbols.includes(b.symbol) && b.start >= g.from && b.start <= g.to);
+  const accounted = (): boolean => SYMBOLS.every((s) => dm.history(s).length + (source.get(s) as Bar[]).filter(inGap).length >= (source.get(s) as Bar[]).length);
+  // (Without gap fill some never come: stop once nothing has arrived for many turns of I/O.)
+  for (let quiet = 0; quiet < 20_000 && !accounted(); ) {
+    const seen = feed.stats().messages;
+    await ioTurn();
+    quiet = feed.stats().messages === seen ? quiet + 1 : 0;
   }
-  await sleep(20);
-  let firstDifference: string | undefined;
+
+  const problems: string[] = [];
+  let lostInReportedGaps = 0;
   for (const s of SYMBOLS) {
     const got = dm.history(s);
-    const want = expected.get(s) as Bar[];
-    for (let i = 0; i < Math.max(got.length, want.length) && firstDifference === undefined; i++) {
+    const want = source.get(s) as Bar[];
+    let i = 0;
+    for (const w of want) {
       const g = got[i];
-      const w = want[i];
-      if (g === undefined || w === undefined || !sameBarData(g, w)) {
-        firstDifference = `${s}[${i}]: history has ${g ? new Date(g.start).toISOString() : 'nothing'}, source has ${w ? new Date(w.start).toISOString() : 'nothing'} (history ${got.length} bars, source ${want.length})`;
+      if (g !== undefined && g.start === w.start) {
+        if (!sameBarData(g, w)) problems.push(`${s} ${new Date(w.start).toISOString()}: history differs from the source`);
+        i++;
+      } else if (inGap(w)) {
+        lostInReportedGaps++;
+      } else {
+        problems.push(`${s} ${new Date(w.start).toISOString()}: lost, in no reported gap (history has ${g ? new Date(g.start).toISOString() : 'nothing'} there)`);
+        if (problems.length > 20) break;
+      }
+    }
+    if (i < got.length) problems.push(`${s}: ${got.length - i} bars in the history that the source does not have, first ${new Date((got[i] as Bar).start).toISOString()}`);
+  }
+  const st = feed.stats();
+  const dmTotal = dm.stats().total;
+  if (dmTotal.duplicates !== 0 || dmTotal.rejected !== 0) problems.push(`the data manager saw ${dmTotal.duplicates} duplicates and ${dmTotal.rejected} rejections`);
+  const count = (k: FaultKind): number => injected[k] ?? 0;
+  const expect = (what: string, got: number, want: number): void => {
+    if (got !== want) problems.push(`${what}: ${got}, expected ${want}`);
+  };
+  expect('faults injected', faults.length, o.faults);
+  expect('406 refusals', server.stats.refused406, 4 * count('refuse406'));
+  expect('watchdog trips', st.watchdogTrips, count('silence'));
+  expect('bars refused as ahead of the clock or off the grid', st.rejectedBars, count('futureBar') + count('offGridBar'));
+  expect('malformed messages', st.malformed, count('malformed'));
+  expect('Alpaca 400 errors (the echo)', st.errorsByCode['400'] ?? 0, count('echoSecret'));
+  expect('REST faults left unused', server.rest.failNext.length, 0);
+  if (o.gapFill !== false) {
+    expect('gap fills that hit the deadline', st.gapFillTimeouts, count('restHang'));
+    expect('gaps reported unfilled', gaps.length, count('restHang') + count('restLoop'));
+    const minRetries = 2 * count('rest500') + 3 * (count('rest429') + count('rest429RetryAfter'));
+    if (restRetries < minRetries) problems.push(`REST retries: ${restRetries}, expected at least ${minRetries}`);
+  }
+  const drops = DROPS.reduce((n, k) => n + count(k), 0);
+  if (st.reconnects < drops + count('silence')) problems.push(`reconnects: ${st.reconnects}, expected at least ${drops + count('silence')}`);
+  if (maxHeldMs > FILL_DEADLINE_MS) problems.push(`a live bar was held ${maxHeldMs} ms, longer than the fill deadline (${FILL_DEADLINE_MS} ms)`);
+  const text = errors.map((e) => `${e.message}\n${String(e.stack)}`).join('\n');
+  for (const secret of [KEYS.keyId, KEYS.secretKey]) {
+    for (let i = 0; i + 8 <= secret.length; i++) {
+      if (text.includes(secret.slice(i, i + 8))) {
+        problems.push(`an error holds a piece of the secret (${i}..${i + 8})`);
+        break;
       }
     }
   }
-  const st = feed.stats();
-  const dmStats = dm.stats().total;
-  if (firstDifference === undefined && (dmStats.duplicates !== 0 || dmStats.rejected !== 0)) {
-    firstDifference = `the data manager saw ${dmStats.duplicates} duplicates and ${dmStats.rejected} rejections`;
-  }
-  if (silenced && st.watchdogTrips === 0) firstDifference ??= 'the silence did not trip the watchdog';
   await feed.disconnect();
   await server.close();
   return {
     bars: minutes.reduce((n, m) => n + m.length, 0),
+    delivered: st.barsReceived,
     recovered: st.barsRecovered,
     reconnects: st.reconnects,
     duplicatesDropped: st.duplicatesDropped,
     watchdogTrips: st.watchdogTrips,
     refused406: server.stats.refused406,
+    restRetries,
+    gapsUnfilled: gaps.length,
+    lostInReportedGaps,
+    maxHeldMs,
+    injected,
     faults,
     ms: performance.now() - t0,
-    equal: firstDifference === undefined,
-    firstDifference,
+    problems,
   };
 }
 
@@ -193,20 +442,41 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
   };
-  const base = Number(arg('seed', '20251016'));
-  const runs = Number(arg('runs', '2'));
+  const number = (name: string, fallback: string): number => {
+    const v = Number(arg(name, fallback));
+    if (!Number.isInteger(v) || v < 0) {
+      console.error(`--${name} must be a whole number >= 0 (got '${arg(name, fallback)}')`);
+      process.exit(2);
+    }
+    return v;
+  };
+  const base = number('seed', '20251016');
+  const runs = number('runs', '2');
+  const minutesArg = number('minutes', '390');
+  const faultsArg = number('faults', String(Math.max(1, Math.floor((minutesArg - HEAD - TAIL) / 12))));
   let failed = false;
-  console.log('| run | encoding | seed | bars | faults | reconnects | 406 refusals | watchdog trips | recovered by gap fill | duplicates dropped | equal | time |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| run | encoding | seed | minutes | bars | faults | reconnects | 406 | watchdog | REST retries | recovered | gaps unfilled (bars) | max held | problems | time |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (let r = 0; r < runs; r++) {
     const encoding = (r % 2 === 0 ? arg('encoding', 'json') : arg('encoding', 'msgpack')) as StreamEncoding;
     const seed = base + r;
-    const report = await runSoak({ seed, minutes: Number(arg('minutes', '390')), drops: Number(arg('drops', '4')), encoding, minuteDelayMs: 3 });
-    console.log(`| ${r + 1} | ${encoding} | ${seed} | ${report.bars} | ${report.faults.length} | ${report.reconnects} | ${report.refused406} | ${report.watchdogTrips} | ${report.recovered} | ${report.duplicatesDropped} | ${report.equal ? 'yes' : 'NO'} | ${(report.ms / 1000).toFixed(1)} s |`);
-    for (const f of report.faults) console.log(`    ${f}`);
-    if (!report.equal) {
+    let report: SoakReport;
+    try {
+      report = await runSoak({ seed, minutes: minutesArg, faults: faultsArg, encoding });
+    } catch (error) {
+      if (error instanceof RangeError) {
+        console.error(error.message);
+        process.exit(2);
+      }
+      throw error;
+    }
+    console.log(
+      `| ${r + 1} | ${encoding} | ${seed} | ${minutesArg} | ${report.bars} | ${report.faults.length} | ${report.reconnects} | ${report.refused406} | ${report.watchdogTrips} | ${report.restRetries} | ${report.recovered} | ${report.gapsUnfilled} (${report.lostInReportedGaps}) | ${(report.maxHeldMs / 1000).toFixed(1)} s | ${report.problems.length} | ${(report.ms / 1000).toFixed(1)} s |`,
+    );
+    if (report.problems.length > 0) {
       failed = true;
-      console.log(`    first difference: ${report.firstDifference}`);
+      for (const f of report.faults) console.log(`    ${f}`);
+      for (const p of report.problems) console.log(`    PROBLEM: ${p}`);
     }
   }
   process.exit(failed ? 1 : 0);

@@ -1,4 +1,5 @@
-import { ConfigError } from '@feed/core';
+import { parseOptions } from '@feed/core';
+import { z } from 'zod';
 
 /** When and how often to reconnect. Defaults follow Alpaca's JS SDK 4.x, the best of Alpaca's own clients. */
 export interface ReconnectPolicy {
@@ -39,22 +40,22 @@ export const DEFAULT_RECONNECT_POLICY: ResolvedReconnectPolicy = Object.freeze({
   maxAttempts: 10,
 });
 
+/** The reconnect policy's schema (also used inside the feed's options). */
+export const reconnectPolicySchema = z
+  .object({
+    initialDelayMs: z.number('must be a finite number >= 0').min(0, 'must be a finite number >= 0').default(DEFAULT_RECONNECT_POLICY.initialDelayMs),
+    maxDelayMs: z.number().min(0, 'must be >= 0').default(DEFAULT_RECONNECT_POLICY.maxDelayMs),
+    multiplier: z.number().min(1, 'must be >= 1').default(DEFAULT_RECONNECT_POLICY.multiplier),
+    jitter: z.number().min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)').default(DEFAULT_RECONNECT_POLICY.jitter),
+    // zod's number() refuses Infinity, which is a valid "never give up" here.
+    maxAttempts: z
+      .custom<number>((n) => n === Infinity || (typeof n === 'number' && Number.isInteger(n) && n >= 1), 'must be an integer >= 1, or Infinity')
+      .default(DEFAULT_RECONNECT_POLICY.maxAttempts),
+  })
+  .refine((p) => p.maxDelayMs >= p.initialDelayMs, { message: 'must be >= initialDelayMs', path: ['maxDelayMs'] });
+
 export function resolveReconnectPolicy(policy: ReconnectPolicy = {}): ResolvedReconnectPolicy {
-  const p = { ...DEFAULT_RECONNECT_POLICY, ...stripUndefined(policy) };
-  const issues: { path: string; message: string }[] = [];
-  if (!(p.initialDelayMs >= 0 && Number.isFinite(p.initialDelayMs))) issues.push({ path: 'reconnect.initialDelayMs', message: 'must be a finite number >= 0' });
-  if (!(p.maxDelayMs >= p.initialDelayMs)) issues.push({ path: 'reconnect.maxDelayMs', message: 'must be >= initialDelayMs' });
-  if (!(p.multiplier >= 1)) issues.push({ path: 'reconnect.multiplier', message: 'must be >= 1' });
-  if (!(p.jitter >= 0 && p.jitter < 1)) issues.push({ path: 'reconnect.jitter', message: 'must be in [0, 1)' });
-  if (!(p.maxAttempts >= 1) || (Number.isFinite(p.maxAttempts) && !Number.isInteger(p.maxAttempts))) {
-    issues.push({ path: 'reconnect.maxAttempts', message: 'must be an integer >= 1, or Infinity' });
-  }
-  if (issues.length > 0) {
-    throw new ConfigError(`invalid reconnect policy: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues, undefined, {
-      code: 'invalid_option',
-    });
-  }
-  return p;
+  return parseOptions(reconnectPolicySchema, policy, 'reconnect policy', 'reconnect');
 }
 
 /**
@@ -64,8 +65,4 @@ export function resolveReconnectPolicy(policy: ReconnectPolicy = {}): ResolvedRe
 export function backoffDelay(policy: ResolvedReconnectPolicy, retry: number, random: () => number): number {
   const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** Math.max(0, retry - 1));
   return Math.round(base * (1 + policy.jitter * (2 * random() - 1)));
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,4 +1,4 @@
-import { ConfigError } from '@feed/core';
+import { ConfigError, invalidOption } from '@feed/core';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
@@ -65,9 +65,7 @@ export function resolveCredentials(
   if (keys instanceof Credentials) return keys;
   if (keys !== undefined) {
     if (!keys.keyId || !keys.secretKey) {
-      throw new ConfigError('Alpaca keys need both keyId and secretKey', [
-        { path: keys.keyId ? 'keys.secretKey' : 'keys.keyId', message: 'must be a non-empty string' },
-      ], undefined, { code: 'invalid_option' });
+      throw invalidOption(keys.keyId ? 'keys.secretKey' : 'keys.keyId', 'must be a non-empty string', 'Alpaca keys need both keyId and secretKey');
     }
     return new Credentials(keys);
   }
@@ -77,9 +75,7 @@ export function resolveCredentials(
     if (keyId && secretKey) return new Credentials({ keyId, secretKey });
     if (keyId || secretKey) {
       const missing = keyId ? secretVar : idVar;
-      throw new ConfigError(`${missing} is not set (its pair is)`, [{ path: missing, message: 'is not set' }], 'environment', {
-        code: 'invalid_option',
-      });
+      throw new ConfigError({ code: 'invalid_option', message: `${missing} is not set (its pair is)`, issues: [{ path: missing, message: 'is not set' }], source: 'environment' });
     }
   }
   return undefined;

@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bar, MarketCalendar, MarketSession } from '@feed/core';
-import { ConfigError, nyse } from '@feed/core';
+import { invalidOption, nyse } from '@feed/core';
 import { writeRealDataCsv } from '@feed/mock';
-import type { HistoricalBars, HistoricalClientOptions } from './rest.js';
+import type { HistoricalBars } from './history.js';
+import type { HistoricalClientOptions } from './rest.js';
 import { AlpacaHistoricalClient } from './rest.js';
 
 export interface DownloadOptions extends Omit<HistoricalClientOptions, 'feed'> {
@@ -72,12 +73,10 @@ export async function downloadBars(options: DownloadOptions): Promise<DownloadRe
   const to = options.to ?? options.from;
   const sessions = calendar.sessionsBetween(options.from, to);
   if (options.symbols.length === 0) {
-    throw new ConfigError('no symbols to download', [{ path: 'symbols', message: 'must not be empty' }], undefined, { code: 'invalid_option' });
+    throw invalidOption('symbols', 'must not be empty', 'no symbols to download');
   }
   if (sessions.length === 0) {
-    throw new ConfigError(`no trading session between ${options.from} and ${to}`, [{ path: 'from', message: 'the range holds no NYSE session' }], undefined, {
-      code: 'invalid_option',
-    });
+    throw invalidOption('from', 'the range holds no NYSE session', `no trading session between ${options.from} and ${to}`);
   }
   const first = sessions[0] as MarketSession;
   const last = sessions[sessions.length - 1] as MarketSession;

@@ -1,17 +1,13 @@
 export type { AlpacaFeedName } from './urls.js';
 export { streamUrl } from './urls.js';
-export type {
-  AlpacaFeedOptions,
-  AlpacaFeedStats,
-  AlpacaFeedEvent,
-  Channels,
-  KeepAliveOptions,
-  WatchdogOptions,
-  LatencyStats,
-  FeedResources,
-  GapFillOptions,
-} from './stream.js';
-export { AlpacaMultiSymbolFeed, FATAL_CODES } from './stream.js';
+export type { AlpacaFeedOptions, Channels, KeepAliveOptions, WatchdogOptions, GapFillOptions, ResolvedFeedOptions } from './feed-options.js';
+export { resolveFeedOptions } from './feed-options.js';
+export type { AlpacaFeedStats, AlpacaFeedEvent, LatencyStats, FeedResources } from './stream.js';
+export { AlpacaMultiSymbolFeed } from './stream.js';
+export { AlpacaError, FATAL_CODES } from './errors.js';
+export type { HandshakePhase, ProtocolAction, HandshakeOptions, OutgoingFrame } from './protocol.js';
+export { AlpacaHandshake, encodeFrames, otherEncoding, MAX_FRAME_BYTES } from './protocol.js';
+export type { GapFillReason } from './gap-fill.js';
 export type { ReconnectPolicy } from './backoff.js';
 export { DEFAULT_RECONNECT_POLICY, backoffDelay, resolveReconnectPolicy } from './backoff.js';
 export type { AlpacaKeys } from './credentials.js';
@@ -20,7 +16,8 @@ export type { StreamEncoding, StreamMessage, Subscription, BarMessageType, Decod
 export { decodeFrame, parseRfc3339 } from './messages.js';
 export type { WebSocketLike, WebSocketFactory } from './socket.js';
 export { defaultWebSocketFactory } from './socket.js';
-export type { HistoricalClientOptions, BarsRequest, HistoricalBars } from './rest.js';
+export type { HistoricalBars, HistoryRequest, RetryInfo } from './history.js';
+export type { HistoricalClientOptions, BarsRequest } from './rest.js';
 export { AlpacaHistoricalClient, DATA_URL, SANDBOX_DATA_URL } from './rest.js';
 export type { DownloadOptions, DownloadProgress, DownloadedFile, DownloadReport } from './download.js';
 export { downloadBars } from './download.js';

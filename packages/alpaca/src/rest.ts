@@ -1,7 +1,8 @@
 import type { Bar, Clock } from '@feed/core';
-import { ConfigError, FeedError, HttpError, MINUTE_MS, SystemClock, redact } from '@feed/core';
+import { ConfigError, FeedError, HttpError, MINUTE_MS, SystemClock, redact, redactError, sleep, timeoutSignal } from '@feed/core';
 import type { AlpacaKeys, Credentials } from './credentials.js';
 import { missingKeysMessage, resolveCredentials } from './credentials.js';
+import type { HistoricalBars, HistoryRequest, RetryInfo } from './history.js';
 import { barOf } from './messages.js';
 
 /** Alpaca's data API host. */
@@ -35,7 +36,13 @@ export interface HistoricalClientOptions {
    */
   fetch?: typeof fetch;
   /**
-   * Retries of one request after a 5xx or a network error, with doubling delays.
+   * How long one request may take, headers and body, in milliseconds of clock time; a request that
+   * takes longer is aborted and retried like a network error.
+   * @default 10000
+   */
+  timeoutMs?: number;
+  /**
+   * Retries of one request after a 5xx, a network error or a timeout, with doubling delays.
    * @default 4
    */
   maxRetries?: number;
@@ -50,26 +57,29 @@ export interface HistoricalClientOptions {
    */
   maxRateLimitWaits?: number;
   /**
-   * Waits, in milliseconds (injectable for tests).
-   * @default a timer
+   * The longest single wait a 429 may ask for (`Retry-After` or `X-RateLimit-Reset`), in milliseconds.
+   * A longer one fails the call with an `HttpError` 429 instead of sleeping through it.
+   * @default 60000
    */
-  sleep?: (ms: number) => Promise<void>;
+  maxRateLimitWaitMs?: number;
   /**
-   * The wall clock, to turn `X-RateLimit-Reset` (epoch seconds) into a wait.
+   * Retries of every kind (5xx, network, timeout, 429) that one call of `bars()` or `barsBySymbol()`
+   * may make over all its pages; past it the call fails with the last error.
+   * @default 20
+   */
+  retryBudget?: number;
+  /**
+   * The clock of every wait and timeout, and the wall time that `X-RateLimit-Reset` (epoch seconds)
+   * and an HTTP-date `Retry-After` are read against.
    * @default new SystemClock()
    */
   clock?: Clock;
+  /** Told before every wait for a retry (for logging, metrics, or a test driving a `ManualClock`). */
+  onRetry?: (info: RetryInfo) => void;
 }
 
-export interface BarsRequest {
-  readonly symbols: readonly string[];
-  /** First bar start to include (inclusive): epoch ms, a `Date`, or an RFC 3339 string. */
-  readonly start: number | Date | string;
-  /**
-   * Last bar start to include (inclusive).
-   * @default now
-   */
-  readonly end?: number | Date | string;
+/** Alpaca's request options on top of the provider-neutral `HistoryRequest`. */
+export interface BarsRequest extends HistoryRequest {
   /**
    * Only `1Min` bars are `Bar`s here.
    * @default '1Min'
@@ -94,56 +104,64 @@ export interface BarsRequest {
   readonly maxBars?: number;
 }
 
-/** What a reader of historical bars offers the stream's gap fill (the client below, or your own). */
-export interface HistoricalBars {
-  barsBySymbol(request: BarsRequest): Promise<Map<string, Bar[]>>;
-}
-
 function toIso(t: number | Date | string): string {
   if (typeof t === 'string') return t;
   return new Date(typeof t === 'number' ? t : t.getTime()).toISOString();
 }
 
+/** One call's state: its retry budget and the page tokens it has seen. */
+interface CallState {
+  retriesLeft: number;
+  readonly signal: AbortSignal | undefined;
+}
+
 /**
  * Alpaca's historical bars (`GET /v2/stocks/bars`), following `next_page_token` to the end, as the
- * same `Bar` type the stream delivers. Retries 5xx and network errors with backoff, waits out 429 until
- * the reset time, and turns 401/403 and malformed bodies into typed errors without secrets.
+ * same `Bar` type the stream delivers. Bounded in every direction: a timeout per request, retries of
+ * 5xx, network errors and timeouts with backoff, 429 waits that honour `Retry-After` and
+ * `X-RateLimit-Reset` up to a cap, a retry budget per call, an abort signal, and a page token seen
+ * twice is a protocol error. Errors are typed and never hold a secret.
  */
 export class AlpacaHistoricalClient implements HistoricalBars {
   readonly baseUrl: string;
   readonly feed: 'iex' | 'sip' | 'delayed_sip';
   readonly #credentials: Credentials;
   readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
   readonly #maxRetries: number;
   readonly #retryDelayMs: number;
   readonly #maxRateLimitWaits: number;
-  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #maxRateLimitWaitMs: number;
+  readonly #retryBudget: number;
   readonly #clock: Clock;
+  readonly #onRetry: ((info: RetryInfo) => void) | undefined;
   #requests = 0;
   #retries = 0;
   #rateLimitWaits = 0;
+  #timeouts = 0;
 
   constructor(options: HistoricalClientOptions = {}) {
     const credentials = resolveCredentials(options.keys, options.env ?? process.env);
     if (credentials === undefined) {
-      throw new ConfigError(missingKeysMessage(), [{ path: 'keys', message: 'not given and not in the environment' }], 'environment', {
-        code: 'invalid_option',
-      });
+      throw new ConfigError({ code: 'invalid_option', message: missingKeysMessage(), issues: [{ path: 'keys', message: 'not given and not in the environment' }], source: 'environment' });
     }
     this.#credentials = credentials;
     this.baseUrl = (options.baseUrl ?? DATA_URL).replace(/\/+$/, '');
     this.feed = options.feed ?? 'iex';
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxRetries = options.maxRetries ?? 4;
     this.#retryDelayMs = options.retryDelayMs ?? 500;
     this.#maxRateLimitWaits = options.maxRateLimitWaits ?? 20;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 60_000;
+    this.#retryBudget = options.retryBudget ?? 20;
     this.#clock = options.clock ?? new SystemClock();
+    this.#onRetry = options.onRetry;
   }
 
-  /** Requests made, retries after errors, and waits for the rate limit, since construction. */
-  stats(): { requests: number; retries: number; rateLimitWaits: number } {
-    return { requests: this.#requests, retries: this.#retries, rateLimitWaits: this.#rateLimitWaits };
+  /** Requests made, retries after errors, waits for the rate limit and timed-out requests, since construction. */
+  stats(): { requests: number; retries: number; rateLimitWaits: number; timeouts: number } {
+    return { requests: this.#requests, retries: this.#retries, rateLimitWaits: this.#rateLimitWaits, timeouts: this.#timeouts };
   }
 
   toString(): string {
@@ -170,13 +188,15 @@ export class AlpacaHistoricalClient implements HistoricalBars {
       sort: request.sort ?? 'asc',
     });
     if (request.end !== undefined) params.set('end', toIso(request.end));
+    const call: CallState = { retriesLeft: this.#retryBudget, signal: request.signal };
+    const seen = new Set<string>();
     let token: string | null = null;
     let total = 0;
     const max = request.maxBars ?? Infinity;
     do {
       if (token !== null) params.set('page_token', token);
       const url = `${this.baseUrl}/v2/stocks/bars?${params.toString()}`;
-      const body = await this.#get(url);
+      const body = await this.#get(url, call);
       const page = this.#parsePage(body, url);
       for (const bar of page.bars) {
         if (total >= max) return;
@@ -184,6 +204,17 @@ export class AlpacaHistoricalClient implements HistoricalBars {
         yield bar;
       }
       token = page.next;
+      if (token !== null) {
+        // A server that hands back a token it gave before would page forever.
+        if (seen.has(token)) {
+          throw new FeedError({
+            code: 'protocol',
+            message: this.#redact(`malformed response from ${url}: next_page_token '${snippet(token, 40)}' was already followed (the pages loop)`),
+            detail: { url: this.#redact(url) },
+          });
+        }
+        seen.add(token);
+      }
     } while (token !== null && total < max);
   }
 
@@ -203,97 +234,141 @@ export class AlpacaHistoricalClient implements HistoricalBars {
     return out;
   }
 
-  async #get(url: string): Promise<string> {
+  async #get(url: string, call: CallState): Promise<string> {
     let failures = 0;
     let waits = 0;
     for (;;) {
+      throwIfAborted(call.signal);
       this.#requests++;
-      let response: Response;
+      const timeout = timeoutSignal(this.#clock, this.#timeoutMs, `GET ${this.#redact(url)}`, call.signal);
+      let status: number;
+      let text: string;
+      let headers: Headers;
       try {
-        response = await this.#fetch(url, {
+        const response = await this.#fetch(url, {
           headers: {
             'APCA-API-KEY-ID': this.#credentials.keyId,
             'APCA-API-SECRET-KEY': this.#credentials.secretKey,
             accept: 'application/json',
           },
+          signal: timeout.signal,
         });
+        status = response.status;
+        headers = response.headers;
+        // The body is read under the same timeout: a server may send headers and then stall.
+        text = await response.text();
       } catch (error) {
+        timeout.dispose();
+        throwIfAborted(call.signal);
+        const reason: unknown = timeout.signal.aborted ? timeout.signal.reason : error;
+        if (timeout.signal.aborted) this.#timeouts++;
+        const what = FeedError.isInstance(reason) ? reason.message : errorText(error);
         if (failures >= this.#maxRetries) {
-          throw new HttpError(0, this.#redact(`network error after ${failures + 1} attempts: ${String((error as Error).message ?? error)}`), url, { cause: error });
+          throw redactError(new HttpError({ status: 0, message: this.#redact(`no response after ${failures + 1} attempts: ${what}`), url: this.#redact(url), cause: error }), this.#credentials.secrets());
         }
-        await this.#backoff(failures++);
+        await this.#retry(call, { attempt: ++failures, delayMs: this.#retryDelayMs * 2 ** (failures - 1), reason: what, status: 0 }, url);
         continue;
       }
-      const status = response.status;
+      timeout.dispose();
       if (status === 429) {
         if (waits >= this.#maxRateLimitWaits) {
-          throw new HttpError(429, `rate limited ${waits + 1} times in a row; giving up`, url);
+          throw new HttpError({ status: 429, message: `rate limited ${waits + 1} times in a row; giving up`, url: this.#redact(url) });
         }
         waits++;
+        const delayMs = this.#rateLimitDelay(headers, waits);
+        if (delayMs > this.#maxRateLimitWaitMs) {
+          throw new HttpError({
+            status: 429,
+            message: `rate limited; the server asks to wait ${Math.round(delayMs / 1000)} s, more than maxRateLimitWaitMs (${this.#maxRateLimitWaitMs} ms)`,
+            url: this.#redact(url),
+            detail: { waitMs: delayMs },
+          });
+        }
         this.#rateLimitWaits++;
-        await response.arrayBuffer().catch(() => undefined);
-        await this.#sleep(this.#rateLimitDelay(response.headers.get('x-ratelimit-reset'), waits));
+        await this.#retry(call, { attempt: waits, delayMs, reason: 'rate limited (429)', status }, url);
         continue;
       }
       if (status >= 500) {
-        const text = await response.text().catch(() => '');
         if (failures >= this.#maxRetries) {
-          throw new HttpError(status, this.#redact(`server error after ${failures + 1} attempts: ${snippet(text)}`), url);
+          throw new HttpError({ status, message: this.#redact(`server error after ${failures + 1} attempts: ${snippet(text)}`), url: this.#redact(url) });
         }
-        await this.#backoff(failures++);
+        await this.#retry(call, { attempt: ++failures, delayMs: this.#retryDelayMs * 2 ** (failures - 1), reason: `server error (${status})`, status }, url);
         continue;
       }
-      const text = await response.text();
       if (status === 401) {
-        throw new HttpError(401, `not authenticated: Alpaca rejected the key pair (key ...${this.#credentials.keyId.slice(-4)}); check the key id and secret`, url);
+        throw new HttpError({ status: 401, message: `not authenticated: Alpaca rejected the key pair (key ...${this.#credentials.keyId.slice(-4)}); check the key id and secret`, url: this.#redact(url) });
       }
       if (status === 403) {
-        throw new HttpError(
-          403,
-          this.#redact(`forbidden: this account's plan cannot read the '${this.feed}' feed for this range (the free plan cannot read SIP data from the last 15 minutes)${text ? `; Alpaca says: ${snippet(text)}` : ''}`),
-          url,
-        );
+        throw new HttpError({
+          status: 403,
+          message: this.#redact(`forbidden: this account's plan cannot read the '${this.feed}' feed for this range (the free plan cannot read SIP data from the last 15 minutes)${text ? `; Alpaca says: ${snippet(text)}` : ''}`),
+          url: this.#redact(url),
+        });
       }
-      if (status < 200 || status >= 300) throw new HttpError(status, this.#redact(snippet(text) || response.statusText), url);
+      if (status < 200 || status >= 300) throw new HttpError({ status, message: this.#redact(snippet(text) || `status ${status}`), url: this.#redact(url) });
       return text;
     }
   }
 
-  #backoff(failures: number): Promise<void> {
+  /** Spends one retry of the call's budget and waits; the wait ends at once if the call is aborted. */
+  async #retry(call: CallState, info: RetryInfo, url: string): Promise<void> {
+    if (call.retriesLeft <= 0) {
+      throw new HttpError({
+        status: info.status,
+        message: this.#redact(`retry budget of ${this.#retryBudget} spent; last: ${info.reason}`),
+        url: this.#redact(url),
+        detail: { retryBudget: this.#retryBudget },
+      });
+    }
+    call.retriesLeft--;
     this.#retries++;
-    return this.#sleep(this.#retryDelayMs * 2 ** failures);
+    this.#onRetry?.(info);
+    await sleep(this.#clock, info.delayMs, call.signal);
   }
 
-  /** Until the reset time (epoch seconds) plus a little, or a doubling backoff without the header. */
-  #rateLimitDelay(reset: string | null, waits: number): number {
-    const at = reset === null ? Number.NaN : Number(reset) * 1000;
+  /**
+   * How long a 429 asks to wait: `Retry-After` (seconds or an HTTP date), else until
+   * `X-RateLimit-Reset` (epoch seconds) plus a little, else a doubling backoff.
+   */
+  #rateLimitDelay(headers: Headers, waits: number): number {
+    const retryAfter = headers.get('retry-after');
+    if (retryAfter !== null) {
+      const seconds = Number(retryAfter);
+      if (retryAfter.trim() !== '' && Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+      const at = Date.parse(retryAfter);
+      if (Number.isFinite(at)) return Math.max(0, at - this.#clock.now());
+    }
+    const reset = headers.get('x-ratelimit-reset');
+    const at = reset === null || reset.trim() === '' ? Number.NaN : Number(reset) * 1000;
     if (Number.isFinite(at)) return Math.max(0, at - this.#clock.now()) + 50;
     return Math.min(60_000, this.#retryDelayMs * 2 ** (waits - 1));
   }
 
   #parsePage(text: string, url: string): { bars: Bar[]; next: string | null } {
+    const where = this.#redact(url);
     let body: unknown;
     try {
       body = JSON.parse(text);
-    } catch (error) {
-      throw new FeedError('protocol', `malformed response from ${url}: not JSON (${(error as Error).message})`);
+    } catch {
+      // JSON.parse's own message quotes the body's first characters, which may be anything: not used.
+      throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: not JSON (${text.length} bytes)`, detail: { url: where } });
     }
-    if (typeof body !== 'object' || body === null) throw new FeedError('protocol', `malformed response from ${url}: not an object`);
+    if (typeof body !== 'object' || body === null) throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: not an object` });
     const b = body as { bars?: unknown; next_page_token?: unknown };
     const next = b.next_page_token;
     if (next !== null && next !== undefined && typeof next !== 'string') {
-      throw new FeedError('protocol', `malformed response from ${url}: next_page_token is ${JSON.stringify(next)}`);
+      throw new FeedError({ code: 'protocol', message: this.#redact(`malformed response from ${where}: next_page_token is ${snippet(JSON.stringify(next), 40)}`) });
     }
     const bars: Bar[] = [];
     const receivedAt = this.#clock.now();
     if (b.bars !== null && b.bars !== undefined) {
-      if (typeof b.bars !== 'object' || Array.isArray(b.bars)) throw new FeedError('protocol', `malformed response from ${url}: 'bars' is not an object`);
+      if (typeof b.bars !== 'object' || Array.isArray(b.bars)) throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: 'bars' is not an object` });
       for (const [symbol, list] of Object.entries(b.bars as Record<string, unknown>)) {
-        if (!Array.isArray(list)) throw new FeedError('protocol', `malformed response from ${url}: bars.${symbol} is not an array`);
+        if (!Array.isArray(list)) throw new FeedError({ code: 'protocol', message: this.#redact(`malformed response from ${where}: bars.${snippet(symbol, 20)} is not an array`) });
         for (let i = 0; i < list.length; i++) {
           const m = list[i] as Record<string, unknown>;
           const bar = typeof m === 'object' && m !== null ? barOf(m, receivedAt, MINUTE_MS, symbol) : 'not an object';
-          if (typeof bar === 'string') throw new FeedError('protocol', `malformed response from ${url}: bars.${symbol}[${i}]: ${bar}`);
+          if (typeof bar === 'string') throw new FeedError({ code: 'protocol', message: this.#redact(`malformed response from ${where}: bars.${snippet(symbol, 20)}[${i}]: ${bar}`) });
           bars.push(bar);
         }
       }
@@ -306,7 +381,19 @@ export class AlpacaHistoricalClient implements HistoricalBars {
   }
 }
 
-function snippet(text: string): string {
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted !== true) return;
+  const reason: unknown = signal.reason;
+  throw FeedError.isInstance(reason) ? reason : new FeedError({ code: 'aborted', message: 'the request was aborted', cause: reason });
+}
+
+function errorText(error: unknown): string {
+  const e = error as { message?: unknown; cause?: { message?: unknown } };
+  const base = typeof e?.message === 'string' ? e.message : String(error);
+  return typeof e?.cause?.message === 'string' ? `${base} (${e.cause.message})` : base;
+}
+
+function snippet(text: string, max = 200): string {
   const t = text.trim();
-  return t.length > 200 ? `${t.slice(0, 200)}...` : t;
+  return t.length > max ? `${t.slice(0, max)}...` : t;
 }

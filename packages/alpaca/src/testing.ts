@@ -4,5 +4,5 @@
  */
 export type { FakeAlpacaServerOptions, FakeServerStats, ScriptStep } from './testing/fake-server.js';
 export { FakeAlpacaServer } from './testing/fake-server.js';
-export type { RestFaults } from './testing/rest-handler.js';
+export type { RestFault, RestFaults } from './testing/rest-handler.js';
 export { formatTime } from './testing/time-format.js';

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, ConnectionError } from '@feed/core';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, ConnectionError, ManualClock } from '@feed/core';
 import type { AlpacaFeedOptions, WebSocketLike } from '../src/index.js';
 import { AlpacaMultiSymbolFeed, DEFAULT_RECONNECT_POLICY, backoffDelay, resolveReconnectPolicy } from '../src/index.js';
+import { driveRetries } from './helpers.js';
 
 describe('backoffDelay', () => {
   const p = resolveReconnectPolicy();
@@ -40,51 +41,42 @@ class RefusedSocket extends EventEmitter implements WebSocketLike {
   terminate(): void {}
 }
 
-/** A feed whose every connection attempt is refused; `times` gets each attempt's time since creation. */
-function refusedFeed(options: Partial<AlpacaFeedOptions>): { feed: AlpacaMultiSymbolFeed; times: number[] } {
+/** A feed whose every connection attempt is refused; `times` gets each attempt's clock time. */
+function refusedFeed(options: Partial<AlpacaFeedOptions>): { feed: AlpacaMultiSymbolFeed; times: number[]; clock: ManualClock } {
   const times: number[] = [];
-  const t0 = Date.now();
+  const clock = new ManualClock(0);
   const feed = new AlpacaMultiSymbolFeed({
     symbols: ['TQQQ'],
     url: 'ws://127.0.0.1:9/v2/iex',
     keys: { keyId: 'KEY12345', secretKey: 'SECRET12345' },
     keepAlive: false,
     watchdog: false,
+    clock,
     webSocketFactory: () => {
-      times.push(Date.now() - t0);
+      times.push(clock.now());
       return new RefusedSocket();
     },
     ...options,
   });
-  return { feed, times };
+  driveRetries(feed, clock);
+  return { feed, times, clock };
 }
 
-describe('retry timing (fake timers)', () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
+describe('retry timing (manual clock)', () => {
   it('attempts at 0, 1, 3, 7, 15, 31, 63, 127, 191, 255 s, then gives up with a typed error', async () => {
-    const { feed, times } = refusedFeed({ random: () => 0.5 });
-    const result = feed.connect().then(() => undefined, (e: unknown) => e);
-    await vi.advanceTimersByTimeAsync(300_000);
-    const error = await result;
+    const { feed, times, clock } = refusedFeed({ random: () => 0.5 });
+    const error = await feed.connect().then(() => undefined, (e: unknown) => e);
     expect(ConnectionError.isInstance(error)).toBe(true);
     expect((error as Error).message).toMatch(/gave up after 10 attempts in a row; last: .*ECONNREFUSED/);
     expect(times).toEqual([0, 1000, 3000, 7000, 15000, 31000, 63000, 127000, 191000, 255000]);
-    expect(vi.getTimerCount()).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('never waits less than the jittered delay and never more', async () => {
     let r = 0;
     const randoms = [0, 0.999999];
     const { feed, times } = refusedFeed({ reconnect: { maxAttempts: 3 }, random: () => randoms[r++ % 2] as number });
-    const result = feed.connect().catch(() => undefined);
-    await vi.advanceTimersByTimeAsync(10_000);
-    await result;
+    await feed.connect().catch(() => undefined);
     expect(times).toEqual([0, 800, 800 + 2400]);
   });
 });

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualBarFeed, ManualClock } from '@feed/core';
 import { FakeAlpacaServer } from '../src/testing.js';
-import { bars, data, feedOn, record, OPEN } from './helpers.js';
+import { bars, data, feedOn, record, OPEN, until } from './helpers.js';
 
 let server: FakeAlpacaServer;
 beforeEach(async () => {
@@ -24,7 +24,7 @@ describe('FakeAlpacaServer', () => {
     const sent = bars(['TQQQ', 'SQQQ'], 3);
     const framesBefore = server.stats.framesSent;
     source.push(...sent);
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(6));
+    await until(() => expect(rec.bars).toHaveLength(6));
     expect(rec.bars.map(data)).toEqual(sent.map(data));
     expect(server.stats.framesSent - framesBefore).toBe(1);
     stop();
@@ -39,7 +39,7 @@ describe('FakeAlpacaServer', () => {
     await feed.connect();
     await feed.start();
     await server.play([{ bars: bars(['TQQQ'], 2) }, { drop: true }, { waitForClients: 1 }, { bars: bars(['TQQQ'], 1, OPEN + 120_000) }]);
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(3));
+    await until(() => expect(rec.bars).toHaveLength(3));
     expect(feed.stats().reconnects).toBe(1);
     await feed.disconnect();
   });
@@ -55,7 +55,7 @@ describe('FakeAlpacaServer', () => {
     ws.send(JSON.stringify({ action: 'auth', key: server.keys.keyId, secret: server.keys.secretKey }));
     ws.send('not json');
     ws.send(JSON.stringify({ action: 'subscribe', bars: ['TQQQ'], updatedBars: ['*'] }));
-    await vi.waitFor(() => expect(replies).toHaveLength(6));
+    await until(() => expect(replies).toHaveLength(6));
     expect(replies).toEqual([
       { T: 'success', msg: 'connected' },
       { T: 'error', code: 401, msg: 'not authenticated' },

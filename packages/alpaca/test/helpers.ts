@@ -1,11 +1,15 @@
 import type { Bar } from '@feed/core';
-import { MINUTE_MS, makeBar } from '@feed/core';
+import { MINUTE_MS, ManualClock, makeBar } from '@feed/core';
+import { vi } from 'vitest';
 import type { AlpacaFeedOptions } from '../src/index.js';
 import { AlpacaMultiSymbolFeed } from '../src/index.js';
 import type { FakeAlpacaServer } from '../src/testing.js';
 
 /** 2025-10-16 09:30 New York. */
 export const OPEN = Date.UTC(2025, 9, 16, 13, 30);
+
+/** Where a test's manual clock starts unless it says otherwise: the evening after the test bars. */
+export const LATER = Date.UTC(2025, 9, 16, 23, 0);
 
 /** `count` minute bars per symbol from `from`, with prices that differ per symbol and minute. */
 export function bars(symbols: readonly string[], count: number, from = OPEN): Bar[] {
@@ -38,9 +42,26 @@ export function data(b: Bar): Omit<Bar, 'receivedAt'> {
   return rest;
 }
 
-/** A feed on the fake server, with fast retries and no keep-alive or watchdog unless asked. */
-export function feedOn(server: FakeAlpacaServer, options: Partial<AlpacaFeedOptions> = {}): AlpacaMultiSymbolFeed {
-  return new AlpacaMultiSymbolFeed({
+/**
+ * Advances `clock` by each backoff delay the feed announces (its `retry` event), right after the
+ * feed set the timer: reconnect tests run in clock time, with no real wait and no race.
+ */
+export function driveRetries(feed: AlpacaMultiSymbolFeed, clock: ManualClock): () => void {
+  return feed.on('retry', (e) => {
+    queueMicrotask(() => clock.advance(e.delayMs));
+  });
+}
+
+/**
+ * A feed on the fake server, with fast retries and no keep-alive or watchdog unless asked. Its clock
+ * is a `ManualClock` (at `LATER` unless one is given) whose backoff waits are driven by `driveRetries`.
+ */
+export function feedOn(
+  server: FakeAlpacaServer,
+  { drive = true, ...options }: Partial<AlpacaFeedOptions> & { clock?: ManualClock; drive?: boolean } = {},
+): AlpacaMultiSymbolFeed {
+  const clock = options.clock ?? new ManualClock(LATER);
+  const feed = new AlpacaMultiSymbolFeed({
     symbols: ['TQQQ', 'SQQQ'],
     url: server.url(),
     restUrl: server.restUrl,
@@ -49,7 +70,23 @@ export function feedOn(server: FakeAlpacaServer, options: Partial<AlpacaFeedOpti
     watchdog: false,
     reconnect: { initialDelayMs: 5, maxDelayMs: 40, jitter: 0 },
     ...options,
+    clock,
   });
+  if (drive) driveRetries(feed, clock);
+  return feed;
+}
+
+/** The feed's manual clock. */
+export function clockOf(feed: AlpacaMultiSymbolFeed): ManualClock {
+  return feed.clock as ManualClock;
+}
+
+/**
+ * Waits for real I/O (the fake server's frames) until `check` passes: never a wait for time. The
+ * bound only turns a hang into a failure; it is generous so that a loaded machine does not fail it.
+ */
+export function until(check: () => void): Promise<void> {
+  return vi.waitFor(check, { timeout: 20_000, interval: 2 });
 }
 
 /** Records every event of a feed, by type. */

@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FeedError } from '@feed/core';
 import { FakeAlpacaServer } from '../src/testing.js';
 import type { StreamEncoding } from '../src/index.js';
 import { defaultWebSocketFactory } from '../src/index.js';
-import { bars, data, feedOn, record, OPEN } from './helpers.js';
+import { bars, data, feedOn, record, OPEN, until } from './helpers.js';
 
 let server: FakeAlpacaServer;
 beforeEach(async () => {
@@ -28,7 +28,7 @@ describe.each<[StreamEncoding, 'message' | 'headers']>([
     await feed.start();
     const sent = bars(['TQQQ', 'SQQQ'], 150);
     server.publish(sent, { frameSize: 100 });
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(300));
+    await until(() => expect(rec.bars).toHaveLength(300));
     expect(rec.bars.map(data)).toEqual(sent.map(data));
     expect(rec.errors).toEqual([]);
     const s = feed.stats();
@@ -55,7 +55,7 @@ describe('messages', () => {
     await feed.start();
     const sent = bars(['TQQQ'], 3);
     server.publish(sent);
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(3));
+    await until(() => expect(rec.bars).toHaveLength(3));
     expect(rec.bars.map((b) => b.start)).toEqual(sent.map((b) => b.start));
     await feed.disconnect();
   });
@@ -69,7 +69,7 @@ describe('messages', () => {
     const [first] = bars(['TQQQ'], 1);
     server.publish([first!]);
     server.publish([{ ...first!, close: first!.close + 0.02, volume: first!.volume + 5 }], { updated: true });
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    await until(() => expect(rec.bars).toHaveLength(2));
     expect(rec.bars[1]!.start).toBe(rec.bars[0]!.start);
     expect(rec.bars[1]!.volume).toBe(first!.volume + 5);
     expect(feed.stats().updatedBars).toBe(1);
@@ -84,7 +84,7 @@ describe('messages', () => {
     await feed.connect();
     await feed.start();
     server.publish(bars(['TQQQ'], 1), { daily: true });
-    await vi.waitFor(() => expect(daily).toHaveLength(1));
+    await until(() => expect(daily).toHaveLength(1));
     expect(rec.bars).toHaveLength(0);
     expect((daily[0] as { end: number; start: number }).end - (daily[0] as { start: number }).start).toBe(86_400_000);
     await feed.disconnect();
@@ -106,7 +106,7 @@ describe('messages', () => {
         { T: 'b', S: 'TQQQ', o: 2, h: 2, l: 2, c: 2, v: 20, t: '2025-10-16T13:32:00Z' },
       ]),
     );
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    await until(() => expect(rec.bars).toHaveLength(2));
     expect(rec.bars.map((b) => b.close)).toEqual([1, 2]);
     const s = feed.stats();
     expect(s.malformed).toBe(4);
@@ -123,7 +123,7 @@ describe('messages', () => {
     const rec = record(feed);
     await feed.connect();
     server.publish(bars(['TQQQ'], 2));
-    await vi.waitFor(() => expect(feed.stats().messages).toBe(5)); // connected, authenticated, subscription, 2 bars
+    await until(() => expect(feed.stats().messages).toBe(5)); // connected, authenticated, subscription, 2 bars
     expect(rec.bars).toHaveLength(0);
     await feed.start();
     expect(rec.bars.map((b) => b.start)).toEqual([OPEN, OPEN + 60_000]);
@@ -137,10 +137,10 @@ describe('messages', () => {
     await feed.start();
     await feed.stop();
     server.publish(bars(['TQQQ'], 2));
-    await vi.waitFor(() => expect(feed.stats().ignoredWhileStopped).toBe(2));
+    await until(() => expect(feed.stats().ignoredWhileStopped).toBe(2));
     await feed.start();
     server.publish(bars(['TQQQ'], 1, OPEN + 600_000));
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(1));
+    await until(() => expect(rec.bars).toHaveLength(1));
     await feed.disconnect();
   });
 });
@@ -157,7 +157,7 @@ describe('subscriptions', () => {
     expect(feed.subscription.bars).toEqual(['SQQQ', 'UVXY']);
     expect(feed.symbols).toEqual(['SQQQ', 'UVXY']);
     server.publish(bars(['TQQQ', 'SQQQ', 'UVXY'], 1));
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    await until(() => expect(rec.bars).toHaveLength(2));
     expect(rec.bars.map((b) => b.symbol)).toEqual(['SQQQ', 'UVXY']);
     await feed.disconnect();
   });
@@ -169,11 +169,11 @@ describe('subscriptions', () => {
     await feed.start();
     await feed.subscribe(['SVIX']);
     server.drop();
-    await vi.waitFor(() => expect(feed.stats().reconnects).toBe(1));
+    await until(() => expect(feed.stats().reconnects).toBe(1));
     expect(feed.state).toBe('streaming');
     expect(feed.subscription.bars).toEqual(['TQQQ', 'SVIX']);
     server.publish(bars(['TQQQ', 'SVIX'], 1));
-    await vi.waitFor(() => expect(rec.bars).toHaveLength(2));
+    await until(() => expect(rec.bars).toHaveLength(2));
     const states = rec.events.filter((e) => e.type === 'state').map((e) => e.to);
     expect(states).toEqual(['connecting', 'connected', 'streaming', 'reconnecting', 'streaming']);
     await feed.disconnect();

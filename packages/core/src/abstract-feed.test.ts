@@ -18,7 +18,7 @@ class ListFeed extends ManualBarFeed {
   }
   protected override doConnect(): Promise<void> {
     this.connects++;
-    return this.failConnect ? Promise.reject(new FeedError('connection', 'refused')) : Promise.resolve();
+    return this.failConnect ? Promise.reject(new FeedError({ code: 'connection', message: 'refused' })) : Promise.resolve();
   }
   send(): void {
     this.push(...this.bars);
@@ -82,7 +82,7 @@ describe('AbstractBarFeed events and stats', () => {
     f.send();
     off();
     f.send();
-    f.fail(new FeedError('protocol', 'bad frame'));
+    f.fail(new FeedError({ code: 'protocol', message: 'bad frame' }));
     expect(seen).toEqual(bars);
     expect(f.stats()).toEqual({
       barsReceived: 6,

@@ -3,7 +3,7 @@ import type { FeedEvent, FeedState, FeedStats } from './bar-feed.js';
 import type { Clock } from './clock.js';
 import type { Listener, TypedEvent, Unsubscribe } from './emitter.js';
 import { TypedEmitter } from './emitter.js';
-import { AlpacaError, FeedError, StateError } from './errors.js';
+import { FeedError, StateError } from './errors.js';
 
 type E<X extends TypedEvent> = FeedEvent | X;
 
@@ -42,7 +42,7 @@ export abstract class AbstractBarFeed<X extends TypedEvent = never> {
         return;
       }
       this.reportError(
-        new FeedError('listener', `a '${event.type}' listener threw: ${String(error)}`, { cause: error }),
+        new FeedError({ code: 'listener', message: `a '${event.type}' listener threw: ${String(error)}`, cause: error }),
       );
     });
   }
@@ -127,7 +127,7 @@ export abstract class AbstractBarFeed<X extends TypedEvent = never> {
 
   /** Throws a `StateError` unless the feed is in one of `allowed`. */
   protected assertState(operation: string, allowed: readonly FeedState[]): void {
-    if (!allowed.includes(this.currentState)) throw new StateError(operation, this.currentState, allowed);
+    if (!allowed.includes(this.currentState)) throw new StateError({ operation, state: this.currentState, allowed });
   }
 
   protected setState(to: FeedState): void {
@@ -150,7 +150,7 @@ export abstract class AbstractBarFeed<X extends TypedEvent = never> {
   /** Counts and emits one error. */
   protected reportError(error: FeedError): void {
     this.errors++;
-    const key = AlpacaError.isInstance(error) ? String(error.alpacaCode) : error.code;
+    const key = error.statsKey;
     this.errorsByCode.set(key, (this.errorsByCode.get(key) ?? 0) + 1);
     this.emitter.emit({ type: 'error', error });
   }

@@ -75,7 +75,7 @@ export function safeParseBar(input: unknown, rules?: ValidationRules, ctx?: Vali
       : undefined;
   const where = [symbol, field].filter(Boolean).join(' ');
   const message = `invalid bar${where ? ` (${where})` : ''}: ${issue?.message ?? 'unknown problem'} [${reason}]`;
-  return { ok: false, reason, error: new BarValidationError(message, reason, symbol, field, { cause: result.error }) };
+  return { ok: false, reason, error: new BarValidationError({ message, reason, symbol, field, cause: result.error }) };
 }
 
 /** Validates unknown input as a bar; throws `BarValidationError` naming the symbol, field and reason. */

@@ -136,11 +136,11 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 function parseDate(date: string): [number, number, number] {
   const m = DATE_RE.exec(date);
-  if (m === null) throw new CalendarError(`malformed date '${date}': expected YYYY-MM-DD`);
+  if (m === null) throw new CalendarError({ message: `malformed date '${date}': expected YYYY-MM-DD` });
   const y = Number(m[1]);
   const mo = Number(m[2]);
   const d = Number(m[3]);
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) throw new CalendarError(`no such date '${date}'`);
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) throw new CalendarError({ message: `no such date '${date}'` });
   return [y, mo, d];
 }
 
@@ -177,7 +177,7 @@ export class MarketCalendar {
 
   private year(y: number): YearTable {
     if (!Number.isInteger(y) || y < MIN_YEAR || y > MAX_YEAR) {
-      throw new CalendarError(`year ${y} is outside the calendar's range ${MIN_YEAR}-${MAX_YEAR}`);
+      throw new CalendarError({ message: `year ${y} is outside the calendar's range ${MIN_YEAR}-${MAX_YEAR}` });
     }
     let table = this.years.get(y);
     if (table !== undefined) return table;
@@ -228,7 +228,7 @@ export class MarketCalendar {
 
   private loadAround(t: number): void {
     if (t >= this.fastFrom && t < this.fastTo) return; // the hot path: no Date allocated
-    if (!Number.isFinite(t)) throw new CalendarError(`time ${t} is not a finite number`);
+    if (!Number.isFinite(t)) throw new CalendarError({ message: `time ${t} is not a finite number` });
     const y = new Date(t).getUTCFullYear();
     if (y - 1 < this.loadedFrom || y + 1 > this.loadedTo) this.load(y - 1, y + 1);
   }
@@ -309,7 +309,7 @@ export class MarketCalendar {
       i = this.lastOpenAtOrBefore(t) + 1;
     }
     const s = this.sessions[i];
-    if (s === undefined) throw new CalendarError(`no session after ${new Date(t).toISOString()} in the calendar's range`);
+    if (s === undefined) throw new CalendarError({ message: `no session after ${new Date(t).toISOString()} in the calendar's range` });
     return s;
   }
 
@@ -324,7 +324,7 @@ export class MarketCalendar {
       if (i >= 0 && (this.closes[i] as number) > t) i--;
     }
     const s = this.sessions[i];
-    if (s === undefined) throw new CalendarError(`no session before ${new Date(t).toISOString()} in the calendar's range`);
+    if (s === undefined) throw new CalendarError({ message: `no session before ${new Date(t).toISOString()} in the calendar's range` });
     return s;
   }
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { AlpacaError, ConfigError, CsvError, FeedError, HttpError, StateError, redact } from './errors.js';
+import { ConfigError, CsvError, FeedError, HttpError, StateError, redact, redactError } from './errors.js';
 
 describe('FeedError', () => {
   it('carries a code and is recognized by isInstance along its class chain', () => {
-    const e = new CsvError('csv_row', 'bad number in column open', 'data/TQQQ.csv', 42, 'open');
+    const e = new CsvError({ code: 'csv_row', message: 'bad number in column open', file: 'data/TQQQ.csv', line: 42, column: 'open' });
     expect(e.code).toBe('csv_row');
     expect(e.message).toBe('data/TQQQ.csv:42: bad number in column open');
     expect(e.name).toBe('CsvError');
@@ -15,29 +15,51 @@ describe('FeedError', () => {
   });
   it('recognizes an error from another copy of the package (same brand, different class)', () => {
     const foreign = new Error('copy');
-    Object.defineProperty(foreign, Symbol.for('@feed/core/FeedError'), { value: ['FeedError', 'AlpacaError'] });
-    expect(AlpacaError.isInstance(foreign)).toBe(true);
-    expect(foreign instanceof AlpacaError).toBe(false);
+    Object.defineProperty(foreign, Symbol.for('@feed/core/FeedError'), { value: ['FeedError', 'HttpError'] });
+    expect(HttpError.isInstance(foreign)).toBe(true);
+    expect(foreign instanceof HttpError).toBe(false);
   });
   it('subclasses carry what a caller acts on', () => {
-    const a = new AlpacaError(406, 'connection limit exceeded', false);
-    expect(a.message).toBe('Alpaca error 406: connection limit exceeded');
-    expect(a.fatal).toBe(false);
-    expect(new HttpError(429, 'rate limited', 'https://x').status).toBe(429);
-    const s = new StateError('start', 'idle', ['connected', 'stopped']);
+    const h = new HttpError({ status: 429, message: 'rate limited', url: 'https://x' });
+    expect(h.status).toBe(429);
+    expect(h.message).toBe('HTTP 429: rate limited');
+    const s = new StateError({ operation: 'start', state: 'idle', allowed: ['connected', 'stopped'] });
     expect(s.message).toBe("cannot start() in state 'idle' (allowed in: connected, stopped)");
-    expect(new ConfigError('bad', [{ path: 'a', message: 'b' }], 'f.json').issues).toHaveLength(1);
+    expect(new ConfigError({ message: 'bad', issues: [{ path: 'a', message: 'b' }], source: 'f.json' }).issues).toHaveLength(1);
+  });
+  it('carries an optional detail and counts under its code unless a subclass says otherwise', () => {
+    const e = new FeedError({ code: 'gap_unfilled', message: 'gap', detail: { symbols: ['TQQQ'], from: 1, to: 2 } });
+    expect(e.detail).toEqual({ symbols: ['TQQQ'], from: 1, to: 2 });
+    expect(e.statsKey).toBe('gap_unfilled');
+    expect(new FeedError({ code: 'protocol', message: 'x' }).detail).toBeUndefined();
   });
   it('keeps the cause', () => {
     const cause = new Error('ENOENT');
-    expect(new CsvError('csv_file', 'cannot open', 'x.csv', undefined, undefined, { cause }).cause).toBe(cause);
+    expect(new CsvError({ code: 'csv_file', message: 'cannot open', file: 'x.csv', cause }).cause).toBe(cause);
   });
 });
 
 describe('redact', () => {
   it('removes every occurrence of each secret', () => {
     expect(redact('key=PKABCDEF secret=shh123 again PKABCDEF', ['PKABCDEF', 'shh123', undefined])).toBe(
-      'key=[REDACTED] secret=[REDACTED] again [REDACTED]',
+      'key=*** secret=*** again ***',
     );
+  });
+  it('removes any 8-character piece of a long secret, and leaves short values alone', () => {
+    const secret = 'abcdefghijklmnopqrstuvwxyz0123456789ABCD';
+    expect(redact(`echo: ${secret.slice(5, 15)} and ${secret.slice(0, 10)}...`, [secret])).toBe('echo: *** and ***...');
+    expect(redact(`only seven: ${secret.slice(3, 10)}`, [secret])).toBe(`only seven: ${secret.slice(3, 10)}`);
+    expect(redact('abc is short', ['abc'])).toBe('abc is short');
+  });
+  it('redactError cleans message, stack and the whole cause chain in place', () => {
+    const secret = 'S3CR3T-VALUE-0123456789';
+    const inner = new Error(`server said ${secret}`);
+    const outer = new FeedError({ code: 'protocol', message: `wrapped: ${secret.slice(2, 12)}`, cause: inner });
+    expect(redactError(outer, [secret])).toBe(outer);
+    for (const e of [outer, inner]) {
+      expect(e.message).not.toMatch(/CR3T-VAL|0123456789/);
+      expect(e.stack ?? '').not.toMatch(/CR3T-VAL|0123456789/);
+    }
+    expect(FeedError.isInstance(outer)).toBe(true);
   });
 });

@@ -1,7 +1,9 @@
 /**
- * Every error the feed packages throw or emit is a `FeedError` with a `code` a caller can switch on.
+ * Every error the feed packages throw or emit is a `FeedError` with a `code` a caller can switch on
+ * and, where useful, a `detail` object (symbols, ranges, counts). Constructors take named arguments.
  * `isInstance` works across duplicate copies of this package (where `instanceof` does not), because
- * it checks a brand registered with `Symbol.for`, not the class identity.
+ * it checks a brand registered with `Symbol.for`, not the class identity. Core knows no provider:
+ * a provider's own errors (`AlpacaError` in `@feed/alpaca`) are subclasses with code `provider`.
  */
 
 export type FeedErrorCode =
@@ -15,11 +17,13 @@ export type FeedErrorCode =
   | 'csv_row'
   | 'connection'
   | 'protocol'
-  | 'alpaca'
+  | 'provider'
   | 'http'
   | 'calendar'
   | 'listener'
-  | 'aborted';
+  | 'aborted'
+  | 'timeout'
+  | 'gap_unfilled';
 
 const BRAND = Symbol.for('@feed/core/FeedError');
 
@@ -27,18 +31,29 @@ interface Branded {
   [BRAND]?: readonly string[];
 }
 
+/** What every error constructor takes besides its own fields. */
 export interface FeedErrorOptions {
+  /** The error this one wraps. */
   cause?: unknown;
+  /** Structured facts for a program to act on (symbols, a time range, counts). */
+  detail?: Readonly<Record<string, unknown>>;
+}
+
+export interface FeedErrorInit extends FeedErrorOptions {
+  code: FeedErrorCode;
+  message: string;
 }
 
 export class FeedError extends Error {
   /** The name used by `isInstance`; subclasses override it. */
   static readonly errorName: string = 'FeedError';
   readonly code: FeedErrorCode;
+  readonly detail: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: FeedErrorCode, message: string, options: FeedErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+  constructor(init: FeedErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.code = init.code;
+    this.detail = init.detail;
     const ctor = new.target as unknown as { errorName: string };
     this.name = ctor.errorName;
     // Record the whole class chain so `CsvError.isInstance` and `FeedError.isInstance` both hold.
@@ -48,6 +63,14 @@ export class FeedError extends Error {
       if (n && !names.includes(n)) names.push(n);
     }
     Object.defineProperty(this, BRAND, { value: names, enumerable: false });
+  }
+
+  /**
+   * The key this error is counted under in a feed's `errorsByCode`: its `code`, or a finer one a
+   * subclass chooses (an Alpaca error counts under its numeric code).
+   */
+  get statsKey(): string {
+    return this.code;
   }
 
   /** True for an error of this class (or a subclass), from any copy of `@feed/core`. */
@@ -61,14 +84,16 @@ export class FeedError extends Error {
 /** A bar failed validation at a boundary (file, network, config). */
 export class BarValidationError extends FeedError {
   static override readonly errorName: string = 'BarValidationError';
-  constructor(
-    message: string,
-    readonly reason: string,
-    readonly symbol: string | undefined,
-    readonly field: string | undefined,
-    options: FeedErrorOptions = {},
-  ) {
-    super('invalid_bar', message, options);
+  /** Why, as a `RejectReason` or a short word. */
+  readonly reason: string;
+  readonly symbol: string | undefined;
+  /** The offending field (`start`, `close`, ...). */
+  readonly field: string | undefined;
+  constructor(init: FeedErrorOptions & { message: string; reason: string; symbol?: string | undefined; field?: string | undefined }) {
+    super({ ...init, code: 'invalid_bar' });
+    this.reason = init.reason;
+    this.symbol = init.symbol;
+    this.field = init.field;
   }
 }
 
@@ -81,96 +106,147 @@ export interface ConfigIssue {
 /** A configuration file or options object is malformed. `issues` lists every problem found. */
 export class ConfigError extends FeedError {
   static override readonly errorName: string = 'ConfigError';
+  readonly issues: readonly ConfigIssue[];
+  /** Where the configuration came from (a file, `environment`), when known. */
+  readonly source: string | undefined;
   constructor(
-    message: string,
-    readonly issues: readonly ConfigIssue[],
-    readonly source: string | undefined,
-    options: FeedErrorOptions & { code?: 'invalid_config' | 'invalid_option' } = {},
+    init: FeedErrorOptions & {
+      message: string;
+      issues?: readonly ConfigIssue[];
+      source?: string | undefined;
+      /** `invalid_config` for files, `invalid_option` for options objects. @default 'invalid_config' */
+      code?: 'invalid_config' | 'invalid_option';
+    },
   ) {
-    super(options.code ?? 'invalid_config', message, options);
+    super({ ...init, code: init.code ?? 'invalid_config' });
+    this.issues = init.issues ?? [];
+    this.source = init.source;
   }
 }
 
 /** A lifecycle method was called in a state that does not allow it (for example `start()` before `connect()`). */
 export class StateError extends FeedError {
   static override readonly errorName: string = 'StateError';
-  constructor(
-    readonly operation: string,
-    readonly state: string,
-    readonly allowed: readonly string[],
-  ) {
-    super(
-      'invalid_state',
-      `cannot ${operation}() in state '${state}' (allowed in: ${allowed.join(', ')})`,
-    );
+  readonly operation: string;
+  readonly state: string;
+  readonly allowed: readonly string[];
+  constructor(init: { operation: string; state: string; allowed: readonly string[] }) {
+    super({
+      code: 'invalid_state',
+      message: `cannot ${init.operation}() in state '${init.state}' (allowed in: ${init.allowed.join(', ')})`,
+    });
+    this.operation = init.operation;
+    this.state = init.state;
+    this.allowed = init.allowed;
   }
 }
 
 /** A CSV file could not be read, lacks a column, or has a bad row. `line` is 1-based. */
 export class CsvError extends FeedError {
   static override readonly errorName: string = 'CsvError';
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly column: string | undefined;
   constructor(
-    code: 'csv_file' | 'csv_column' | 'csv_row',
-    message: string,
-    readonly file: string,
-    readonly line: number | undefined,
-    readonly column: string | undefined,
-    options: FeedErrorOptions = {},
+    init: FeedErrorOptions & {
+      code: 'csv_file' | 'csv_column' | 'csv_row';
+      message: string;
+      file: string;
+      line?: number | undefined;
+      column?: string | undefined;
+    },
   ) {
-    super(code, `${file}${line === undefined ? '' : `:${line}`}: ${message}`, options);
+    super({ ...init, message: `${init.file}${init.line === undefined ? '' : `:${init.line}`}: ${init.message}` });
+    this.file = init.file;
+    this.line = init.line;
+    this.column = init.column;
   }
 }
 
 /** A network connection failed or was lost. */
 export class ConnectionError extends FeedError {
   static override readonly errorName: string = 'ConnectionError';
-  constructor(message: string, options: FeedErrorOptions = {}) {
-    super('connection', message, options);
+  constructor(init: FeedErrorOptions & { message: string }) {
+    super({ ...init, code: 'connection' });
   }
 }
 
-/** An error reported by Alpaca (`{"T":"error","code":N}`). `fatal` means retrying cannot help. */
-export class AlpacaError extends FeedError {
-  static override readonly errorName: string = 'AlpacaError';
-  constructor(
-    readonly alpacaCode: number,
-    message: string,
-    readonly fatal: boolean,
-    options: FeedErrorOptions = {},
-  ) {
-    super('alpaca', `Alpaca error ${alpacaCode}: ${message}`, options);
-  }
-}
-
-/** An HTTP request failed with a status a caller may act on. */
+/** An HTTP request failed with a status a caller may act on (`0`: no response at all). */
 export class HttpError extends FeedError {
   static override readonly errorName: string = 'HttpError';
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly url: string,
-    options: FeedErrorOptions = {},
-  ) {
-    super('http', `HTTP ${status}: ${message}`, options);
+  readonly status: number;
+  /** The request's URL, without credentials. */
+  readonly url: string;
+  constructor(init: FeedErrorOptions & { status: number; message: string; url: string }) {
+    super({ ...init, code: 'http', message: `HTTP ${init.status}: ${init.message}` });
+    this.status = init.status;
+    this.url = init.url;
   }
 }
 
 /** A date outside what the calendar can answer for, or a malformed date string. */
 export class CalendarError extends FeedError {
   static override readonly errorName: string = 'CalendarError';
-  constructor(message: string) {
-    super('calendar', message);
+  constructor(init: FeedErrorOptions & { message: string }) {
+    super({ ...init, code: 'calendar' });
   }
 }
 
+/** The shortest piece of a secret that `redact` also removes on its own. */
+const SECRET_PIECE = 8;
+
 /**
- * Replaces every occurrence of each secret in `text` with `[REDACTED]`. Used on every message that
- * could echo a request (URLs, headers, server replies) before it leaves a package.
+ * Replaces each secret in `text` with `***`, and also every piece of a secret of 8 characters or
+ * more (a server that echoes a truncated or reformatted secret, a body cut at some length). Secrets
+ * shorter than 4 characters are left alone (they would match ordinary text). Used on every message,
+ * event and error a package produces from text that could hold a key, including what a server sent.
  */
 export function redact(text: string, secrets: Iterable<string | undefined>): string {
   let out = text;
   for (const s of secrets) {
-    if (s && s.length >= 4) out = out.split(s).join('[REDACTED]');
+    if (s === undefined || s.length < 4) continue;
+    out = out.split(s).join('***');
+    if (s.length > SECRET_PIECE) out = redactPieces(out, s);
   }
   return out;
+}
+
+/** Every run of 8 or more characters of `secret` in `text`, extended as far as it matches, becomes `***`. */
+function redactPieces(text: string, secret: string): string {
+  let out = text;
+  for (let i = 0; i + SECRET_PIECE <= secret.length; i++) {
+    const piece = secret.slice(i, i + SECRET_PIECE);
+    for (let pos = out.indexOf(piece); pos >= 0; pos = out.indexOf(piece, pos)) {
+      let end = pos + SECRET_PIECE;
+      for (let k = i + SECRET_PIECE; end < out.length && k < secret.length && out[end] === secret[k]; k++) end++;
+      let begin = pos;
+      for (let k = i; begin > 0 && k > 0 && out[begin - 1] === secret[k - 1]; k--) begin--;
+      out = `${out.slice(0, begin)}***${out.slice(end)}`;
+      pos = begin + 3;
+    }
+  }
+  return out;
+}
+
+/**
+ * Removes the secrets (see `redact`) from `error`'s message and stack and from every error in its
+ * cause chain, in place, and returns it: for errors that wrap what a server or a library said.
+ */
+export function redactError<E extends Error>(error: E, secrets: readonly (string | undefined)[]): E {
+  const seen = new Set<unknown>();
+  const clean = (e: unknown): void => {
+    if (typeof e !== 'object' || e === null || seen.has(e)) return;
+    seen.add(e);
+    const x = e as { message?: unknown; stack?: unknown; cause?: unknown };
+    for (const key of ['message', 'stack'] as const) {
+      const v = x[key];
+      if (typeof v === 'string') {
+        const r = redact(v, secrets);
+        if (r !== v) Object.defineProperty(e, key, { value: r, writable: true, configurable: true, enumerable: false });
+      }
+    }
+    clean(x.cause);
+  };
+  clean(error);
+  return error;
 }

@@ -22,9 +22,10 @@ export { AbstractBarFeed } from './abstract-feed.js';
 export { ManualBarFeed } from './manual-feed.js';
 export type { TypedEvent, Listener, Unsubscribe } from './emitter.js';
 export { TypedEmitter } from './emitter.js';
-export type { Clock, TickListener, SystemClockOptions } from './clock.js';
-export { SystemClock, ManualClock, ReplayClock } from './clock.js';
-export type { FeedErrorCode, FeedErrorOptions, ConfigIssue } from './errors.js';
+export type { Clock, CancelTimer, TickListener, SystemClockOptions } from './clock.js';
+export { SystemClock, ManualClock, ReplayClock, sleep, timeoutSignal, yieldToEventLoop } from './clock.js';
+export { parseOptions, configIssues, formatPath, invalidOption } from './options.js';
+export type { FeedErrorCode, FeedErrorOptions, FeedErrorInit, ConfigIssue } from './errors.js';
 export {
   FeedError,
   BarValidationError,
@@ -32,10 +33,10 @@ export {
   StateError,
   CsvError,
   ConnectionError,
-  AlpacaError,
   HttpError,
   CalendarError,
   redact,
+  redactError,
 } from './errors.js';
 export type { SymbolConfig, SymbolInfo } from './symbols.js';
 export {

@@ -2,7 +2,8 @@ import { AbstractBarFeed } from './abstract-feed.js';
 import type { Bar } from './bar.js';
 import type { Clock } from './clock.js';
 import { ManualClock } from './clock.js';
-import { FeedError } from './errors.js';
+import type { FeedError } from './errors.js';
+import { StateError } from './errors.js';
 
 /**
  * A `BarFeed` driven by hand: `push(bar)` delivers a bar, `end()` stops. For tests of code that
@@ -31,7 +32,7 @@ export class ManualBarFeed extends AbstractBarFeed {
   /** Delivers bars to listeners, in order. Throws a `StateError`-coded error unless streaming. */
   push(...bars: Bar[]): void {
     if (this.state !== 'streaming') {
-      throw new FeedError('invalid_state', `cannot push() in state '${this.state}' (allowed in: streaming)`);
+      throw new StateError({ operation: 'push', state: this.state, allowed: ['streaming'] });
     }
     for (const bar of bars) this.deliver(bar);
   }

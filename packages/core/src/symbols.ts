@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { ConfigIssue } from './errors.js';
 import { ConfigError } from './errors.js';
+import { configIssues } from './options.js';
 
 const SYMBOL_RE = /^[A-Z][A-Z0-9.]{0,9}$/;
 
@@ -75,25 +75,6 @@ export type SymbolConfig = z.infer<typeof symbolConfigSchema>;
 export const SymbolConfigSchema: z.ZodType<SymbolConfig> = symbolConfigSchema;
 
 /** `symbols.TQQQ.leverage`, `correlations.matrix[2][3]`. */
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? String(p) : `.${String(p)}`;
-  }
-  return out === '' ? '(root)' : out;
-}
-
-function issuesOf(error: z.ZodError): ConfigIssue[] {
-  return error.issues.map((i) => {
-    let message = i.message;
-    if (i.code === 'unrecognized_keys') message = `unknown field(s): ${i.keys.join(', ')}`;
-    // A bad record key: zod nests the key's own issue; report that, not "Invalid key in record".
-    if (i.code === 'invalid_key') message = i.issues[0]?.message ?? message;
-    return { path: formatPath(i.path), message };
-  });
-}
-
 /**
  * Validates a parsed symbol configuration. Throws a `ConfigError` that lists every problem as
  * `path: message` (for example `symbols.SDS.leverage: must be a finite, non-zero number`).
@@ -101,9 +82,9 @@ function issuesOf(error: z.ZodError): ConfigIssue[] {
 export function parseSymbolConfig(input: unknown, source = 'symbol configuration'): SymbolConfig {
   const result = symbolConfigSchema.safeParse(input);
   if (result.success) return result.data;
-  const issues = issuesOf(result.error);
+  const issues = configIssues(result.error);
   const lines = issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
-  throw new ConfigError(`${source} is invalid:\n${lines}`, issues, source, { cause: result.error });
+  throw new ConfigError({ message: `${source} is invalid:\n${lines}`, issues, source, cause: result.error });
 }
 
 /** Reads and validates a symbol configuration JSON file; errors name the file, the field and the problem. */
@@ -112,13 +93,13 @@ export async function loadSymbolConfig(path: string): Promise<SymbolConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`, [], path, { cause: error });
+    throw new ConfigError({ message: `cannot read ${path}: ${(error as Error).message}`, source: path, cause: error });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${path} is not valid JSON: ${(error as Error).message}`, [], path, { cause: error });
+    throw new ConfigError({ message: `${path} is not valid JSON: ${(error as Error).message}`, source: path, cause: error });
   }
   return parseSymbolConfig(json, path);
 }

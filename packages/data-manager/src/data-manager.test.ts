@@ -328,6 +328,22 @@ describe('slices: semantics.md "Slices"', () => {
     dm.update(bar('SQQQ', OPEN));
     expect(slices.map((s) => s.asOf)).toEqual([OPEN + MIN]);
   });
+  it('a burst of bars older than the grace (a gap fill): each minute waits for its other symbols, as in replay', () => {
+    const { dm, clock, slices } = harness([...SYMS, 'SVIX']);
+    clock.set(OPEN + 10 * MIN);
+    // Minutes 0-2 arrive at once, in start order; SVIX skips minute 1.
+    for (const b of [bar('TQQQ', OPEN), bar('SQQQ', OPEN), bar('SVIX', OPEN), bar('TQQQ', OPEN + MIN), bar('SQQQ', OPEN + MIN)]) dm.update(b);
+    // Minute 0 closed complete when its third bar came; minute 1 is incomplete and still open to SVIX...
+    expect(slices.map((s) => [s.asOf, s.complete])).toEqual([[OPEN + MIN, true]]);
+    // ...until a later bar shows that no bar of minute 1 can still come in order.
+    dm.update(bar('TQQQ', OPEN + 2 * MIN));
+    expect(slices.map((s) => s.asOf)).toEqual([OPEN + MIN, OPEN + 2 * MIN]);
+    expect(slices[1]?.symbols.SQQQ?.bar?.start).toBe(OPEN + MIN);
+    expect(slices[1]?.symbols.SVIX).toMatchObject({ fillCount: 1, bar: { start: OPEN } });
+    // The last one closes on the next tick.
+    clock.advance(1000);
+    expect(slices.map((s) => s.asOf)).toEqual([OPEN + MIN, OPEN + 2 * MIN, OPEN + 3 * MIN]);
+  });
   it('emits after the grace when a symbol is missing, with the missing symbol as it stood', () => {
     const { dm, clock, slices } = harness(SYMS);
     replay({ dm, clock, slices }, [[bar('TQQQ', OPEN), bar('SQQQ', OPEN)]]);

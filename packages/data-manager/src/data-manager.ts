@@ -282,7 +282,10 @@ export class MultiSymbolDataManager {
 
     if (bar.end <= this.lastEmitted) st.lateBars++;
     else this.countBoundary(bar.end);
-    this.closeBoundaries(now);
+    // The bar's own boundary waits for the other symbols' bars of the same minute even when its grace
+    // has passed (a burst of late bars, a gap fill): they come next, in the same synchronous run. A
+    // later bar or the next tick closes it. Without this, live and replay slices differ after a gap.
+    this.closeBoundaries(now, bar.end);
     return ACCEPTED;
   }
 
@@ -339,9 +342,10 @@ export class MultiSymbolDataManager {
   /**
    * Emits, in order, every pending boundary that has closed at `now`: the clock has reached it and
    * either every symbol has delivered its bar or the grace has passed. A boundary before one that
-   * closed closes too (no symbol can still deliver it in order).
+   * closed closes too (no symbol can still deliver it in order). Boundaries at or after `holdFrom`
+   * close only when complete.
    */
-  private closeBoundaries(now: number): void {
+  private closeBoundaries(now: number, holdFrom = Number.POSITIVE_INFINITY): void {
     const first = this.pending[0];
     if (first === undefined || now < first.end || this.emitting) return; // the common case: nothing closes
     this.emitting = true; // a listener that calls update() is picked up by this loop, in order
@@ -352,7 +356,7 @@ export class MultiSymbolDataManager {
         for (let i = 0; i < p.length; i++) {
           const b = p[i] as PendingBoundary;
           if (now < b.end) break;
-          if (b.count >= this.ordered.length || now >= b.end + this.options.sliceGraceMs) k = i;
+          if (b.count >= this.ordered.length || (now >= b.end + this.options.sliceGraceMs && b.end < holdFrom)) k = i;
         }
         if (k < 0) return;
         const b = p.shift() as PendingBoundary;
@@ -509,7 +513,7 @@ export class MultiSymbolDataManager {
   private state(symbol: string): SymbolState {
     const st = this.states.get(symbol);
     if (st === undefined) {
-      throw new FeedError('unknown_symbol', `unknown symbol '${symbol}' (tracked: ${this.options.symbols.slice(0, 20).join(', ')}${this.options.symbols.length > 20 ? ', ...' : ''})`);
+      throw new FeedError({ code: 'unknown_symbol', message: `unknown symbol '${symbol}' (tracked: ${this.options.symbols.slice(0, 20).join(', ')}${this.options.symbols.length > 20 ? ', ...' : ''})` });
     }
     return st;
   }

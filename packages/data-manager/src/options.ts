@@ -1,5 +1,5 @@
 import type { Clock, SymbolConfig } from '@feed/core';
-import { ConfigError, MINUTE_MS, nyse, symbolsOf } from '@feed/core';
+import { MINUTE_MS, nyse, parseOptions, symbolsOf } from '@feed/core';
 import { z } from 'zod';
 
 /** What the manager needs of a market calendar: regular-session time in an interval. */
@@ -123,28 +123,12 @@ const schema = z.object({
   calendar: z
     .custom<MarketHours>((c) => typeof c === 'object' && c !== null && typeof (c as MarketHours).openMsBetween === 'function', 'must have openMsBetween(from, to)')
     .default(nyse),
-});
+}).refine((r) => r.maxPrice >= r.minPrice, { message: 'must be >= minPrice', path: ['maxPrice'] });
 
 /** Validates options once, at construction; throws a `ConfigError` naming each bad option. */
 export function resolveOptions(options: DataManagerOptions): ResolvedOptions {
   const raw = options as Partial<DataManagerOptions> | undefined;
   const symbols = raw?.symbols;
   const list = symbols !== undefined && !Array.isArray(symbols) && typeof symbols === 'object' ? symbolsOf(symbols as SymbolConfig) : symbols;
-  const result = schema.safeParse({ ...raw, symbols: list });
-  if (!result.success) {
-    const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(options)', message: i.message }));
-    throw new ConfigError(
-      `invalid data manager options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-      issues,
-      undefined,
-      { code: 'invalid_option', cause: result.error },
-    );
-  }
-  const r = result.data;
-  if (r.maxPrice < r.minPrice) {
-    throw new ConfigError('invalid data manager options: maxPrice: must be >= minPrice', [{ path: 'maxPrice', message: 'must be >= minPrice' }], undefined, {
-      code: 'invalid_option',
-    });
-  }
-  return r;
+  return parseOptions(schema, { ...raw, symbols: list }, 'data manager options');
 }

@@ -147,7 +147,7 @@ export async function loadCsv(symbol: string, file: string, options: LoadOptions
     bad++;
     badByReason[reason] = (badByReason[reason] ?? 0) + 1;
     if (errors.length < options.maxReportedErrors || (options.onBadRow === 'fail' && failure === undefined)) {
-      const e = new CsvError('csv_row', `${message} [${reason}]`, file, line, column);
+      const e = new CsvError({ code: 'csv_row', message: `${message} [${reason}]`, file, line, column });
       if (errors.length < options.maxReportedErrors) errors.push(e);
       if (options.onBadRow === 'fail') failure ??= e;
     }
@@ -157,7 +157,7 @@ export async function loadCsv(symbol: string, file: string, options: LoadOptions
   try {
     input = options.open(file);
   } catch (error) {
-    throw new CsvError('csv_file', `cannot open: ${(error as Error).message}`, file, undefined, undefined, { cause: error });
+    throw new CsvError({ code: 'csv_file', message: `cannot open: ${(error as Error).message}`, file, cause: error });
   }
 
   // Records come as string arrays, one per physical line (blank lines included, then skipped here),
@@ -169,13 +169,13 @@ export async function loadCsv(symbol: string, file: string, options: LoadOptions
     if (cols === undefined) {
       const found = detectCsvFormat(record);
       if (!found.ok) {
-        failure = new CsvError(
-          'csv_column',
-          `missing column${found.missing.length > 1 ? 's' : ''} ${found.missing.map((m) => `'${m}'`).join(', ')} (header: ${record.join(',')}; expected ${CSV_COLUMNS[found.closest].join(',')})`,
+        failure = new CsvError({
+          code: 'csv_column',
+          message: `missing column${found.missing.length > 1 ? 's' : ''} ${found.missing.map((m) => `'${m}'`).join(', ')} (header: ${record.join(',')}; expected ${CSV_COLUMNS[found.closest].join(',')})`,
           file,
           line,
-          found.missing[0],
-        );
+          column: found.missing[0],
+        });
         return;
       }
       format = found.format;
@@ -253,16 +253,16 @@ export async function loadCsv(symbol: string, file: string, options: LoadOptions
     if (CsvError.isInstance(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== undefined && /^E[A-Z]+$/.test(code)) {
-      throw new CsvError('csv_file', `cannot read: ${(error as Error).message}`, file, undefined, undefined, { cause: error });
+      throw new CsvError({ code: 'csv_file', message: `cannot read: ${(error as Error).message}`, file, cause: error });
     }
     // csv-parse's own errors (an unclosed quote, ...) name a line.
     const at = (error as { lines?: number }).lines;
-    throw new CsvError('csv_row', `malformed CSV: ${(error as Error).message}`, file, at, undefined, { cause: error });
+    throw new CsvError({ code: 'csv_row', message: `malformed CSV: ${(error as Error).message}`, file, line: at, cause: error });
   }
   input.destroy();
   if (failure !== undefined) throw failure;
   if (cols === undefined) {
-    throw new CsvError('csv_column', 'the file is empty: no header row', file, 1, undefined);
+    throw new CsvError({ code: 'csv_column', message: 'the file is empty: no header row', file, line: 1 });
   }
   bars.trim();
   return {

@@ -1,5 +1,5 @@
 import type { Bar } from '@feed/core';
-import { CsvError, ReplayClock, StateError } from '@feed/core';
+import { CsvError, ManualClock, ReplayClock, StateError } from '@feed/core';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MIN, OPEN, realCsv, writeFiles } from '../test/fixtures.js';
@@ -62,23 +62,37 @@ describe('synchronization', () => {
 });
 
 describe('speed', () => {
-  /** Replays into a data manager with fake timers, driving the timers until the replay is done. */
+  /**
+   * Runs a started replay to its end on a manual pacing clock: whenever the replay waits, the
+   * clock jumps to its timer. Returns the pacing time that passed.
+   */
+  async function drive(feed: MockMultiSymbolFeed, pacing: ManualClock): Promise<number> {
+    const t0 = pacing.now();
+    let done = false;
+    const finished = feed.whenDone().then(() => {
+      done = true;
+    });
+    while (!done) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      pacing.runNextTimer();
+    }
+    await finished;
+    return pacing.now() - t0;
+  }
+
+  /** Replays into a data manager, paced by a manual clock. */
   async function replayAt(speed: number): Promise<{ slices: unknown[]; history: Bar[][]; stats: unknown; sleptMs: number }> {
-    vi.useFakeTimers();
     const f = writeFiles({ 'a.csv': realCsv([0, 1, 2, 5, 6]), 'b.csv': realCsv([0, 2, 3, 6], 50) });
     const clock = new ReplayClock();
-    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']!, B: f['b.csv']! }, speed, clock });
+    const pacingClock = new ManualClock(0);
+    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']!, B: f['b.csv']! }, speed, clock, pacingClock });
     const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock });
     const slices: unknown[] = [];
     dm.on('slice', (e) => slices.push({ ...e.slice, symbols: { ...e.slice.symbols } }));
     dm.attach(feed);
     await feed.connect();
-    const t0 = Date.now(); // the fake timers' clock, in the test only
     await feed.start();
-    const done = feed.whenDone();
-    await vi.runAllTimersAsync();
-    await done;
-    const sleptMs = Date.now() - t0;
+    const sleptMs = await drive(feed, pacingClock);
     return { slices, history: ['A', 'B'].map((s) => dm.history(s)), stats: dm.stats(), sleptMs };
   }
 
@@ -95,21 +109,17 @@ describe('speed', () => {
     expect(x39.stats).toEqual(fast.stats);
     // Pacing: 5 gaps, one of 3 minutes capped at one interval: 5 minutes of replay time.
     expect(real.sleptMs).toBe(5 * MIN);
-    expect(Math.abs(x39.sleptMs - (5 * MIN) / 39)).toBeLessThan(5); // timers round each sleep to a whole ms
+    expect(x39.sleptMs).toBeCloseTo((5 * MIN) / 39, 6);
   });
 
   it('caps an overnight gap at one interval (configurable)', async () => {
-    vi.useFakeTimers();
     const day2 = 24 * 60; // minutes
     const f = writeFiles({ 'a.csv': realCsv([0, day2]) });
-    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']! }, speed: 1, maxGapMs: 2 * MIN });
+    const pacingClock = new ManualClock(0);
+    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']! }, speed: 1, maxGapMs: 2 * MIN, pacingClock });
     await feed.connect();
-    const t0 = Date.now();
     await feed.start();
-    const done = feed.whenDone();
-    await vi.runAllTimersAsync();
-    await done;
-    expect(Date.now() - t0).toBe(2 * MIN);
+    expect(await drive(feed, pacingClock)).toBe(2 * MIN);
   });
 });
 
@@ -160,7 +170,6 @@ describe('lifecycle', () => {
   });
 
   it('loops, shifting each pass forward by whole weeks so time keeps increasing', async () => {
-    vi.useFakeTimers();
     const f = writeFiles({ 'a.csv': realCsv([0, 1]) });
     const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']! }, speed: 0, loop: true, yieldEvery: 1 });
     const starts: number[] = [];
@@ -169,7 +178,7 @@ describe('lifecycle', () => {
     feed.on('complete', (e) => completes.push(e.passes));
     await feed.connect();
     await feed.start();
-    while (completes.length < 3) await vi.advanceTimersByTimeAsync(1);
+    while (completes.length < 3) await new Promise<void>((resolve) => setImmediate(resolve));
     await feed.stop();
     const week = 7 * 24 * 3_600_000;
     expect(starts.slice(0, 6)).toEqual([OPEN, OPEN + MIN, OPEN + week, OPEN + week + MIN, OPEN + 2 * week, OPEN + 2 * week + MIN]);

@@ -1,5 +1,5 @@
-import type { Bar, BarEvent, ErrorEvent, FeedStats, StateEvent } from '@feed/core';
-import { AbstractBarFeed, ConfigError, MINUTE_MS, NEW_YORK, ReplayClock, zonedTimeToEpoch } from '@feed/core';
+import type { Bar, BarEvent, CancelTimer, Clock, ErrorEvent, FeedStats, StateEvent } from '@feed/core';
+import { AbstractBarFeed, MINUTE_MS, NEW_YORK, ReplayClock, SystemClock, parseOptions, yieldToEventLoop, zonedTimeToEpoch } from '@feed/core';
 import { z } from 'zod';
 import type { BarColumns, FileReport, LoadOptions } from './csv-loader.js';
 import { defaultOpen, loadCsv } from './csv-loader.js';
@@ -68,6 +68,12 @@ export interface MockFeedOptions {
    * @default new ReplayClock()
    */
   clock?: ReplayClock;
+  /**
+   * The clock whose timers pace the replay at speeds above 0 (wall time). Tests hand in a
+   * `ManualClock` to drive a real-time replay without waiting.
+   * @default new SystemClock()
+   */
+  pacingClock?: Clock;
   /**
    * `'skip'`: bad rows are counted, reported per file and the rest replays; `'fail'`: the first bad row rejects `connect()`.
    * @default 'skip'
@@ -162,21 +168,17 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private running = false;
   private loopPromise: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private cancelTimer: CancelTimer | undefined;
+  private readonly pacingClock: Clock;
   private doneWaiters: (() => void)[] = [];
 
   constructor(options: MockFeedOptions) {
-    const parsed = optionsSchema.safeParse(options);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(options)', message: i.message }));
-      throw new ConfigError(`invalid MockMultiSymbolFeed options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues, undefined, {
-        code: 'invalid_option',
-      });
-    }
+    const parsed = parseOptions(optionsSchema, options, 'MockMultiSymbolFeed options');
     const clock = options.clock ?? new ReplayClock();
-    super(Object.keys(parsed.data.files), clock);
+    super(Object.keys(parsed.files), clock);
     this.clock = clock;
-    this.opts = { ...parsed.data, open: options.open ?? defaultOpen, maxGapMs: parsed.data.maxGapMs ?? parsed.data.intervalMs };
+    this.pacingClock = options.pacingClock ?? new SystemClock();
+    this.opts = { ...parsed, open: options.open ?? defaultOpen, maxGapMs: parsed.maxGapMs ?? parsed.intervalMs };
   }
 
   /** What each file held: rows, bars loaded, bad rows by reason with their lines. */
@@ -242,8 +244,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
 
   protected async doStop(): Promise<void> {
     this.running = false;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
     this.wake?.();
     await this.loopPromise;
   }
@@ -318,21 +320,12 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     this.emitter.emit({ type: 'progress', barsReplayed: this.replayed, totalBars: total, percent, currentTime: this.clock.now() });
   }
 
+  /** Waits `ms` on the pacing clock; `stop()` ends the wait at once. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.wake = resolve;
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.wake = undefined;
-        resolve();
-      }, ms);
-    });
-  }
-
-  private yieldNow(): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      setImmediate(() => {
+      this.cancelTimer = this.pacingClock.setTimer(ms, () => {
+        this.cancelTimer = undefined;
         this.wake = undefined;
         resolve();
       });
@@ -367,7 +360,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
         if (gap > 0) await this.sleep(gap / speed);
         if (!this.running) break;
       } else if (speed === 0 && ++steps % yieldEvery === 0) {
-        await this.yieldNow();
+        await yieldToEventLoop();
         if (!this.running) break;
       }
       this.step(start);

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bar, SymbolConfig } from '@feed/core';
-import { ConfigError, DEFAULT_SYMBOL_CONFIG, DEFAULT_SYMBOLS, NEW_YORK, nyse, zonedTimeToEpoch } from '@feed/core';
+import { DEFAULT_SYMBOL_CONFIG, DEFAULT_SYMBOLS, NEW_YORK, invalidOption, nyse, zonedTimeToEpoch } from '@feed/core';
 import { readBarsFromCsv, writeRealDataCsv } from '@feed/mock';
 import { generateLeveraged, specFromConfig } from './leverage.js';
 import { Random } from './random.js';
@@ -70,7 +70,6 @@ export interface GeneratedFile {
 
 const VOLATILITY_UNDERLYING = 'VIX_FUTURES';
 
-const badOption = (path: string, message: string): ConfigError => new ConfigError(`${path}: ${message}`, [{ path, message }], undefined, { code: 'invalid_option' });
 
 function nyMidnight(date: string, plusDays = 0): number {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
@@ -87,12 +86,12 @@ export async function generateFiles(options: GenerateOptions): Promise<Generated
   const config = options.config ?? DEFAULT_SYMBOL_CONFIG;
   const symbols = options.symbols ?? DEFAULT_SYMBOLS;
   const seed = options.seed ?? 1;
-  for (const s of symbols) if (config.symbols[s] === undefined) throw badOption('symbols', `'${s}' is not in the symbol configuration`);
+  for (const s of symbols) if (config.symbols[s] === undefined) throw invalidOption('symbols', `'${s}' is not in the symbol configuration`);
   const { from, to } = options;
-  if ((from === undefined) !== (to === undefined)) throw badOption(from === undefined ? 'from' : 'to', 'give both --from and --to, or neither');
+  if ((from === undefined) !== (to === undefined)) throw invalidOption(from === undefined ? 'from' : 'to', 'give both --from and --to, or neither');
   if (from !== undefined && to !== undefined) {
-    if (to < from) throw badOption('to', `the date range ${from} .. ${to} is empty`);
-    if (nyse.sessionsBetween(from, to).length === 0) throw badOption('from', `no NYSE session between ${from} and ${to}`);
+    if (to < from) throw invalidOption('to', `the date range ${from} .. ${to} is empty`);
+    if (nyse.sessionsBetween(from, to).length === 0) throw invalidOption('from', `no NYSE session between ${from} and ${to}`);
   }
   // Which underlyings are needed.
   const needed = new Set<string>();
@@ -115,7 +114,7 @@ export async function generateFiles(options: GenerateOptions): Promise<Generated
       const sessions = nyse.sessionsBetween(from, to);
       if (first === undefined || last === undefined || first.start > (sessions[0]?.open ?? lo) || last.start < (sessions.at(-1)?.close ?? hi) - 60_000) {
         const span = first && last ? `${nyse.dateOf(first.start)} .. ${nyse.dateOf(last.start)}` : 'nothing';
-        throw badOption('from', `${path} covers ${span}, not ${from} .. ${to}`);
+        throw invalidOption('from', `${path} covers ${span}, not ${from} .. ${to}`);
       }
       bars = bars.filter((b) => b.start >= lo && b.start < hi);
     }
@@ -125,12 +124,12 @@ export async function generateFiles(options: GenerateOptions): Promise<Generated
   const missing = [...needed].filter((u) => base[u] === undefined);
   if (missing.length > 0) {
     if (from === undefined || to === undefined) {
-      throw badOption('from', `simulating ${missing.join(' and ')} needs a date range (--from and --to), or give ${missing.map((m) => `--${m.toLowerCase()} FILE`).join(' and ')}`);
+      throw invalidOption('from', `simulating ${missing.join(' and ')} needs a date range (--from and --to), or give ${missing.map((m) => `--${m.toLowerCase()} FILE`).join(' and ')}`);
     }
     const sim = simulateMarket({ from, to, seed });
     for (const u of missing) {
       const bars = sim[u];
-      if (bars === undefined) throw badOption('symbols', `the simulator makes SPY and QQQ; no base for ${u}`);
+      if (bars === undefined) throw invalidOption('symbols', `the simulator makes SPY and QQQ; no base for ${u}`);
       base[u] = bars;
       sources[u] = 'simulated';
     }
@@ -156,7 +155,7 @@ export async function generateFiles(options: GenerateOptions): Promise<Generated
     const price = options.startPrices?.[s] ?? DEFAULT_START_PRICES[s] ?? 50;
     if (info.underlying === VOLATILITY_UNDERLYING) {
       const model = VOL_MODELS[s];
-      if (model === undefined) throw badOption('symbols', `no volatility model for ${s} (calibrated: ${Object.keys(VOL_MODELS).join(', ')})`);
+      if (model === undefined) throw invalidOption('symbols', `no volatility model for ${s} (calibrated: ${Object.keys(VOL_MODELS).join(', ')})`);
       await writeFund(s, generateVolEtf(base.SPY as Bar[], { symbol: s, model, initialPrice: price, seed }), `volatility model on SPY (seed ${seed})`, index);
     } else {
       const u = base[info.underlying] as Bar[];

@@ -1,5 +1,5 @@
 import type { Bar, SymbolConfig } from '@feed/core';
-import { ConfigError, makeBar } from '@feed/core';
+import { invalidOption, makeBar } from '@feed/core';
 import { sessionRanges } from './sessions.js';
 
 /**
@@ -64,12 +64,10 @@ const TRADING_DAYS = 252;
 export function generateLeveraged(underlying: readonly Bar[], spec: LeveragedSpec, options: LeveragedOptions = {}): Bar[] {
   const L = spec.leverage;
   if (!Number.isFinite(L) || L === 0) {
-    throw new ConfigError(`leverage of ${spec.symbol} must be a finite, non-zero number`, [{ path: 'leverage', message: 'must be a finite, non-zero number' }], undefined, {
-      code: 'invalid_option',
-    });
+    throw invalidOption('leverage', 'must be a finite, non-zero number', `leverage of ${spec.symbol} must be a finite, non-zero number`);
   }
   if (!(spec.initialPrice > 0)) {
-    throw new ConfigError(`initialPrice of ${spec.symbol} must be > 0`, [{ path: 'initialPrice', message: 'must be > 0' }], undefined, { code: 'invalid_option' });
+    throw invalidOption('initialPrice', 'must be > 0', `initialPrice of ${spec.symbol} must be > 0`);
   }
   const scale = 10 ** (options.decimals ?? 4);
   const round = (x: number): number => Math.max(MIN_PRICE, Math.round(x * scale) / scale);
@@ -117,9 +115,7 @@ export function generateLeveraged(underlying: readonly Bar[], spec: LeveragedSpe
 export function specFromConfig(config: SymbolConfig, symbol: string, initialPrice: number): LeveragedSpec {
   const info = config.symbols[symbol];
   if (info === undefined) {
-    throw new ConfigError(`'${symbol}' is not in the symbol configuration`, [{ path: `symbols.${symbol}`, message: 'not configured' }], undefined, {
-      code: 'invalid_option',
-    });
+    throw invalidOption(`symbols.${symbol}`, 'not configured', `'${symbol}' is not in the symbol configuration`);
   }
   return {
     symbol,

@@ -1,5 +1,5 @@
 import type { Bar, MarketCalendar } from '@feed/core';
-import { ConfigError, makeBar, nyse } from '@feed/core';
+import { invalidOption, makeBar, nyse } from '@feed/core';
 import { Random } from './random.js';
 
 /** One simulated instrument. */
@@ -69,16 +69,14 @@ export function simulateMarket(options: SimulatorOptions): Record<string, Bar[]>
   const assets = options.assets ?? DEFAULT_ASSETS;
   const names = Object.keys(assets);
   if (names.length < 1 || names.length > 2) {
-    throw new ConfigError('the simulator takes one or two assets', [{ path: 'assets', message: 'must name one or two assets' }], undefined, { code: 'invalid_option' });
+    throw invalidOption('assets', 'must name one or two assets', 'the simulator takes one or two assets');
   }
   const rho = options.correlation ?? 0.9;
-  if (!(rho >= -1 && rho <= 1)) throw new ConfigError('correlation must be in [-1, 1]', [{ path: 'correlation', message: 'must be in [-1, 1]' }], undefined, { code: 'invalid_option' });
+  if (!(rho >= -1 && rho <= 1)) throw invalidOption('correlation', 'must be in [-1, 1]', 'correlation must be in [-1, 1]');
   const calendar = options.calendar ?? nyse;
   const sessions = calendar.sessionsBetween(options.from, options.to);
   if (sessions.length === 0) {
-    throw new ConfigError(`no NYSE session between ${options.from} and ${options.to}`, [{ path: 'from', message: 'the date range holds no session' }], undefined, {
-      code: 'invalid_option',
-    });
+    throw invalidOption('from', 'the date range holds no session', `no NYSE session between ${options.from} and ${options.to}`);
   }
   const rnd = new Random(options.seed);
   const closingBar = options.closingBar ?? true;

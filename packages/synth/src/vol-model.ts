@@ -1,5 +1,5 @@
 import type { Bar } from '@feed/core';
-import { ConfigError, makeBar } from '@feed/core';
+import { ConfigError, invalidOption, makeBar } from '@feed/core';
 import { nyHourOfDay } from './ny-time.js';
 import { Random } from './random.js';
 import { sessionRanges } from './sessions.js';
@@ -80,7 +80,7 @@ function solve(a: Float64Array, b: Float64Array, k: number): Float64Array {
       r[piv] = t;
     }
     const d = m[col * k + col] as number;
-    if (Math.abs(d) < 1e-300) throw new ConfigError('calibration failed: the features are collinear (too few bars?)', [], undefined, { code: 'invalid_option' });
+    if (Math.abs(d) < 1e-300) throw new ConfigError({ code: 'invalid_option', message: 'calibration failed: the features are collinear (too few bars?)' });
     for (let row = col + 1; row < k; row++) {
       const f = (m[row * k + col] as number) / d;
       if (f === 0) continue;
@@ -206,7 +206,7 @@ export interface VolEtfOptions {
 export function generateVolEtf(spy: readonly Bar[], options: VolEtfOptions): Bar[] {
   const { model, seed } = options;
   if (!(options.initialPrice > 0)) {
-    throw new ConfigError(`initialPrice of ${options.symbol} must be > 0`, [{ path: 'initialPrice', message: 'must be > 0' }], undefined, { code: 'invalid_option' });
+    throw invalidOption('initialPrice', 'must be > 0', `initialPrice of ${options.symbol} must be > 0`);
   }
   const c = model.coefficients;
   const f = features(spy, model.baseVol, model.decay);

@@ -43,6 +43,18 @@ export interface FakeAlpacaServerOptions {
    * @default false
    */
   fractionalSeconds?: boolean;
+  /**
+   * Send every frame in this encoding whatever the client asked for (a proxy that ignores
+   * `Content-Type: application/msgpack`, or a server that only speaks msgpack).
+   * @default the encoding each client asked for
+   */
+  forceEncoding?: 'json' | 'msgpack';
+  /**
+   * The server's idea of now (epoch ms), for `X-RateLimit-Reset` and `refuse406({ ms })`: pass the
+   * feed's `ManualClock` so that they agree.
+   * @default Date.now
+   */
+  clock?: { now(): number };
 }
 
 /** What the server has seen and done, for assertions. */
@@ -107,6 +119,9 @@ export class FakeAlpacaServer {
   readonly #symbolLimit: number;
   readonly #forbidden: ReadonlySet<string>;
   readonly #fractional: boolean;
+  readonly #forceEncoding: 'json' | 'msgpack' | undefined;
+  readonly #now: () => number;
+  readonly #hanging = new Set<ServerResponse>();
   readonly #clients = new Set<Client>();
   readonly #watchers = new Set<() => void>();
   readonly #store = new BarStore();
@@ -139,6 +154,10 @@ export class FakeAlpacaServer {
     this.#symbolLimit = options.symbolLimit ?? Infinity;
     this.#forbidden = new Set(options.forbiddenFeeds ?? []);
     this.#fractional = options.fractionalSeconds ?? false;
+    this.#forceEncoding = options.forceEncoding;
+    const clock = options.clock;
+     
+    this.#now = clock === undefined ? () => Date.now() : () => clock.now();
     this.#http = createServer((req, res) => this.#onHttp(req, res));
     this.#wss = new WebSocketServer({ server: this.#http, autoPong: false, perMessageDeflate: false });
     this.#wss.on('connection', (ws, req) => this.#onConnection(ws, req));
@@ -170,6 +189,11 @@ export class FakeAlpacaServer {
     return `http://127.0.0.1:${this.#port}`;
   }
 
+  /** REST requests the server is holding open without an answer (the `'hang'` fault). */
+  get hangingRequests(): number {
+    return this.#hanging.size;
+  }
+
   /** Every bar published so far, per symbol, in start order (updated bars replace their original). */
   history(symbol: string): readonly Bar[] {
     return this.#store.bars(symbol);
@@ -183,11 +207,12 @@ export class FakeAlpacaServer {
   /**
    * Streams bars to every authenticated client subscribed to their symbol, `frameSize` messages per
    * frame, and keeps them for the REST endpoint. `updated` sends them as updated bars (`T: "u"`).
-   * Muted (`silence`) or absent clients miss them; they stay available over REST. Returns the frames sent.
+   * Muted (`silence`) or absent clients miss them; they stay available over REST (unless `keep` is
+   * false: a bad bar the REST endpoint must not serve). Returns the frames sent.
    */
-  publish(bars: readonly Bar[], options: { updated?: boolean; daily?: boolean; frameSize?: number } = {}): number {
+  publish(bars: readonly Bar[], options: { updated?: boolean; daily?: boolean; frameSize?: number; keep?: boolean } = {}): number {
     const type = options.daily === true ? 'd' : options.updated === true ? 'u' : 'b';
-    if (type !== 'd') for (const b of bars) this.#store.put(b);
+    if (type !== 'd' && options.keep !== false) for (const b of bars) this.#store.put(b);
     const frameSize = options.frameSize ?? 100;
     let frames = 0;
     for (const c of this.#clients) {
@@ -267,7 +292,7 @@ export class FakeAlpacaServer {
   /** Answers every auth with 406 and closes, for `ms` milliseconds and/or the next `attempts` auths. */
   refuse406(options: { ms?: number; attempts?: number }): void {
      
-    if (options.ms !== undefined) this.#refuseUntil = Date.now() + options.ms;
+    if (options.ms !== undefined) this.#refuseUntil = this.#now() + options.ms;
     if (options.attempts !== undefined) this.#refuseAttempts = options.attempts;
   }
 
@@ -332,8 +357,10 @@ export class FakeAlpacaServer {
     });
   }
 
-  /** Closes every connection and the server. */
+  /** Closes every connection and the server (hanging REST requests are ended). */
   async close(): Promise<void> {
+    for (const res of this.#hanging) res.destroy();
+    this.#hanging.clear();
     for (const c of this.#clients) {
       if (c.authTimer !== undefined) clearTimeout(c.authTimer);
       c.ws.terminate();
@@ -351,7 +378,7 @@ export class FakeAlpacaServer {
 
   #onHttp(req: IncomingMessage, res: ServerResponse): void {
     this.stats.restRequests++;
-    handleBarsRequest(req, res, { keys: this.#keys, store: this.#store, faults: this.rest });
+    handleBarsRequest(req, res, { keys: this.#keys, store: this.#store, faults: this.rest, now: this.#now, hanging: this.#hanging });
     this.#changed();
   }
 
@@ -360,7 +387,7 @@ export class FakeAlpacaServer {
     const feed = (req.url ?? '').split('?')[0]?.split('/').filter(Boolean).pop() ?? '';
     const client: Client = {
       ws,
-      msgpack: contentType.includes('application/msgpack'),
+      msgpack: this.#forceEncoding === undefined ? contentType.includes('application/msgpack') : this.#forceEncoding === 'msgpack',
       feed,
       authed: false,
       muted: false,
@@ -416,7 +443,7 @@ export class FakeAlpacaServer {
       return;
     }
      
-    if (this.#refuseAttempts > 0 || Date.now() < this.#refuseUntil) {
+    if (this.#refuseAttempts > 0 || this.#now() < this.#refuseUntil) {
       if (this.#refuseAttempts > 0) this.#refuseAttempts--;
       this.stats.refused406++;
       this.#error(client, 406);

@@ -4,13 +4,32 @@ import type { AlpacaKeys } from '../credentials.js';
 import type { BarStore } from './bar-store.js';
 import { formatTime } from './time-format.js';
 
+/**
+ * One planned answer of the fake REST endpoint:
+ * - an HTTP status (429 carries `X-RateLimit-*` headers with a reset one second ahead);
+ * - `'malformed'`: a 200 whose body is not JSON; `'bad-field'`: a bar without `o`;
+ * - `'hang'`: never answers (the request stays open until the client gives up);
+ * - `'loop-token'`: a normal page whose `next_page_token` is the token of this very page;
+ * - `'echo-secret'`: a 200 whose body starts with the secret key, as a misconfigured proxy might;
+ * - `{ status: 429, retryAfter }`: 429 with `Retry-After` (seconds or an HTTP date) and no reset header;
+ * - `{ status: 429, resetAt }`: 429 with `X-RateLimit-Reset` at this epoch second;
+ * - `{ status: 429, headers: false }`: 429 with no header at all.
+ */
+export type RestFault =
+  | number
+  | 'malformed'
+  | 'bad-field'
+  | 'hang'
+  | 'loop-token'
+  | 'echo-secret'
+  | { readonly status: 429; readonly retryAfter?: string; readonly resetAt?: number; readonly headers?: false };
+
 /** Faults and limits of the fake REST endpoint; change them between requests. */
 export interface RestFaults {
-  /**
-   * The next requests answer with these, in order: an HTTP status (429 carries rate-limit headers),
-   * `'malformed'` (a 200 whose body is not JSON) or `'bad-field'` (a bar without `o`).
-   */
-  failNext: (number | 'malformed' | 'bad-field')[];
+  /** The next requests answer with these, in order. */
+  failNext: RestFault[];
+  /** Every request answers with this fault (after `failNext` is used up), until set back to undefined. */
+  always?: RestFault | undefined;
   /** The next this-many requests get 429 with `X-RateLimit-Reset` one second ahead. */
   rateLimitNext: number;
   /** The most bars one page holds, whatever `limit` asks (to force pagination). */
@@ -21,6 +40,10 @@ interface Context {
   readonly keys: AlpacaKeys;
   readonly store: BarStore;
   readonly faults: RestFaults;
+  /** Epoch ms now, for rate-limit reset times. */
+  readonly now: () => number;
+  /** Requests left hanging, ended on close. */
+  readonly hanging: Set<ServerResponse>;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -44,9 +67,8 @@ export function handleBarsRequest(req: IncomingMessage, res: ServerResponse, ctx
     send(res, 401, { message: 'unauthorized.' });
     return;
   }
-  const fault = ctx.faults.failNext.shift();
-   
-  const resetAt = String(Math.ceil(Date.now() / 1000) + 1);
+  const fault = ctx.faults.failNext.shift() ?? ctx.faults.always;
+  const resetAt = String(Math.ceil(ctx.now() / 1000) + 1);
   if (ctx.faults.rateLimitNext > 0 || fault === 429) {
     if (fault !== 429) ctx.faults.rateLimitNext--;
     send(res, 429, { message: 'too many requests.' }, {
@@ -56,8 +78,24 @@ export function handleBarsRequest(req: IncomingMessage, res: ServerResponse, ctx
     });
     return;
   }
+  if (typeof fault === 'object') {
+    const headers: Record<string, string> = {};
+    if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
+    if (fault.resetAt !== undefined) headers['x-ratelimit-reset'] = String(fault.resetAt);
+    send(res, 429, { message: 'too many requests.' }, headers);
+    return;
+  }
+  if (fault === 'hang') {
+    ctx.hanging.add(res);
+    res.on('close', () => ctx.hanging.delete(res));
+    return;
+  }
   if (fault === 'malformed') {
     send(res, 200, '{"bars": {"TQQQ": [ {"t": ');
+    return;
+  }
+  if (fault === 'echo-secret') {
+    send(res, 200, `${ctx.keys.secretKey} is not a valid request`);
     return;
   }
   if (typeof fault === 'number') {
@@ -93,6 +131,11 @@ export function handleBarsRequest(req: IncomingMessage, res: ServerResponse, ctx
     if (fault === 'bad-field') delete m.o;
     (bars[b.symbol] ??= []).push(m);
   }
-  const next = offset + limit < all.length ? Buffer.from(String(offset + limit)).toString('base64url') : null;
+  const next =
+    fault === 'loop-token'
+      ? Buffer.from(String(offset)).toString('base64url')
+      : offset + limit < all.length
+        ? Buffer.from(String(offset + limit)).toString('base64url')
+        : null;
   send(res, 200, { bars, next_page_token: next });
 }
