@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Bar, MarketSession, SymbolConfig } from '@feed/core';
 import { FeedError, nyse } from '@feed/core';
 import { downloadBars, resolveCredentials } from '@feed/alpaca';
-import { readBarsFromCsv, writeRealDataCsv } from '@feed/mock';
+import { readBarsFromCsv, writeRealDataCsv } from '@feed/csv';
 import { generateFiles } from '@feed/synth';
 
 /** Fewest regular-hours bars a file must hold for each target session to count. */

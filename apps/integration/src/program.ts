@@ -1,5 +1,7 @@
 import type { BarFeed, FeedEvent } from '@feed/core';
 import type { MultiSymbolDataManager, Snapshot } from '@feed/data-manager';
+// A replay's own events; a live feed emits none of them.
+import type { LoadedEvent, ProgressEvent } from '@feed/mock';
 
 /** One closed minute as the report shows it. */
 export interface SliceRecord {
@@ -30,18 +32,6 @@ export interface ProgramOptions {
   readonly showSlices?: boolean;
 }
 
-interface ProgressEvent {
-  readonly type: 'progress';
-  readonly percent: number;
-  readonly barsReplayed: number;
-  readonly currentTime: number;
-}
-
-/** A replay's report of the files it loaded (a live feed has none). */
-interface LoadedEvent {
-  readonly type: 'loaded';
-  readonly files: readonly { readonly symbol: string; readonly loaded: number; readonly badRows: number }[];
-}
 
 const pad = (s: string, n: number): string => s.padStart(n);
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SymbolConfig } from '@feed/core';
 import { generateLeveraged, specFromConfig } from '@feed/synth';
-import { readBarsFromCsv, writeRealDataCsv } from '@feed/mock';
+import { readBarsFromCsv, writeRealDataCsv } from '@feed/csv';
 
 export interface ResolvedFiles {
   /** Symbol -> CSV path, in the configured order. */

@@ -9,7 +9,8 @@ import type { StreamEncoding } from '@feed/alpaca';
 import { FakeAlpacaServer } from '@feed/alpaca/testing';
 import type { Snapshot } from '@feed/data-manager';
 import { MultiSymbolDataManager } from '@feed/data-manager';
-import { MockMultiSymbolFeed, readBarsFromCsv, realDataCsv } from '@feed/mock';
+import { readBarsFromCsv, realDataCsv } from '@feed/csv';
+import { MockMultiSymbolFeed } from '@feed/mock';
 import { Random, generateFiles } from '@feed/synth';
 
 const SIX = ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX'];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bar } from '@feed/core';
 import { MINUTE_MS, makeBar, nyse } from '@feed/core';
-import { realDataCsv } from '@feed/mock';
+import { realDataCsv } from '@feed/csv';
 import { FakeAlpacaServer } from '@feed/alpaca/testing';
 import { MIN_BARS_PER_SESSION } from '../src/prepare-data.js';
 import { cleanEnv, runApp } from './run.js';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const PACKAGES = ['core', 'data-manager', 'mock', 'alpaca', 'synth'];
+const PACKAGES = ['core', 'csv', 'data-manager', 'mock', 'alpaca', 'synth'];
 const scratch: string[] = [];
 const tmp = (prefix: string): string => {
   const d = mkdtempSync(join(tmpdir(), prefix));
@@ -31,7 +31,7 @@ function pnpm(args: string[], cwd: string): string {
 }
 
 describe('release flow', () => {
-  it('a changeset for @feed/mock alone bumps mock (minor) and, as patches, exactly its dependents', () => {
+  it('a changeset for @feed/csv alone bumps csv (minor) and, as patches, exactly its dependents', () => {
     const copy = tmp('feed-release-');
     const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter(Boolean);
     for (const f of files) {
@@ -41,13 +41,14 @@ describe('release flow', () => {
     symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules'));
     // Only this test's changeset: pending ones of real work would change the expected bumps.
     for (const f of readdirSync(join(copy, '.changeset'))) if (f.endsWith('.md') && f !== 'README.md') rmSync(join(copy, '.changeset', f));
-    writeFileSync(join(copy, '.changeset', 'mock-change.md'), "---\n'@feed/mock': minor\n---\n\nA change to mock alone.\n");
+    writeFileSync(join(copy, '.changeset', 'csv-change.md'), "---\n'@feed/csv': minor\n---\n\nA change to csv alone.\n");
     execFileSync(process.execPath, [join(REPO, 'node_modules/@changesets/cli/bin.js'), 'version'], { cwd: copy, stdio: 'pipe' });
     const expected: Record<string, string> = {
       'packages/core': version(REPO, 'packages/core'),
       'packages/data-manager': version(REPO, 'packages/data-manager'),
-      'packages/mock': bump(version(REPO, 'packages/mock'), 'minor'),
-      // Both depend on @feed/mock.
+      'packages/csv': bump(version(REPO, 'packages/csv'), 'minor'),
+      // The three depend on @feed/csv.
+      'packages/mock': bump(version(REPO, 'packages/mock'), 'patch'),
       'packages/alpaca': bump(version(REPO, 'packages/alpaca'), 'patch'),
       'packages/synth': bump(version(REPO, 'packages/synth'), 'patch'),
       'apps/integration': version(REPO, 'apps/integration'),
@@ -55,7 +56,7 @@ describe('release flow', () => {
     };
     const got = Object.fromEntries(Object.keys(expected).map((d) => [d, version(copy, d)]));
     expect(got).toEqual(expected);
-    expect(readFileSync(join(copy, 'packages/mock/CHANGELOG.md'), 'utf8')).toContain('A change to mock alone.');
+    expect(readFileSync(join(copy, 'packages/csv/CHANGELOG.md'), 'utf8')).toContain('A change to csv alone.');
   }, 60_000);
 
   it('pnpm pack of every package installs into an empty project with npm, which imports each from ESM and CommonJS', () => {
@@ -74,6 +75,7 @@ describe('release flow', () => {
     const checks: [string, string][] = [
       ['@feed/core', 'makeBar'],
       ['@feed/data-manager', 'MultiSymbolDataManager'],
+      ['@feed/csv', 'loadBars'],
       ['@feed/mock', 'MockMultiSymbolFeed'],
       ['@feed/alpaca', 'AlpacaMultiSymbolFeed'],
       ['@feed/alpaca/testing', 'FakeAlpacaServer'],

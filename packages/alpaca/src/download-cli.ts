@@ -3,7 +3,7 @@
  * real-data format, regular hours only.
  *
  *   feed-alpaca-download --symbols TQQQ,SQQQ --from 2025-10-01 [--to 2025-10-16] [--out DIR]
- *                        [--feed iex|sip|delayed_sip] [--base-url URL]
+ *                        [--feed iex|sip|delayed_sip] [--base-url URL] [--format csv|arrow] [--force]
  *
  * Keys come from APCA_API_KEY_ID / APCA_API_SECRET_KEY (or ALPACA_PAPER_API_KEY /
  * ALPACA_PAPER_SECRET_KEY). Exit codes: 0 done, 1 failed, 2 bad usage or no keys.
@@ -14,7 +14,9 @@ import { downloadBars } from './download.js';
 import { DATA_URL } from './rest.js';
 
 const USAGE = `usage: feed-alpaca-download --symbols A,B,... --from YYYY-MM-DD [--to YYYY-MM-DD] [--out DIR]
-                            [--feed iex|sip|delayed_sip] [--base-url URL]
+                            [--feed iex|sip|delayed_sip] [--base-url URL] [--format csv|arrow] [--force]
+A file is written to a temporary name and renamed; an existing file holding more bars of the range
+is kept unless --force. A symbol with no bars in the range is an error (exit 1).
 Keys: APCA_API_KEY_ID and APCA_API_SECRET_KEY (or ALPACA_PAPER_API_KEY and ALPACA_PAPER_SECRET_KEY).`;
 
 export interface CliIo {
@@ -31,7 +33,11 @@ function parse(argv: readonly string[]): Record<string, string> | string {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--help' || a === '-h') return 'help';
-    const m = /^--(symbols|from|to|out|feed|base-url)(?:=(.*))?$/.exec(a);
+    if (a === '--force') {
+      out.force = 'yes';
+      continue;
+    }
+    const m = /^--(symbols|from|to|out|feed|base-url|format)(?:=(.*))?$/.exec(a);
     if (m === null) return `unknown argument '${a}'`;
     const value = m[2] ?? argv[++i];
     if (value === undefined || value.startsWith('--')) return `--${m[1]} needs a value`;
@@ -43,6 +49,7 @@ function parse(argv: readonly string[]): Record<string, string> | string {
     if (out[k] !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(out[k])) return `--${k} must be a date YYYY-MM-DD (got '${out[k]}')`;
   }
   if (out.feed !== undefined && !['iex', 'sip', 'delayed_sip'].includes(out.feed)) return `--feed must be iex, sip or delayed_sip (got '${out.feed}')`;
+  if (out.format !== undefined && !['csv', 'arrow'].includes(out.format)) return `--format must be csv or arrow (got '${out.format}')`;
   return out;
 }
 
@@ -78,6 +85,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       ...(args.to === undefined ? {} : { to: args.to }),
       outDir: args.out ?? '.',
       feed: (args.feed ?? 'iex') as 'iex' | 'sip' | 'delayed_sip',
+      format: (args.format ?? 'csv') as 'csv' | 'arrow',
+      force: args.force === 'yes',
       baseUrl: args['base-url'] ?? DATA_URL,
       keys,
       ...(io.fetch === undefined ? {} : { fetch: io.fetch }),
@@ -96,7 +105,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.out(`downloaded ${report.sessions.length} session(s), ${args.from}..${args.to ?? args.from}, in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     io.out('| symbol | file | bars | sessions | outside regular hours (not written) |\n|---|---|---|---|---|\n');
     for (const f of report.files) io.out(`| ${f.symbol} | ${f.path} | ${f.bars} | ${f.sessions} | ${f.outsideHours} |\n`);
-    return 0;
+    const range = `${args.from}..${args.to ?? args.from}`;
+    for (const k of report.kept) {
+      io.err(`feed-alpaca-download: ${k.symbol}: kept ${k.path}: it holds ${k.existing} bars of ${range}, the download only ${k.downloaded} (--force replaces it)\n`);
+    }
+    if (report.empty.length > 0) {
+      io.err(`feed-alpaca-download: no bars for ${report.empty.join(', ')} in ${range} (nothing written for ${report.empty.length === 1 ? 'it' : 'them'}): a wrong symbol, a range without data on this feed, or a plan that cannot read it\n`);
+    }
+    return report.empty.length > 0 || report.kept.length > 0 ? 1 : 0;
   } catch (error) {
     if (io.tty) io.err('\n');
     const what = FeedError.isInstance(error) ? `${error.name} (${error.code})` : 'error';

@@ -2,13 +2,14 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bar, MarketCalendar, MarketSession } from '@feed/core';
 import { invalidOption, nyse } from '@feed/core';
-import { writeRealDataCsv } from '@feed/mock';
+import type { BarFileFormat } from '@feed/csv';
+import { loadBars, writeBarsFile } from '@feed/csv';
 import type { HistoricalBars } from './history.js';
 import type { HistoricalClientOptions } from './rest.js';
 import { AlpacaHistoricalClient } from './rest.js';
 
 export interface DownloadOptions extends Omit<HistoricalClientOptions, 'feed'> {
-  /** Symbols to download, one file each (`SYMBOL.csv`). */
+  /** Symbols to download, one file each (`SYMBOL.csv` or `SYMBOL.arrow`). */
   symbols: readonly string[];
   /** First session date, `YYYY-MM-DD` (New York). */
   from: string;
@@ -19,6 +20,16 @@ export interface DownloadOptions extends Omit<HistoricalClientOptions, 'feed'> {
   to?: string;
   /** Directory for the files; created when missing. */
   outDir: string;
+  /**
+   * `csv` (the real-data format) or `arrow` (Arrow IPC, for pandas, polars, DuckDB).
+   * @default 'csv'
+   */
+  format?: BarFileFormat;
+  /**
+   * Replace an existing file even when it holds more bars of the range than the download.
+   * @default false
+   */
+  force?: boolean;
   /**
    * The feed to read.
    * @default 'iex'
@@ -58,8 +69,13 @@ export interface DownloadedFile {
 }
 
 export interface DownloadReport {
+  /** Files written. */
   readonly files: readonly DownloadedFile[];
   readonly sessions: readonly MarketSession[];
+  /** Symbols the API returned no bar for in the range: no file written (an error for the CLI). */
+  readonly empty: readonly string[];
+  /** Existing files kept because they hold more bars of the range than the download (without `force`). */
+  readonly kept: readonly { readonly symbol: string; readonly path: string; readonly existing: number; readonly downloaded: number }[];
 }
 
 /**
@@ -116,14 +132,42 @@ export async function downloadBars(options: DownloadOptions): Promise<DownloadRe
     for (const list of (await history.barsBySymbol({ symbols, start, end })).values()) for (const b of list) take(b);
   }
   await mkdir(options.outDir, { recursive: true });
+  const format = options.format ?? 'csv';
   const files: DownloadedFile[] = [];
+  const empty: string[] = [];
+  const kept: { symbol: string; path: string; existing: number; downloaded: number }[] = [];
   for (const symbol of symbols) {
     const bars = (bySymbol.get(symbol) as Bar[]).sort((a, b) => a.start - b.start);
-    const path = join(options.outDir, `${symbol}.csv`);
-    await writeRealDataCsv(path, bars);
+    const path = join(options.outDir, `${symbol}.${format}`);
+    if (bars.length === 0) {
+      empty.push(symbol);
+      continue;
+    }
+    if (options.force !== true) {
+      // Never replace a file by one with fewer bars of the same range (an API hiccup, another feed).
+      const existing = await barsInRange(symbol, path, start, end, calendar);
+      if (existing > bars.length) {
+        kept.push({ symbol, path, existing, downloaded: bars.length });
+        continue;
+      }
+    }
+    await writeBarsFile(path, bars, format);
     const days = new Set(bars.map((b) => calendar.dateOf(b.start)));
     files.push({ symbol, path, bars: bars.length, outsideHours: outside.get(symbol) ?? 0, sessions: days.size });
   }
   options.onProgress?.({ bars: count, symbol: symbols[symbols.length - 1] as string, fraction: 1 });
-  return { files, sessions };
+  return { files, sessions, empty, kept };
+}
+
+/** Regular-hours bars an existing file holds in [start, end]; 0 when there is no readable file. */
+async function barsInRange(symbol: string, path: string, start: number, end: number, calendar: MarketCalendar): Promise<number> {
+  let loaded;
+  try {
+    loaded = await loadBars(symbol, path, { cache: false, from: start, to: end + 1 });
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (let i = 0; i < loaded.bars.length; i++) if (calendar.sessionOfBar(loaded.bars.start[i] as number) !== undefined) n++;
+  return n;
 }

@@ -1,6 +1,6 @@
 import { Decoder, EXT_TIMESTAMP, ExtensionCodec, decodeTimestampToTimeSpec } from '@msgpack/msgpack';
 import type { Bar } from '@feed/core';
-import { MINUTE_MS } from '@feed/core';
+import { MINUTE_MS, barFromValues } from '@feed/core';
 
 /** How the stream's frames are encoded: JSON text, or msgpack (`Content-Type: application/msgpack`). */
 export type StreamEncoding = 'json' | 'msgpack';
@@ -128,23 +128,21 @@ export function barOf(m: Record<string, unknown>, receivedAt: number, intervalMs
     const bad = ['o', 'h', 'l', 'c', 'v'].find((k) => !Number.isFinite(num(m[k]))) ?? 'o';
     return `${symbol}: field '${bad}' is ${JSON.stringify(m[bad]) ?? 'missing'}, not a number`;
   }
-  // Built like core's makeBar (same property order, so the same hidden class), without its init object.
-  const bar: { -readonly [K in keyof Bar]: Bar[K] } = {
+  const vw = m.vw;
+  const n = m.n;
+  return barFromValues(
     symbol,
     start,
-    end: start + intervalMs,
+    intervalMs,
     open,
     high,
     low,
     close,
     volume,
+    typeof vw === 'number' && Number.isFinite(vw) ? vw : Number.NaN,
+    typeof n === 'number' && Number.isFinite(n) ? n : -1,
     receivedAt,
-  };
-  const vw = m.vw;
-  if (typeof vw === 'number' && Number.isFinite(vw)) bar.vwap = vw;
-  const n = m.n;
-  if (typeof n === 'number' && Number.isFinite(n)) bar.tradeCount = n;
-  return bar;
+  );
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MINUTE_MS, makeBar, nyse } from '@feed/core';
 import type { Bar } from '@feed/core';
-import { readBarsFromCsv } from '@feed/mock';
+import { loadBars, readBarsFromCsv } from '@feed/csv';
 import { downloadBars } from '../src/index.js';
 import { main } from '../src/download-cli.js';
 import { FakeAlpacaServer } from '../src/testing.js';
@@ -37,7 +37,7 @@ afterEach(async () => {
 });
 
 describe('downloadBars', () => {
-  it('writes regular-hours bars in the real-data format; @feed/mock reads back the same bars', async () => {
+  it('writes regular-hours bars in the real-data format; @feed/csv reads back the same bars', async () => {
     const all = sessionsWithExtendedHours(['TQQQ', 'SVIX'], ['2025-07-02', '2025-07-03']);
     server.addHistory(all);
     const out = dir();
@@ -102,5 +102,57 @@ describe('feed-alpaca-download CLI', () => {
     const text = o.err.join('');
     expect(text).toMatch(/HttpError \(http\): HTTP 401/);
     expect(text).not.toContain('bad-secret-5678');
+  });
+});
+
+describe('the download never loses data', () => {
+  const io = (env: Record<string, string>) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return { io: { env, out: (t: string) => void out.push(t), err: (t: string) => void err.push(t), tty: false }, out, err };
+  };
+  const keys = (): Record<string, string> => ({ APCA_API_KEY_ID: server.keys.keyId, APCA_API_SECRET_KEY: server.keys.secretKey });
+
+  it('an empty answer ({bars:{}}) is exit 1 naming the symbol and the range, and an existing file stays as it was', async () => {
+    const out = dir();
+    server.addHistory(sessionsWithExtendedHours(['TQQQ'], ['2025-10-15']));
+    await main(['--symbols', 'TQQQ', '--from', '2025-10-15', '--out', out, '--base-url', server.restUrl], io(keys()).io);
+    const before = readFileSync(join(out, 'TQQQ.csv'), 'utf8');
+    expect(before.split('\n').length).toBeGreaterThan(390);
+    // A day the server has nothing for: the API answers {"bars":{}}.
+    const run = io(keys());
+    expect(await main(['--symbols', 'TQQQ', '--from', '2025-10-16', '--out', out, '--base-url', server.restUrl], run.io)).toBe(1);
+    expect(run.err.join('')).toMatch(/no bars for TQQQ in 2025-10-16\.\.2025-10-16/);
+    expect(readFileSync(join(out, 'TQQQ.csv'), 'utf8')).toBe(before);
+  });
+
+  it('an existing file with more bars of the range is kept (exit 1, said why); --force replaces it', async () => {
+    const out = dir();
+    server.addHistory(sessionsWithExtendedHours(['TQQQ'], ['2025-10-15']));
+    await main(['--symbols', 'TQQQ', '--from', '2025-10-15', '--out', out, '--base-url', server.restUrl], io(keys()).io);
+    const before = readFileSync(join(out, 'TQQQ.csv'), 'utf8');
+    // The server now has fewer bars for that day (a partial answer).
+    await server.close();
+    server = await FakeAlpacaServer.start();
+    server.addHistory(sessionsWithExtendedHours(['TQQQ'], ['2025-10-15']).filter((b) => b.start % (2 * MINUTE_MS) === 0));
+    const run = io(keys());
+    expect(await main(['--symbols', 'TQQQ', '--from', '2025-10-15', '--out', out, '--base-url', server.restUrl], run.io)).toBe(1);
+    expect(run.err.join('')).toMatch(/TQQQ: kept .*TQQQ\.csv: it holds 391 bars of 2025-10-15\.\.2025-10-15, the download only 196 \(--force replaces it\)/);
+    expect(readFileSync(join(out, 'TQQQ.csv'), 'utf8')).toBe(before);
+    const forced = io(keys());
+    expect(await main(['--symbols', 'TQQQ', '--from', '2025-10-15', '--out', out, '--base-url', server.restUrl, '--force'], forced.io)).toBe(0);
+    expect((await readBarsFromCsv('TQQQ', join(out, 'TQQQ.csv'))).bars).toHaveLength(196);
+  });
+
+  it('--format arrow writes TQQQ.arrow, read back to the same bars as the CSV', async () => {
+    const out = dir();
+    server.addHistory(sessionsWithExtendedHours(['TQQQ'], ['2025-10-15']));
+    expect(await main(['--symbols', 'TQQQ', '--from', '2025-10-15', '--out', out, '--base-url', server.restUrl], io(keys()).io)).toBe(0);
+    expect(await main(['--symbols', 'TQQQ', '--from', '2025-10-15', '--out', out, '--base-url', server.restUrl, '--format', 'arrow'], io(keys()).io)).toBe(0);
+    const csv = await loadBars('TQQQ', join(out, 'TQQQ.csv'), { cache: false });
+    const arrow = await loadBars('TQQQ', join(out, 'TQQQ.arrow'));
+    expect(arrow.report.source).toBe('arrow');
+    expect(Array.from(arrow.bars.start)).toEqual(Array.from(csv.bars.start));
+    expect(Array.from(arrow.bars.close)).toEqual(Array.from(csv.bars.close));
   });
 });

@@ -72,6 +72,30 @@ export function makeBar(init: BarInit, intervalMs: number = MINUTE_MS): Bar {
   return bar;
 }
 
+/**
+ * A frozen `Bar` from stored values: the one function that turns columns (a replay's, a history
+ * ring's, a CSV or Arrow file's) or a decoded message back into a bar, with `makeBar`'s property order.
+ * `vwap` NaN and `tradeCount` < 0 or NaN mean absent.
+ */
+export function barFromValues(
+  symbol: string,
+  start: number,
+  intervalMs: number,
+  open: number,
+  high: number,
+  low: number,
+  close: number,
+  volume: number,
+  vwap: number,
+  tradeCount: number,
+  receivedAt: number,
+): Bar {
+  const bar: { -readonly [K in keyof Bar]: Bar[K] } = { symbol, start, end: start + intervalMs, open, high, low, close, volume, receivedAt };
+  if (vwap === vwap) bar.vwap = vwap;
+  if (tradeCount >= 0) bar.tradeCount = tradeCount;
+  return Object.freeze(bar);
+}
+
 /** True when two bars carry the same market data (symbol, times, OHLCV, vwap, trade count); `receivedAt` is ignored. */
 export function sameBarData(a: Bar, b: Bar): boolean {
   return (

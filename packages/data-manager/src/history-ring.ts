@@ -1,4 +1,5 @@
 import type { Bar } from '@feed/core';
+import { barFromValues } from '@feed/core';
 
 // Fields of one stored bar: 9 numbers (72 bytes), against ~130 bytes for a Bar object.
 const START = 0;
@@ -189,23 +190,19 @@ export class HistoryRing {
   get(i: number): Bar {
     const o = this.offset(i);
     const d = this.data as Float64Array;
-    const start = d[o + START] as number;
-    const vwap = d[o + VWAP] as number;
-    const trades = d[o + TRADES] as number;
-    const bar: { -readonly [K in keyof Bar]: Bar[K] } = {
-      symbol: this.symbol,
-      start,
-      end: start + this.intervalMs,
-      open: d[o + OPEN] as number,
-      high: d[o + HIGH] as number,
-      low: d[o + LOW] as number,
-      close: d[o + CLOSE] as number,
-      volume: d[o + VOLUME] as number,
-      receivedAt: d[o + RECEIVED] as number,
-    };
-    if (!Number.isNaN(vwap)) bar.vwap = vwap;
-    if (trades >= 0) bar.tradeCount = trades;
-    return Object.freeze(bar);
+    return barFromValues(
+      this.symbol,
+      d[o + START] as number,
+      this.intervalMs,
+      d[o + OPEN] as number,
+      d[o + HIGH] as number,
+      d[o + LOW] as number,
+      d[o + CLOSE] as number,
+      d[o + VOLUME] as number,
+      d[o + VWAP] as number,
+      d[o + TRADES] as number,
+      d[o + RECEIVED] as number,
+    );
   }
 
   /** The newest `n` bars (all when `n` >= size), oldest first. */

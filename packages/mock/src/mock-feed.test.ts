@@ -277,7 +277,7 @@ describe('bad input', () => {
   it('a missing file: csv_file naming the file', async () => {
     const e = await connectError({ files: { A: '/nonexistent/TQQQ.csv' } });
     expect(e).toMatchObject({ code: 'csv_file', file: '/nonexistent/TQQQ.csv', line: undefined });
-    expect(e.message).toMatch(/^\/nonexistent\/TQQQ\.csv: cannot read: .*ENOENT/);
+    expect(e.message).toMatch(/^\/nonexistent\/TQQQ\.csv: cannot open: .*ENOENT/);
   });
 
   it('a missing column: csv_column naming the file, line 1 and the column', async () => {
@@ -310,7 +310,7 @@ describe('bad input', () => {
     const f = writeFiles({ 'b.csv': badRows });
     const e = await connectError({ files: { A: f['b.csv']! }, onBadRow: 'fail' });
     expect(e).toMatchObject({ code: 'csv_row', file: f['b.csv'], line: 3, column: 'low' });
-    expect(e.message).toContain(`${f['b.csv']}:3: cannot read low 'x' as a number`);
+    expect(e.message).toContain(`${f['b.csv']}:3: cannot read low 'x' as a decimal number`);
   });
 
   it("with onBadRow 'skip' (default), bad rows are counted and reported per file with lines, and the rest replays", async () => {
@@ -346,5 +346,34 @@ describe('bad input', () => {
   it('rejects bad options with a ConfigError naming each', () => {
     expect(() => new MockMultiSymbolFeed({ files: {}, speed: -1 })).toThrowError(/files: must name at least one file; speed: must be >= 0/);
     expect(() => new MockMultiSymbolFeed({ files: { A: 'a.csv' }, dates: '16/10/2025' })).toThrowError(/dates/);
+  });
+});
+
+describe('a listener that throws', () => {
+  it.each(['tick', 'bar', 'progress'] as const)('a %s listener: an error event with code listener, the replay ends, whenDone() rejects, stop() resolves', async (kind) => {
+    const f = writeFiles({ 'a.csv': realCsv([0, 1, 2, 3, 4, 5]) });
+    const clock = new ReplayClock();
+    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']! }, speed: 0, clock, cache: false });
+    const errors: string[] = [];
+    feed.on('error', (e) => errors.push(e.error.code));
+    let n = 0;
+    const boom = (): void => {
+      if (++n === 3) throw new Error(`${kind} listener failed`);
+    };
+    if (kind === 'tick') clock.onTick(boom);
+    else if (kind === 'bar') feed.on('bar', boom);
+    else feed.on('progress', boom);
+    const bars: number[] = [];
+    feed.on('bar', (e) => bars.push(e.bar.start));
+    await feed.connect();
+    await feed.start();
+    const error = await feed.whenDone().then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'listener' });
+    expect((error as Error).message).toMatch(new RegExp(`${kind} listener failed`));
+    expect(errors).toEqual(['listener']);
+    expect(bars.length).toBeLessThan(6);
+    expect(feed.state).toBe('stopped');
+    await expect(feed.stop()).resolves.toBeUndefined();
+    await feed.disconnect();
   });
 });

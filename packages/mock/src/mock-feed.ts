@@ -1,8 +1,8 @@
 import type { Bar, BarEvent, CancelTimer, Clock, ErrorEvent, FeedStats, StateEvent } from '@feed/core';
-import { AbstractBarFeed, MINUTE_MS, NEW_YORK, ReplayClock, SystemClock, parseOptions, yieldToEventLoop, zonedTimeToEpoch } from '@feed/core';
+import { AbstractBarFeed, FeedError, MINUTE_MS, NEW_YORK, ReplayClock, SystemClock, parseOptions, yieldToEventLoop, zonedTimeToEpoch } from '@feed/core';
 import { z } from 'zod';
-import type { BarColumns, FileReport, LoadOptions } from './csv-loader.js';
-import { defaultOpen, loadCsv } from './csv-loader.js';
+import type { BarColumns, FileReport, LoadOptions } from '@feed/csv';
+import { loadBars } from '@feed/csv';
 
 /** Progress of a replay, emitted each time another whole percent is done, and at the end. */
 export interface ProgressEvent {
@@ -100,7 +100,14 @@ export interface MockFeedOptions {
    * @default 20
    */
   maxReportedErrors?: number;
-  /** Opens a file as a byte stream (injectable for tests). Default: `fs.createReadStream`. */
+  /**
+   * The Arrow cache of parsed CSV columns (`@feed/csv`): a directory, or `false`. The first load of a
+   * CSV writes it; later loads read the columns without parsing. Arrow files (`.arrow`) are read
+   * directly, with or without it.
+   * @default 'node_modules/.cache/feed' under the working directory
+   */
+  cache?: string | false;
+  /** Opens a file as a byte stream (injectable for tests; turns the cache off). Default: regular files only. */
   open?: LoadOptions['open'];
 }
 
@@ -154,7 +161,7 @@ const WEEK_MS = 7 * 24 * 3_600_000;
 export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | CompleteEvent | LoadedEvent> {
   readonly type = 'mock';
   override readonly clock: ReplayClock;
-  private readonly opts: z.infer<typeof optionsSchema> & { open: LoadOptions['open']; maxGapMs: number };
+  private readonly opts: z.infer<typeof optionsSchema> & { open: LoadOptions['open']; cache: string | false | undefined; maxGapMs: number };
   private data: BarColumns[] = [];
   private reports: FileReport[] = [];
   private totalBars = 0;
@@ -171,6 +178,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private cancelTimer: CancelTimer | undefined;
   private readonly pacingClock: Clock;
   private doneWaiters: (() => void)[] = [];
+  private failure: FeedError | undefined;
 
   constructor(options: MockFeedOptions) {
     const parsed = parseOptions(optionsSchema, options, 'MockMultiSymbolFeed options');
@@ -178,7 +186,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     super(Object.keys(parsed.files), clock);
     this.clock = clock;
     this.pacingClock = options.pacingClock ?? new SystemClock();
-    this.opts = { ...parsed, open: options.open ?? defaultOpen, maxGapMs: parsed.maxGapMs ?? parsed.intervalMs };
+    this.opts = { ...parsed, open: options.open, cache: options.cache, maxGapMs: parsed.maxGapMs ?? parsed.intervalMs };
   }
 
   /** What each file held: rows, bars loaded, bad rows by reason with their lines. */
@@ -196,9 +204,32 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   }
 
   /** Resolves when the replay completes (without `loop`) or stops. */
+  /**
+   * Resolves when the replay completes (without `loop`) or stops; rejects with the `listener` error
+   * when a listener (a clock tick, `bar` or `progress` listener) threw and ended the replay.
+   */
   whenDone(): Promise<void> {
-    if (!this.running && this.loopPromise === undefined) return Promise.resolve();
-    return new Promise((resolve) => this.doneWaiters.push(resolve));
+    if (!this.running && this.loopPromise === undefined) return this.failure === undefined ? Promise.resolve() : Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.doneWaiters.push(() => (this.failure === undefined ? resolve() : reject(this.failure))));
+  }
+
+  /**
+   * A listener that throws ends the replay cleanly: the error is emitted (code `listener`), the
+   * replay stops at the next step, `whenDone()` rejects with it and `stop()` resolves.
+   */
+  protected override reportError(error: FeedError): void {
+    super.reportError(error);
+    if (error.code === 'listener' && this.running) {
+      this.failure ??= error;
+      this.halt();
+    }
+  }
+
+  private halt(): void {
+    this.running = false;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.wake?.();
   }
 
   protected async doConnect(): Promise<void> {
@@ -209,12 +240,13 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       from,
       to,
       maxReportedErrors: this.opts.maxReportedErrors,
-      open: this.opts.open,
+      ...(this.opts.open === undefined ? {} : { open: this.opts.open }),
+      ...(this.opts.cache === undefined ? {} : { cache: this.opts.cache }),
     };
     // One file after the other: parsing is CPU-bound on one thread, and interleaving six streams only
     // keeps more data alive at once (measured: slower).
-    const results: Awaited<ReturnType<typeof loadCsv>>[] = [];
-    for (const [symbol, file] of Object.entries(this.opts.files)) results.push(await loadCsv(symbol, file, load));
+    const results: Awaited<ReturnType<typeof loadBars>>[] = [];
+    for (const [symbol, file] of Object.entries(this.opts.files)) results.push(await loadBars(symbol, file, load));
     this.data = results.map((r) => r.bars);
     this.reports = results.map((r) => r.report);
     this.totalBars = this.data.reduce((a, d) => a + d.length, 0);
@@ -233,6 +265,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
 
   protected doStart(): Promise<void> {
     this.running = true;
+    this.failure = undefined;
     this.loopPromise = this.replay().finally(() => {
       this.loopPromise = undefined;
       const waiters = this.doneWaiters;
@@ -243,10 +276,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   }
 
   protected async doStop(): Promise<void> {
-    this.running = false;
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
-    this.wake?.();
+    this.halt();
     await this.loopPromise;
   }
 
@@ -269,24 +299,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   }
 
   private barAt(i: number, row: number): Bar {
-    const d = this.data[i] as BarColumns;
-    const start = (d.start[row] as number) + this.shift;
-    const vwap = d.vwap[row] as number;
-    const trades = d.trades[row] as number;
-    const bar: { -readonly [K in keyof Bar]: Bar[K] } = {
-      symbol: this.symbols[i] as string,
-      start,
-      end: start + this.opts.intervalMs,
-      open: d.open[row] as number,
-      high: d.high[row] as number,
-      low: d.low[row] as number,
-      close: d.close[row] as number,
-      volume: d.volume[row] as number,
-      receivedAt: this.clock.now(),
-    };
-    if (!Number.isNaN(vwap)) bar.vwap = vwap;
-    if (trades >= 0) bar.tradeCount = trades;
-    return Object.freeze(bar);
+    return (this.data[i] as BarColumns).bar(row, this.symbols[i] as string, this.opts.intervalMs, this.clock.now(), this.shift);
   }
 
   /**
@@ -333,6 +346,20 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   }
 
   private async replay(): Promise<void> {
+    try {
+      await this.replayLoop();
+    } catch (error) {
+      // Only listeners run inside a step: a clock tick listener's throw comes through the clock.
+      this.reportError(
+        FeedError.isInstance(error) && error.code === 'listener'
+          ? error
+          : new FeedError({ code: 'listener', message: `a clock tick listener threw during the replay: ${String(error)}`, cause: error }),
+      );
+    }
+    if (this.failure !== undefined && this.state === 'streaming') this.setState('stopped');
+  }
+
+  private async replayLoop(): Promise<void> {
     const { speed, yieldEvery, maxGapMs } = this.opts;
     let steps = 0;
     let prev: number | undefined;

@@ -4,9 +4,10 @@ import type { GenerateOptions } from './generate.js';
 import { generateFiles } from './generate.js';
 
 const USAGE = `usage: feed-synth --out DIR [--spy FILE] [--qqq FILE] [--from YYYY-MM-DD --to YYYY-MM-DD] [--seed N] [--symbols A,B] [--config FILE]
+                  [--format csv|arrow]
 
 Writes the ETF files (TQQQ, SQQQ, UPRO, SDS, UVXY, SVIX by default) and their base files (SPY, QQQ)
-into DIR in the real-data CSV format. Bases come from --spy / --qqq files, or are simulated over the
+into DIR in the real-data CSV format (or Arrow IPC with --format arrow). Bases come from --spy / --qqq files, or are simulated over the
 NYSE sessions of --from .. --to.`;
 
 class UsageError extends Error {}
@@ -43,6 +44,10 @@ function parse(argv: string[]): GenerateOptions {
       }
       case '--symbols':
         opts.symbols = value.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+        break;
+      case '--format':
+        if (value !== 'csv' && value !== 'arrow') throw new UsageError(`--format must be csv or arrow (got '${value}')`);
+        opts.format = value;
         break;
       case '--config':
         (opts as { configPath?: string }).configPath = value;

@@ -1,17 +1,17 @@
-import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, CsvError, DEFAULT_SYMBOL_CONFIG, nyse, parseSymbolConfig } from '@feed/core';
-import { loadCsv } from '@feed/mock';
+import { loadBars, parseCsv } from '@feed/csv';
 import { describe, expect, it } from 'vitest';
 import { generateFiles } from './index.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'feed-synth-gen-'));
 const read = async (path: string): Promise<{ start: Float64Array; close: Float64Array; length: number }> =>
-  (await loadCsv('X', path, { onBadRow: 'fail', intervalMs: 60_000, from: -Infinity, to: Infinity, maxReportedErrors: 1, open: (p) => createReadStream(p) })).bars;
+  (await parseCsv('X', path, { onBadRow: 'fail' })).bars;
 
 describe('generateFiles', () => {
-  it('simulates the bases and writes the six ETFs and SPY, QQQ for a date range, readable by @feed/mock', async () => {
+  it('simulates the bases and writes the six ETFs and SPY, QQQ for a date range, readable by @feed/csv', async () => {
     const out = tmp();
     const progress: string[] = [];
     const files = await generateFiles({ outDir: out, from: '2025-11-26', to: '2025-11-28', seed: 9, noTradeChance: {}, onProgress: (e) => progress.push(`${e.done}/${e.total} ${e.symbol}`) });
@@ -29,6 +29,18 @@ describe('generateFiles', () => {
     const firstOpen = Number(readFileSync(join(out, 'QQQ.csv'), 'utf8').split('\n')[1]!.split(',')[2]);
     expect(tqqq.close[10]).toBeCloseTo(60 * (1 + 3 * ((qqq.close[10] as number) / firstOpen - 1)), 3);
     expect(files.find((f) => f.symbol === 'UVXY')?.source).toBe('volatility model on SPY (seed 9)');
+  });
+
+  it('--format arrow: the same bars as Arrow files', async () => {
+    const csvDir = tmp();
+    const arrowDir = tmp();
+    await generateFiles({ outDir: csvDir, from: '2025-11-26', to: '2025-11-26', seed: 3, symbols: ['TQQQ'] });
+    const files = await generateFiles({ outDir: arrowDir, from: '2025-11-26', to: '2025-11-26', seed: 3, symbols: ['TQQQ'], format: 'arrow' });
+    expect(files.map((f) => f.path.slice(arrowDir.length + 1))).toEqual(['QQQ.arrow', 'TQQQ.arrow']);
+    const a = await loadBars('TQQQ', join(arrowDir, 'TQQQ.arrow'));
+    const c = await read(join(csvDir, 'TQQQ.csv'));
+    expect(a.report.source).toBe('arrow');
+    expect(Array.from(a.bars.close)).toEqual(Array.from(c.close.subarray(0, c.length)));
   });
 
   it('thins the thin funds by default, as measured on the real files, keeping each session\'s first bar', async () => {

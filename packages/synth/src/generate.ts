@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bar, SymbolConfig } from '@feed/core';
 import { DEFAULT_SYMBOL_CONFIG, DEFAULT_SYMBOLS, NEW_YORK, invalidOption, nyse, zonedTimeToEpoch } from '@feed/core';
-import { readBarsFromCsv, writeRealDataCsv } from '@feed/mock';
+import type { BarFileFormat } from '@feed/csv';
+import { readBarsFromCsv, writeBarsFile } from '@feed/csv';
 import { generateLeveraged, specFromConfig } from './leverage.js';
 import { Random } from './random.js';
 import { simulateMarket } from './simulator.js';
@@ -36,8 +37,13 @@ export function thinTrading(bars: readonly Bar[], chance: number, seed: number):
 export const DEFAULT_START_PRICES: Readonly<Record<string, number>> = { TQQQ: 60, SQQQ: 30, UPRO: 80, SDS: 20, UVXY: 20, SVIX: 18 };
 
 export interface GenerateOptions {
-  /** Directory the CSV files are written to (created if needed). */
+  /** Directory the files are written to (created if needed). */
   outDir: string;
+  /**
+   * `csv` (the real-data format) or `arrow` (Arrow IPC, for pandas, polars, DuckDB).
+   * @default 'csv'
+   */
+  format?: BarFileFormat;
   /** First and last New York dates, inclusive. Required when simulating; a filter otherwise. */
   from?: string | undefined;
   to?: string | undefined;
@@ -144,8 +150,8 @@ export async function generateFiles(options: GenerateOptions): Promise<Generated
     return write(symbol, thinTrading(bars, chance, seed * 1009 + index), `${source}, no trade in ${(chance * 100).toFixed(chance < 0.01 ? 2 : 1)} % of minutes`);
   };
   const write = async (symbol: string, bars: Bar[], source: string): Promise<void> => {
-    const path = join(options.outDir, `${symbol}.csv`);
-    const n = await writeRealDataCsv(path, bars);
+    const path = join(options.outDir, `${symbol}.${options.format ?? 'csv'}`);
+    const n = await writeBarsFile(path, bars, options.format ?? 'csv');
     out.push({ symbol, path, bars: n, source });
     options.onProgress?.({ symbol, path, bars: n, done: out.length, total, source });
   };

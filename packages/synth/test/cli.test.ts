@@ -41,6 +41,6 @@ describe('feed-synth, run as a command', () => {
   it('exits 1 with a clear message for a missing input file', async () => {
     const r = await cli(['--out', '/tmp/x', '--spy', '/nonexistent/SPY.csv', '--symbols', 'UPRO']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^feed-synth: \/nonexistent\/SPY\.csv: cannot read: ENOENT/);
+    expect(r.stderr).toMatch(/^feed-synth: \/nonexistent\/SPY\.csv: cannot open: ENOENT/);
   }, 60_000);
 });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bar } from '@feed/core';
-import { readBarsFromCsv } from '@feed/mock';
+import { readBarsFromCsv } from '@feed/csv';
 
 /** FEED_REAL_DATA_DIR, else shared/data/real beside the repository; undefined when neither exists. */
 export function realDataDir(): string | undefined {

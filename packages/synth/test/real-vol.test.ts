@@ -1,6 +1,7 @@
 import { validateBar } from '@feed/core';
 import { describe, expect, it } from 'vitest';
-import { VOL_MODELS, correlation, generateVolEtf, realDataLine } from '../src/index.js';
+import { realDataLine } from '@feed/csv';
+import { VOL_MODELS, correlation, generateVolEtf } from '../src/index.js';
 import { commonMinuteReturns, readBars, realDataDir } from './real-files.js';
 
 const dir = realDataDir();

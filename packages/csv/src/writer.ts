@@ -1,6 +1,7 @@
-import { writeFile } from 'node:fs/promises';
 import type { Bar } from '@feed/core';
 import { newYorkOffsetMs as nyOffset } from '@feed/core';
+import { encodeArrow, writeAtomically } from './arrow.js';
+import { BarColumns } from './columns.js';
 
 export const REAL_DATA_HEADER = 'ts_utc,ts_nyt_epoch,open,high,low,close,volume';
 
@@ -180,9 +181,26 @@ export function realDataCsv(bars: Iterable<Bar>): { chunks: Buffer[]; rows: numb
   return { chunks: w.finish(), rows };
 }
 
-/** Writes bars to `path` in the real-data format (header, one line a bar). */
+/** Writes bars to `path` in the real-data format (header, one line a bar), through a temporary file and a rename. */
 export async function writeRealDataCsv(path: string, bars: Iterable<Bar>): Promise<number> {
   const { chunks, rows } = realDataCsv(bars);
-  await writeFile(path, chunks);
+  await writeAtomically(path, Buffer.concat(chunks));
   return rows;
+}
+
+/** The file formats bars are written in: the real-data CSV, or Arrow IPC (pandas, polars, DuckDB). */
+export type BarFileFormat = 'csv' | 'arrow';
+
+/**
+ * Writes one symbol's bars (in time order) as CSV (real-data format) or Arrow IPC, atomically: the
+ * old file stays whole until the new one is complete. Returns the rows written.
+ */
+export async function writeBarsFile(path: string, bars: readonly Bar[], format: BarFileFormat = 'csv'): Promise<number> {
+  if (format === 'csv') return writeRealDataCsv(path, bars);
+  const cols = new BarColumns(bars.length);
+  for (const b of bars) cols.push(b.start, b.open, b.high, b.low, b.close, b.volume, b.vwap ?? Number.NaN, b.tradeCount ?? -1);
+  cols.trim();
+  const first = bars[0];
+  await writeAtomically(path, encodeArrow(cols, { version: 1, ...(first ? { symbol: first.symbol, intervalMs: first.end - first.start } : {}) }));
+  return bars.length;
 }

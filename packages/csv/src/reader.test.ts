@@ -12,7 +12,7 @@ describe('readBarsFromCsv', () => {
       [OPEN + MIN, 101.25, OPEN + 2 * MIN],
     ]);
     expect(Object.isFrozen(bars[0])).toBe(true);
-    expect(report.loaded).toBe(2);
+    expect(report.rows).toBe(2);
   });
   it('fails on the first bad row by default, naming file and line', async () => {
     const f = writeFiles({ 'b.csv': 'ts_utc,ts_nyt_epoch,open,high,low,close,volume\nx,1743514200,1,1,1,1,1\nx,1743514260,1,1,1,1,-3\n' });

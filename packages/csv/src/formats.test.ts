@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectCsvFormat } from './csv-format.js';
+import { detectCsvFormat } from './formats.js';
 
 describe('detectCsvFormat', () => {
   it('recognizes the real-data header, with a BOM and extra columns', () => {

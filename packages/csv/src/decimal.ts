@@ -1,11 +1,15 @@
 /** Powers of ten that are exact doubles (10^0 ... 10^22). */
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
+/** A decimal number: optional sign, digits with an optional point, an optional exponent. Nothing else. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 /**
- * Parses a plain decimal (`-12.345`, `645786.0`) exactly as `Number()` would, faster: digits are
- * accumulated into an integer m (while m < 2^53) and the result is m / 10^k, a division of two exact
- * doubles, which IEEE 754 rounds correctly, as `Number()` does. Anything else (exponents, more than
- * 15 significant digits, white space, hex) falls back to `Number()`. An empty string is NaN, not 0.
+ * Parses a decimal number (`-12.345`, `645786.0`, `1.5e6`) exactly as `Number()` would, and nothing
+ * else: hex (`0x21C`), binary (`0b101`), `Infinity`, white space inside or an empty cell are NaN.
+ * The common case is fast: digits are accumulated into an integer m (while m < 2^53) and the result
+ * is m / 10^k, a division of two exact doubles, which IEEE 754 rounds correctly, as `Number()` does.
+ * Surrounding spaces are allowed (some writers pad cells).
  */
 export function parseDecimal(s: string): number {
   const n = s.length;
@@ -36,6 +40,6 @@ export function parseDecimal(s: string): number {
 }
 
 function slow(s: string): number {
-  if (s.trim() === '') return Number.NaN;
-  return Number(s);
+  const t = s.trim();
+  return DECIMAL.test(t) ? Number(t) : Number.NaN;
 }

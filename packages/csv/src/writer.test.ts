@@ -2,9 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBar } from '@feed/core';
-import { createReadStream } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { REAL_DATA_HEADER, formatPrice, loadCsv, nyIso, realDataCsv, realDataLine, writeRealDataCsv } from './index.js';
+import { REAL_DATA_HEADER, formatPrice, nyIso, parseCsv, realDataCsv, realDataLine, writeRealDataCsv } from './index.js';
 import fc from 'fast-check';
 
 describe('formatPrice', () => {
@@ -49,7 +48,7 @@ describe('real-data CSV writer', () => {
     const text = readFileSync(path, 'utf8').split('\n');
     expect(text[0]).toBe('ts_utc,ts_nyt_epoch,open,high,low,close,volume');
     expect(text[1]).toBe('2025-04-01T09:30:00-04:00,1743514200,90.1234,90.5,90,90.25,12345.0');
-    const back = await loadCsv('UPRO', path, { onBadRow: 'fail', intervalMs: 60_000, from: -Infinity, to: Infinity, maxReportedErrors: 0, open: (p) => createReadStream(p) });
+    const back = await parseCsv('UPRO', path, { onBadRow: 'fail' });
     expect(Array.from(back.bars.start)).toEqual(bars.map((b) => b.start));
     expect(Array.from(back.bars.open)).toEqual(bars.map((b) => b.open));
     expect(Array.from(back.bars.volume)).toEqual(bars.map((b) => b.volume));

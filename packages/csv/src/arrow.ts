@@ -1,0 +1,151 @@
+import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { CsvError } from '@feed/core';
+import type { Vector } from 'apache-arrow';
+import { DataType, Float64, Schema, Table, TimeUnit, TimestampMillisecond, makeVector, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+
+const UNIT_TO_MS: Record<number, number> = { [TimeUnit.SECOND]: 1000, [TimeUnit.MILLISECOND]: 1, [TimeUnit.MICROSECOND]: 1e-3, [TimeUnit.NANOSECOND]: 1e-6 };
+import { BarColumns } from './columns.js';
+
+/** The schema-metadata key under which feed keeps what it knows of a file (symbol, interval, report). */
+export const ARROW_METADATA_KEY = 'feed';
+
+/** What an Arrow bar file carries besides its columns. */
+export interface ArrowBarMetadata {
+  /** The layout's version: a reader refuses a newer one. */
+  readonly version: 1;
+  readonly symbol?: string;
+  readonly intervalMs?: number;
+  /** For a cache file: the source and the report of its parse. */
+  readonly [key: string]: unknown;
+}
+
+/** Whether a path names an Arrow IPC file (by its ending). */
+export function isArrowPath(path: string): boolean {
+  return /\.(arrow|feather|ipc)$/i.test(path);
+}
+
+/**
+ * Bars as an Arrow IPC file (the "file" format, readable by pandas `pyarrow.feather`, polars
+ * `read_ipc`, DuckDB): `start` as a UTC millisecond timestamp, then `open`, `high`, `low`, `close`,
+ * `volume` as doubles, and `vwap` and `trade_count` (nullable) when any bar has them.
+ */
+export function encodeArrow(bars: BarColumns, metadata: ArrowBarMetadata, options: { startAs?: 'timestamp' | 'float64' } = {}): Uint8Array {
+  const n = bars.length;
+  let startVector: Vector;
+  if (options.startAs === 'float64') {
+    // The cache's layout: epoch ms as doubles, read back without a copy.
+    startVector = makeVector(bars.start.subarray(0, n));
+  } else {
+    const start = new BigInt64Array(n);
+    for (let i = 0; i < n; i++) start[i] = BigInt(bars.start[i] as number);
+    startVector = makeVector({ type: new TimestampMillisecond('UTC'), data: start });
+  }
+  const columns: Record<string, Vector> = {
+    start: startVector,
+    open: makeVector(bars.open.subarray(0, n)),
+    high: makeVector(bars.high.subarray(0, n)),
+    low: makeVector(bars.low.subarray(0, n)),
+    close: makeVector(bars.close.subarray(0, n)),
+    volume: makeVector(bars.volume.subarray(0, n)),
+  };
+  if (bars.vwap !== undefined) {
+    const v = bars.vwap;
+    columns.vwap = vectorFromArray(Array.from({ length: n }, (_, i) => (Number.isNaN(v[i]) ? null : (v[i] as number))), new Float64());
+  }
+  if (bars.trades !== undefined) {
+    const t = bars.trades;
+    columns.trade_count = vectorFromArray(Array.from({ length: n }, (_, i) => ((t[i] as number) < 0 ? null : (t[i] as number))), new Float64());
+  }
+  const table = new Table(columns);
+  const schema = new Schema(table.schema.fields, new Map([[ARROW_METADATA_KEY, JSON.stringify(metadata)]]));
+  return tableToIPC(new Table(schema, table.batches), 'file');
+}
+
+/** One column as a single Float64Array (copied only when the file split it into several batches). */
+function doubles(table: Table, name: string, file: string, required: boolean): Float64Array | undefined {
+  const col = table.getChild(name);
+  if (col === null) {
+    if (!required) return undefined;
+    throw new CsvError({ code: 'csv_column', message: `Arrow file has no '${name}' column`, file, column: name });
+  }
+  if (String(col.type) !== 'Float64') throw new CsvError({ code: 'csv_column', message: `Arrow column '${name}' is ${String(col.type)}, not Float64`, file, column: name });
+  if (col.nullCount > 0) {
+    const out = new Float64Array(col.length);
+    const absent = name === 'trade_count' ? -1 : Number.NaN;
+    for (let i = 0; i < col.length; i++) out[i] = col.isValid(i) ? (col.get(i) as number) : absent;
+    return out;
+  }
+  if (col.data.length === 1) return (col.data[0] as { values: Float64Array }).values.subarray(0, col.length);
+  return col.toArray() as Float64Array;
+}
+
+/** Reads bars back from Arrow IPC bytes; the metadata is feed's, if the file has it. */
+export function decodeArrow(bytes: Uint8Array, file: string): { bars: BarColumns; metadata: Record<string, unknown> | undefined } {
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (error) {
+    throw new CsvError({ code: 'csv_file', message: `not a readable Arrow IPC file: ${(error as Error).message}`, file, cause: error });
+  }
+  const startCol = table.getChild('start') ?? table.getChild('timestamp') ?? table.getChild('t');
+  if (startCol === null) throw new CsvError({ code: 'csv_column', message: "Arrow file has no 'start' column", file, column: 'start' });
+  const n = table.numRows;
+  // The cache's layout (one chunk of doubles) is read without a copy; timestamps are converted.
+  const zeroCopy = String(startCol.type) === 'Float64' && startCol.data.length === 1 && startCol.nullCount === 0;
+  const start = zeroCopy ? (startCol.data[0] as { values: Float64Array }).values.subarray(0, n) : new Float64Array(n);
+  if (!zeroCopy) {
+    let i = 0;
+    for (const chunk of startCol.data) {
+      const values = (chunk as { values: ArrayLike<number | bigint> }).values;
+      // A timestamp in any unit becomes epoch ms; a plain number column is taken as epoch ms.
+      const unit = DataType.isTimestamp(chunk.type) ? (UNIT_TO_MS[chunk.type.unit] ?? 1) : 1;
+      for (let k = 0; k < chunk.length; k++) start[i++] = Number(values[k]) * unit;
+    }
+  }
+  const bars = BarColumns.of({
+    start,
+    open: doubles(table, 'open', file, true) as Float64Array,
+    high: doubles(table, 'high', file, true) as Float64Array,
+    low: doubles(table, 'low', file, true) as Float64Array,
+    close: doubles(table, 'close', file, true) as Float64Array,
+    volume: doubles(table, 'volume', file, true) as Float64Array,
+    vwap: doubles(table, 'vwap', file, false),
+    trades: doubles(table, 'trade_count', file, false),
+  });
+  const raw = table.schema.metadata.get(ARROW_METADATA_KEY);
+  let metadata: Record<string, unknown> | undefined;
+  if (raw !== undefined) {
+    try {
+      metadata = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      metadata = undefined;
+    }
+  }
+  return { bars, metadata };
+}
+
+export async function readArrowFile(file: string): Promise<{ bars: BarColumns; metadata: Record<string, unknown> | undefined }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new CsvError({ code: 'csv_file', message: `cannot read: ${(error as Error).message}`, file, cause: error });
+  }
+  return decodeArrow(bytes, file);
+}
+
+/** Writes `bytes` to `path` through a temporary file and a rename: a reader never sees half a file. */
+export async function writeAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await writeFile(tmp, bytes);
+    // Flush before the rename, so a crash cannot leave the new name on empty blocks.
+    const h = await open(tmp, 'r');
+    await h.sync();
+    await h.close();
+    await rename(tmp, path);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+}

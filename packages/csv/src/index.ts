@@ -1,0 +1,14 @@
+export type { CsvFormat } from './formats.js';
+export { CSV_COLUMNS, detectCsvFormat } from './formats.js';
+export { parseDecimal } from './decimal.js';
+export { parseTime, isPlausibleTime, PLAUSIBLE_FROM, PLAUSIBLE_TO } from './time.js';
+export { BarColumns } from './columns.js';
+export { readLines } from './lines.js';
+export type { BadRowReason, ParseReport, ParseOptions } from './reader.js';
+export { parseCsv, readBarsFromCsv, openRegularFile, clip } from './reader.js';
+export type { FileReport, LoadOptions } from './load.js';
+export { loadBars, cacheKey, defaultCacheDir } from './load.js';
+export type { ArrowBarMetadata } from './arrow.js';
+export { encodeArrow, decodeArrow, readArrowFile, isArrowPath, writeAtomically, ARROW_METADATA_KEY } from './arrow.js';
+export type { BarFileFormat } from './writer.js';
+export { REAL_DATA_HEADER, formatPrice, nyIso, realDataLine, realDataCsv, writeRealDataCsv, writeBarsFile } from './writer.js';

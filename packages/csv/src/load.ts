@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { CsvError } from '@feed/core';
+import { encodeArrow, isArrowPath, readArrowFile, writeAtomically } from './arrow.js';
+import type { BarColumns } from './columns.js';
+import type { ParseReport } from './reader.js';
+import { parseCsv } from './reader.js';
+
+/** Bumped when the parse or the cache layout changes: older cache files are then not read. */
+const CACHE_VERSION = 2;
+/** Bytes of the head and of the tail of a source that go into its cache key. */
+const SAMPLE_BYTES = 65_536;
+
+/** What loading one file found. */
+export interface FileReport extends ParseReport {
+  /** Rows loaded (after the date filter). */
+  readonly loaded: number;
+  /** Rows outside the date filter. */
+  readonly filtered: number;
+  /** Where the columns came from: parsing the CSV, the Arrow cache of that CSV, or an Arrow file given as input. */
+  readonly source: 'csv' | 'cache' | 'arrow';
+  /** The cache file read or written; `undefined` with the cache off or for Arrow input. */
+  readonly cacheFile?: string | undefined;
+  /** Why the cache could not be written (the load itself went on), if it could not. */
+  readonly cacheError?: string | undefined;
+}
+
+export interface LoadOptions {
+  /**
+   * `skip`: bad rows are counted and reported and the rest loads; `fail`: the first bad row rejects.
+   * @default 'skip'
+   */
+  onBadRow?: 'skip' | 'fail';
+  /**
+   * Bar interval.
+   * @default 60000
+   */
+  intervalMs?: number;
+  /** Keep bars whose start is in [from, to). @default everything */
+  from?: number;
+  to?: number;
+  /**
+   * Bad rows kept with their file and line (all are counted).
+   * @default 20
+   */
+  maxReportedErrors?: number;
+  /**
+   * The Arrow cache of parsed columns: a directory, or `false`. The first load of a CSV writes its
+   * columns there; later loads read them without parsing. A cache file is keyed by the source's
+   * path, size, modification time and a hash of its first and last 64 KiB, so a changed source is
+   * never served stale.
+   * @default 'node_modules/.cache/feed' under the working directory
+   */
+  cache?: string | false;
+  /** Opens a file as a byte stream (tests; turns the cache off). */
+  open?: (path: string) => Readable;
+}
+
+/** The default cache directory: `node_modules/.cache/feed` under the working directory. */
+export function defaultCacheDir(): string {
+  return resolve('node_modules', '.cache', 'feed');
+}
+
+/** The cache key of a source file: its path, size, mtime and a hash of its head and tail. */
+export async function cacheKey(file: string, intervalMs: number): Promise<string> {
+  const path = resolve(file);
+  const s = await stat(path);
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ v: CACHE_VERSION, path, size: s.size, mtime: s.mtimeMs, intervalMs }));
+  const fd = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(SAMPLE_BYTES, s.size));
+    await fd.read(head, 0, head.length, 0);
+    h.update(head);
+    if (s.size > SAMPLE_BYTES) {
+      const tail = Buffer.alloc(Math.min(SAMPLE_BYTES, s.size - SAMPLE_BYTES));
+      await fd.read(tail, 0, tail.length, s.size - tail.length);
+      h.update(tail);
+    }
+  } finally {
+    await fd.close();
+  }
+  return h.digest('hex').slice(0, 32);
+}
+
+/** Cache files of one symbol's source share a prefix: `SYMBOL-<hash of the path>-`. */
+function cachePrefix(symbol: string, file: string): string {
+  const pathHash = createHash('sha256').update(resolve(file)).digest('hex').slice(0, 12);
+  return `${symbol.replace(/[^A-Za-z0-9._-]/g, '_')}-${pathHash}-`;
+}
+
+/** Keeps one cache file per source: older versions of the same source's columns are removed. */
+async function pruneCache(dir: string, prefix: string, keep: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const path = join(dir, name);
+    if (name.startsWith(prefix) && name.endsWith('.arrow') && path !== keep) await unlink(path).catch(() => undefined);
+  }
+}
+
+interface StoredError {
+  readonly message: string;
+  readonly line: number | undefined;
+  readonly column: string | undefined;
+  readonly reason: string | undefined;
+}
+
+function storeReport(report: ParseReport): Record<string, unknown> {
+  const prefix = (e: CsvError): string => `${e.file}${e.line === undefined ? '' : `:${e.line}`}: `;
+  return {
+    format: report.format,
+    rows: report.rows,
+    badRows: report.badRows,
+    badByReason: report.badByReason,
+    errors: report.errors.map((e): StoredError => ({ message: e.message.slice(prefix(e).length), line: e.line, column: e.column, reason: e.detail?.reason as string | undefined })),
+  };
+}
+
+function restoreReport(symbol: string, file: string, stored: Record<string, unknown>): ParseReport {
+  const errors = (stored.errors as StoredError[]).map(
+    (e) => new CsvError({ code: 'csv_row', message: e.message, file, line: e.line, column: e.column, detail: { reason: e.reason } }),
+  );
+  return {
+    symbol,
+    file,
+    format: stored.format as ParseReport['format'],
+    rows: stored.rows as number,
+    badRows: stored.badRows as number,
+    badByReason: stored.badByReason as ParseReport['badByReason'],
+    errors,
+  };
+}
+
+/**
+ * Loads one symbol's bars for replay: an Arrow file as it is, or a CSV through the Arrow cache
+ * (parsed once, then read back as columns without parsing). The date filter is applied last, as
+ * views of the loaded columns. Bad rows are reported exactly as a parse reports them, from the
+ * cache too.
+ */
+export async function loadBars(symbol: string, file: string, options: LoadOptions = {}): Promise<{ bars: BarColumns; report: FileReport }> {
+  const intervalMs = options.intervalMs ?? 60_000;
+  const onBadRow = options.onBadRow ?? 'skip';
+  let bars: BarColumns;
+  let report: ParseReport;
+  let source: FileReport['source'];
+  let cacheFile: string | undefined;
+  let cacheError: string | undefined;
+  if (isArrowPath(file)) {
+    const r = await readArrowFile(file);
+    bars = r.bars;
+    for (let i = 1; i < bars.length; i++) {
+      if ((bars.start[i] as number) <= (bars.start[i - 1] as number)) {
+        throw new CsvError({ code: 'csv_row', message: `Arrow rows are not in increasing time order at row ${i}`, file, line: i + 1 });
+      }
+    }
+    report = { symbol, file, format: 'arrow', rows: bars.length, badRows: 0, badByReason: {}, errors: [] };
+    source = 'arrow';
+  } else {
+    const dir = options.open !== undefined || options.cache === false ? undefined : (options.cache ?? defaultCacheDir());
+    let cached: { bars: BarColumns; report: ParseReport } | undefined;
+    if (dir !== undefined) {
+      try {
+        cacheFile = join(dir, `${cachePrefix(symbol, file)}${await cacheKey(file, intervalMs)}.arrow`);
+        const r = await readArrowFile(cacheFile).catch(() => undefined);
+        const stored = r?.metadata?.report as Record<string, unknown> | undefined;
+        if (r !== undefined && stored !== undefined) cached = { bars: r.bars, report: restoreReport(symbol, file, stored) };
+      } catch (error) {
+        // The source itself cannot be read: the parse below says so with the right error.
+        cacheFile = undefined;
+        cacheError = (error as Error).message;
+      }
+    }
+    if (cached !== undefined) {
+      ({ bars, report } = cached);
+      source = 'cache';
+      if (onBadRow === 'fail' && report.errors[0] !== undefined) throw report.errors[0];
+    } else {
+      const parsed = await parseCsv(symbol, file, { onBadRow, intervalMs, maxReportedErrors: options.maxReportedErrors ?? 20, ...(options.open ? { open: options.open } : {}) });
+      ({ bars, report } = parsed);
+      source = 'csv';
+      if (dir !== undefined && cacheFile !== undefined) {
+        try {
+          await mkdir(dir, { recursive: true });
+          await writeAtomically(cacheFile, encodeArrow(bars, { version: 1, symbol, intervalMs, source: resolve(file), report: storeReport(report) }, { startAs: 'float64' }));
+          await pruneCache(dir, cachePrefix(symbol, file), cacheFile);
+        } catch (error) {
+          cacheError = `cannot write the cache: ${(error as Error).message}`;
+          cacheFile = undefined;
+        }
+      }
+    }
+  }
+  const from = options.from ?? Number.NEGATIVE_INFINITY;
+  const to = options.to ?? Number.POSITIVE_INFINITY;
+  const lo = from === Number.NEGATIVE_INFINITY ? 0 : bars.lowerBound(from);
+  const hi = to === Number.POSITIVE_INFINITY ? bars.length : bars.lowerBound(to);
+  const kept = lo === 0 && hi === bars.length ? bars : bars.slice(lo, Math.max(lo, hi));
+  return {
+    bars: kept,
+    report: { ...report, loaded: kept.length, filtered: bars.length - kept.length, source, cacheFile, cacheError },
+  };
+}
