@@ -14,5 +14,10 @@ export function feedBuild(options = {}) {
     sourcemap: true,
     clean: true,
     target: 'node20',
+    // Maps give stack traces the source's file and line; the sources themselves are not shipped
+    // (they were about 60 % of each package's unpacked size).
+    esbuildOptions(o) {
+      o.sourcesContent = false;
+    },
   });
 }

@@ -1,14 +1,14 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { AlpacaMultiSymbolFeed } from '@feed/alpaca';
 import type { BarFeed } from '@feed/core';
 import { DEFAULT_SYMBOL_CONFIG, SystemClock, loadSymbolConfig, nyse, symbolsOf } from '@feed/core';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { MockMultiSymbolFeed } from '@feed/mock';
 import { USAGE, UsageError, exitOnError, parseArgs } from './args.js';
-import { APP_DATA_DIR } from './paths.js';
-import { prepareData, targetSessions } from './prepare-data.js';
+import { APP_DATA_DIR, shownPath, userPath } from './paths.js';
+import { noSessionReason, prepareData, targetSessions } from './prepare-data.js';
 import { runProgram } from './program.js';
 import { writeReport } from './report.js';
 import { resolveFiles } from './resolve-files.js';
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const config = args.config === undefined ? DEFAULT_SYMBOL_CONFIG : await loadSymbolConfig(args.config);
+  const config = args.config === undefined ? DEFAULT_SYMBOL_CONFIG : await loadSymbolConfig(userPath(args.config));
   let symbols = symbolsOf(config);
   if (args.symbols !== undefined) {
     const unknown = args.symbols.filter((s) => !symbols.includes(s));
@@ -47,9 +47,13 @@ async function main(): Promise<void> {
   if (args.live) {
     subtitle = `live: Alpaca ${args.url ?? args.feed}`;
   } else if (args.data !== undefined) {
-    const dir = resolve(args.data);
-    if (!existsSync(dir)) throw new UsageError(`--data: no such directory '${args.data}'`);
-    console.log(`\ndata: ${dir}`);
+    if (args.date !== undefined && targetSessions(args.date, now).length === 0) {
+      const [from, to] = args.date.split('..') as [string, string | undefined];
+      throw new UsageError(`--date: no NYSE session in ${args.date} (${noSessionReason(from, to ?? from)})`);
+    }
+    const dir = userPath(args.data);
+    if (!existsSync(dir)) throw new UsageError(`--data: no such directory '${args.data}' (${dir})`);
+    console.log(`\ndata: ${shownPath(dir)}`);
     const r = await resolveFiles(dir, symbols, config, (l) => console.log(l));
     files = r.files;
     if (r.missing.length > 0) console.log(`no file for ${r.missing.join(', ')}, and no underlying file to synthesize from: missing in every slice`);
@@ -65,7 +69,7 @@ async function main(): Promise<void> {
     const final = sessions[sessions.length - 1]!;
     const range = first.date === final.date ? first.date : `${first.date}..${final.date}`;
     const outDir = args.simulate ? mkdtempSync(join(tmpdir(), 'feed-demo-')) : APP_DATA_DIR;
-    console.log(`\npreparing ${range}${args.simulate ? ' (--simulate: synthetic only)' : ''} in ${relative(process.cwd(), outDir) || outDir}`);
+    console.log(`\npreparing ${range}${args.simulate ? ' (--simulate: synthetic only)' : ''} in ${shownPath(outDir)}`);
     const prepared = await prepareData({
       sessions,
       symbols,
@@ -91,14 +95,32 @@ async function main(): Promise<void> {
 
   const dm = new MultiSymbolDataManager({ symbols, clock: feed.clock });
   const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    stop.abort();
+  });
   if (args.live) console.log(`\nconnecting to ${(feed as AlpacaMultiSymbolFeed).url} ...${args.minutes === undefined ? ' (Ctrl-C stops)' : ''}`);
   const result = await runProgram(feed, dm, { symbols, print: (l) => console.log(l), stopAfterSlices: args.minutes, signal: stop.signal, showSlices: args.live });
   for (const line of result.lines) console.log(line);
+  // Never silent zeros: a symbol without a bar is said, and no bar at all is a failure.
+  const counts = symbols.map((s) => [s, dm.stats().bySymbol[s]?.accepted ?? 0] as const);
+  const empty = counts.filter(([, n]) => n === 0).map(([s]) => s);
+  const what = dates === undefined ? 'the files' : dates.from === dates.to ? dates.from : `${dates.from}..${dates.to}`;
+  if (!args.live && empty.length === symbols.length) {
+    console.error(`\nfeed-demo: no bars at all for ${what}: the files hold no data for it (see --date, and the dates each file covers)`);
+    process.exitCode = 1;
+  } else if (!args.live && empty.length > 0) {
+    console.log(`\nwarning: no bars for ${empty.join(', ')} in ${what}: ${empty.length === 1 ? 'it is' : 'they are'} missing in every slice`);
+  }
+  if (interrupted) {
+    console.log('\ninterrupted (Ctrl-C): the table above is what was replayed so far');
+    process.exitCode = 130;
+  }
   if (args.report !== undefined) {
     const bars = Object.fromEntries(symbols.map((s) => [s, dm.history(s)]));
-    await writeReport(args.report, { title: `feed: ${symbols.join(', ')}`, subtitle, symbols, bars, slices: result.slices, stats: dm.stats() });
-    console.log(`\nreport: ${resolve(args.report)}`);
+    await writeReport(userPath(args.report), { title: `feed: ${symbols.join(', ')}`, subtitle, symbols, bars, slices: result.slices, stats: dm.stats() });
+    console.log(`\nreport: ${shownPath(userPath(args.report))}`);
   }
   dm.dispose();
 }

@@ -1,3 +1,4 @@
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -5,3 +6,21 @@ import { fileURLToPath } from 'node:url';
  * demo. `FEED_DATA_DIR` moves it (tests use a temporary directory).
  */
 export const APP_DATA_DIR = process.env.FEED_DATA_DIR || fileURLToPath(new URL('../data', import.meta.url));
+
+/**
+ * Where the user ran the command: the root scripts pass it (`FEED_USER_CWD`, from pnpm's `INIT_CWD`),
+ * since pnpm runs the app inside `apps/integration`. Paths on the command line resolve against it,
+ * and paths printed are relative to it.
+ */
+const USER_CWD = process.env.FEED_USER_CWD || process.cwd();
+
+/** A path the user typed, as an absolute path. */
+export function userPath(p: string): string {
+  return resolve(USER_CWD, p);
+}
+
+/** A path to print: relative to where the user is, when that is shorter. */
+export function shownPath(p: string): string {
+  const r = relative(USER_CWD, p);
+  return r !== '' && r.length < p.length ? r : p;
+}

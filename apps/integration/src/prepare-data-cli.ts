@@ -5,10 +5,9 @@
  * session (default: the most recent complete one): an existing file, a download from Alpaca when keys
  * are set, or synthetic data from SPY and QQQ. Prints where each file came from.
  */
-import { relative } from 'node:path';
 import { DEFAULT_SYMBOL_CONFIG, SystemClock, loadSymbolConfig, symbolsOf } from '@feed/core';
 import { UsageError, exitOnError } from './args.js';
-import { APP_DATA_DIR } from './paths.js';
+import { APP_DATA_DIR, shownPath, userPath } from './paths.js';
 import { prepareData, targetSessions } from './prepare-data.js';
 
 const USAGE = `usage: pnpm prepare-data [DATE | FROM..TO] [--data DIR] [--out DIR] [--symbols A,B] [--config FILE]
@@ -36,8 +35,8 @@ async function main(argv: string[]): Promise<void> {
     if (m !== null) {
       const v = m[2] ?? argv[++i];
       if (v === undefined || v === '') throw new UsageError(`--${m[1]} needs a value`);
-      if (m[1] === 'data') data = v;
-      else if (m[1] === 'out') out = v;
+      if (m[1] === 'data') data = userPath(v);
+      else if (m[1] === 'out') out = userPath(v);
       else if (m[1] === 'symbols') symbolsArg = v.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
       else configPath = v;
       continue;
@@ -48,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
     }
     throw new UsageError(`unexpected argument '${a}' (a date is YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD)`);
   }
-  const config = configPath === undefined ? DEFAULT_SYMBOL_CONFIG : await loadSymbolConfig(configPath);
+  const config = configPath === undefined ? DEFAULT_SYMBOL_CONFIG : await loadSymbolConfig(userPath(configPath));
   const all = symbolsOf(config);
   const unknown = (symbolsArg ?? []).filter((s) => !all.includes(s));
   if (unknown.length > 0) throw new UsageError(`--symbols: ${unknown.join(', ')} not in the configuration (${all.join(', ')})`);
@@ -69,7 +68,7 @@ async function main(argv: string[]): Promise<void> {
   });
   console.log('');
   console.log(`${'symbol'.padEnd(7)}${'source'.padEnd(12)}${'bars'.padStart(7)}  file`);
-  for (const f of files) console.log(`${f.symbol.padEnd(7)}${f.source.padEnd(12)}${String(f.bars).padStart(7)}  ${relative(process.cwd(), f.path) || f.path}  (${f.note})`);
+  for (const f of files) console.log(`${f.symbol.padEnd(7)}${f.source.padEnd(12)}${String(f.bars).padStart(7)}  ${shownPath(f.path)}  (${f.note})`);
   console.log(`\nprepared ${files.length} files in ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(2)} s`);
 }
 

@@ -184,3 +184,13 @@ export function targetSessions(arg: string | undefined, now: number): MarketSess
   const [from, to] = arg.split('..') as [string, string | undefined];
   return nyse.sessionsBetween(from, to ?? from);
 }
+
+/** Why a date range holds no NYSE session: a weekend, a named holiday, or an empty range. */
+export function noSessionReason(from: string, to: string): string {
+  if (to < from) return 'the range is empty';
+  if (from !== to) return 'weekends and holidays only';
+  const holiday = nyse.holidayName(from);
+  if (holiday !== undefined) return `${holiday}, an exchange holiday`;
+  const day = new Date(`${from}T12:00:00Z`).getUTCDay();
+  return day === 0 || day === 6 ? `a ${day === 0 ? 'Sunday' : 'Saturday'}` : 'not a trading day';
+}

@@ -1,4 +1,5 @@
 import type { BarFeed, FeedEvent } from '@feed/core';
+import { NEW_YORK, wallTime } from '@feed/core';
 import type { MultiSymbolDataManager, Snapshot } from '@feed/data-manager';
 // A replay's own events; a live feed emits none of them.
 import type { LoadedEvent, ProgressEvent } from '@feed/mock';
@@ -35,6 +36,13 @@ export interface ProgramOptions {
 
 const pad = (s: string, n: number): string => s.padStart(n);
 
+/** A time as New York wall time, e.g. `2025-10-06 15:59 ET` (the exchange's, as in the report). */
+function nyTime(t: number): string {
+  const w = wallTime(t, NEW_YORK);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${w.year}-${two(w.month)}-${two(w.day)} ${two(w.hour)}:${two(w.minute)} ET`;
+}
+
 /**
  * The program both modes run, whatever the feed: connect, start, feed the data manager, show
  * progress, stop when the feed ends (replay), after N slices or on abort (live), then print the
@@ -59,18 +67,31 @@ export async function runProgram(feed: BarFeed, dm: MultiSymbolDataManager, o: P
     files = e.files;
     o.print(`replaying ${files.map((r) => `${r.symbol} ${r.loaded.toLocaleString('en-US')}`).join(', ')} bars`);
   });
+  // Progress: every 10 %, and at least once a second whatever the speed (at speed 1 a percent of a
+  // session is minutes long).
   let lastShown = -10;
+  let lastPrintAt = 0;
+  let latest: ProgressEvent | undefined;
+  const show = (p: ProgressEvent, bars: number): void => {
+    lastPrintAt = performance.now();
+    const bar = '#'.repeat(Math.round(p.percent / 5)).padEnd(20, '.');
+    o.print(`  [${bar}] ${String(p.percent).padStart(3)}%  ${bars.toLocaleString('en-US')} bars  ${nyTime(feed.clock.now())}`);
+  };
   replayFeed.on('progress', (p) => {
-    if (p.percent >= lastShown + 10 || p.percent === 100) {
+    latest = p;
+    if (p.percent >= lastShown + 10 || p.percent === 100 || performance.now() - lastPrintAt >= 1000) {
       lastShown = p.percent;
-      const bar = '#'.repeat(Math.round(p.percent / 5)).padEnd(20, '.');
-      o.print(`  [${bar}] ${String(p.percent).padStart(3)}%  ${p.barsReplayed.toLocaleString('en-US')} bars  ${new Date(p.currentTime).toISOString().slice(0, 16)}Z`);
+      show(p, p.barsReplayed);
     }
   });
+  const ticker = setInterval(() => {
+    if (latest !== undefined && latest.percent < 100 && performance.now() - lastPrintAt >= 1000) show(latest, feed.stats().barsReceived);
+  }, 1000);
+  ticker.unref();
   dm.on('slice', (e) => {
     if (o.showSlices !== true) return;
     const s = e.slice;
-    o.print(`  ${new Date(s.asOf).toISOString().slice(0, 16)}Z  ${s.validCount}/${s.entries.length} valid, ${s.forwardFilled} forward-filled${s.missing.length > 0 ? `, missing ${s.missing.join(' ')}` : ''}`);
+    o.print(`  ${nyTime(s.asOf)}  ${s.validCount}/${s.entries.length} valid, ${s.forwardFilled} forward-filled${s.missing.length > 0 ? `, missing ${s.missing.join(' ')}` : ''}`);
     if (o.stopAfterSlices !== undefined && slices.length >= o.stopAfterSlices) void feed.stop();
   });
   const ended = new Promise<void>((resolve) => {
@@ -88,6 +109,7 @@ export async function runProgram(feed: BarFeed, dm: MultiSymbolDataManager, o: P
     await ended;
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
+    clearInterval(ticker);
   }
   dm.flush();
 
@@ -105,7 +127,11 @@ export async function runProgram(feed: BarFeed, dm: MultiSymbolDataManager, o: P
       `${s.padEnd(7)}${pad((st?.accepted ?? 0).toLocaleString('en-US'), 9)}${pad(String(st?.rejected ?? 0), 10)}${pad(String(bad), 10)}${pad(String(st?.forwardFilledIntervals ?? 0), 12)}${pad(st?.avgAgeMs === undefined || st.avgAgeMs === null ? '-' : (st.avgAgeMs / 1000).toFixed(1), 11)}${pad(e?.price === undefined || e.price === null ? '-' : e.price.toFixed(2), 11)}${pad(e ? e.stalenessWeight.toFixed(3) : '-', 8)}  ${e?.valid ? 'yes' : 'no'}`,
     );
   }
-  lines.push('', `${q.slicesEmitted.toLocaleString('en-US')} slices; last as of ${lastSlice ? new Date(lastSlice.asOf).toISOString() : '-'}; usable: ${lastSlice?.usable ? 'yes' : 'no'}`);
+  const valid = lastSlice === undefined ? 0 : lastSlice.entries.filter((e) => e.valid).length;
+  lines.push(
+    '',
+    `${q.slicesEmitted.toLocaleString('en-US')} slices; last as of ${lastSlice ? nyTime(lastSlice.asOf) : '-'}; usable: ${lastSlice?.usable ? 'yes' : 'no'} (${valid} of ${o.symbols.length} symbols valid${lastSlice?.usable ? '' : '; usable needs at least half'})`,
+  );
   lines.push(`feed (${feed.type}): ${feedStats.barsReceived.toLocaleString('en-US')} bars, ${feedStats.errors} errors, ${feedStats.reconnects} reconnects, ${feedStats.barsRecovered} recovered by gap fill`);
   await feed.disconnect();
   return { lines, lastSlice, slices };

@@ -55,8 +55,25 @@ describe('the demo, run as a child process', () => {
     expect(r.stdout).toMatch(/TQQQ\s+4\s+0\s+0\s+0\s+0\.0\s+56\.00\s+1\.000\s+yes/);
     expect(r.stdout).toMatch(/SDS\s+3\s+0\s+0\s+1\s/);
     expect(r.stdout).toMatch(/UPRO\s+0 .* no$/m);
-    expect(r.stdout).toContain('4 slices; last as of 2025-04-01T13:34:00.000Z');
+    expect(r.stdout).toContain('4 slices; last as of 2025-04-01 09:34 ET');
     expect(r.stdout).toContain('no file for UPRO, and no underlying file to synthesize from');
+    expect(r.stdout).toContain('warning: no bars for UPRO in the files: it is missing in every slice');
+    expect(r.stdout).toContain('usable: yes (2 of 3 symbols valid)');
+  }, 60_000);
+
+  it('a date without a session is a usage error saying why; a date without data exits 1, never silent zeros', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'feed-demo-dates-'));
+    const open = Date.UTC(2025, 3, 1, 13, 30);
+    writeFileSync(join(dir, 'TQQQ.csv'), csv(open, [0, 1, 2], 56));
+    const weekend = await demo(['--data', dir, '--symbols', 'TQQQ', '--date', '2025-04-05']);
+    expect(weekend.code).toBe(2);
+    expect(weekend.stderr).toMatch(/--date: no NYSE session in 2025-04-05 \(a Saturday\)/);
+    const holiday = await demo(['--data', dir, '--symbols', 'TQQQ', '--date', '2025-04-18']);
+    expect(holiday.stderr).toMatch(/\(Good Friday, an exchange holiday\)/);
+    const before = await demo(['--data', dir, '--symbols', 'TQQQ', '--date', '2025-03-03']);
+    expect(before.code).toBe(1);
+    expect(before.stderr).toMatch(/no bars at all for 2025-03-03/);
+    expect(before.stdout).not.toContain('1970');
   }, 60_000);
 
   it('synthesizes a leveraged symbol without a file from its underlying (UPRO = 3x SPY)', async () => {
@@ -76,7 +93,7 @@ describe('the demo, run as a child process', () => {
     expect(r.stdout).toContain('preparing 2025-10-16 (--simulate: synthetic only)');
     for (const s of ['TQQQ', 'SQQQ', 'UPRO']) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+391\\s+0\\s+0\\s+0\\s`, 'm'));
     for (const s of ['SDS', 'SVIX']) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+3[5-8]\\d\\s+0\\s+0\\s+[1-9]\\d*\\s`, 'm'));
-    expect(r.stdout).toContain('391 slices; last as of 2025-10-16T20:01:00.000Z; usable: yes');
+    expect(r.stdout).toContain('391 slices; last as of 2025-10-16 16:01 ET; usable: yes (6 of 6 symbols valid)');
   }, 60_000);
 
   it('exits 2 with the usage on a bad option', async () => {
@@ -111,7 +128,7 @@ describe('--live', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`connecting to ${server.url()}`);
-      expect(r.stdout.match(/^ {2}\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z {2}6\/6 valid/gm)?.length).toBe(5);
+      expect(r.stdout.match(/^ {2}\d{4}-\d{2}-\d{2} \d{2}:\d{2} ET {2}6\/6 valid/gm)?.length).toBe(5);
       for (const s of SIX) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+5\\s+0\\s+0\\s+0\\s`, 'm'));
       expect(r.stdout).toMatch(/feed \(alpaca\): \d+ bars, 0 errors, 0 reconnects/);
       expect(r.stdout).not.toContain(server.keys.secretKey);

@@ -68,6 +68,9 @@ describe('release flow', () => {
     for (const t of tarballs) {
       const manifest = execFileSync('tar', ['-xOzf', t, 'package/package.json'], { encoding: 'utf8' });
       expect(manifest, t).not.toContain('workspace:');
+      const listing = execFileSync('tar', ['-tzf', t], { encoding: 'utf8' });
+      expect(listing, t).toContain('package/LICENSE');
+      expect(listing, t).toContain('package/dist/index.js');
     }
     const project = tmp('feed-consumer-');
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));

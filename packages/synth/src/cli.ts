@@ -58,6 +58,7 @@ function parse(argv: string[]): GenerateOptions {
   }
   if (opts.outDir === '') throw new UsageError('--out DIR is required');
   for (const d of [opts.from, opts.to]) if (d !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(d)) throw new UsageError(`dates are YYYY-MM-DD (got '${d}')`);
+  if ((opts.from === undefined) !== (opts.to === undefined)) throw new UsageError(`give both --from and --to, or neither (got only ${opts.from === undefined ? '--to' : '--from'})`);
   opts.baseFiles = base;
   return opts;
 }

@@ -36,6 +36,9 @@ describe('feed-synth, run as a command', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--seed must be a whole number >= 0 (got 'abc')");
     expect((await cli([])).stderr).toContain('--out DIR is required');
+    const half = await cli(['--out', '/tmp/x', '--from', '2025-10-01']);
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain('give both --from and --to, or neither (got only --from)');
   }, 60_000);
 
   it('exits 1 with a clear message for a missing input file', async () => {
