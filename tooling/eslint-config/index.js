@@ -42,7 +42,7 @@ export function feedConfig({ tsconfigRootDir, clock = 'off' }) {
   const sourceRules =
     clock === 'strict' ? { ...noWallClock, ...noTimers } : clock === 'no-timers-allowed' ? noWallClock : {};
   return tseslint.config(
-    { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '*.config.ts', '*.config.js', '*.config.mjs'] },
+    { ignores: ['dist/**', 'bin/**', 'coverage/**', 'node_modules/**', '*.config.ts', '*.config.js', '*.config.mjs'] },
     js.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,
     {
