@@ -32,6 +32,7 @@ export interface ReconnectPolicy {
 
 export type ResolvedReconnectPolicy = Required<ReconnectPolicy>;
 
+/** The default reconnect policy: 1 s doubling to 64 s, +-20 % jitter, 10 attempts in a row. */
 export const DEFAULT_RECONNECT_POLICY: ResolvedReconnectPolicy = Object.freeze({
   initialDelayMs: 1000,
   maxDelayMs: 64_000,
@@ -54,6 +55,7 @@ export const reconnectPolicySchema = z
   })
   .refine((p) => p.maxDelayMs >= p.initialDelayMs, { message: 'must be >= initialDelayMs', path: ['maxDelayMs'] });
 
+/** Validates a reconnect policy and fills in its defaults. */
 export function resolveReconnectPolicy(policy: ReconnectPolicy = {}): ResolvedReconnectPolicy {
   return parseOptions(reconnectPolicySchema, policy, 'reconnect policy', 'reconnect');
 }

@@ -8,6 +8,7 @@ import type { HistoricalBars } from './history.js';
 import type { HistoricalClientOptions } from './rest.js';
 import { AlpacaHistoricalClient } from './rest.js';
 
+/** Options of `downloadBars`. */
 export interface DownloadOptions extends Omit<HistoricalClientOptions, 'feed'> {
   /** Symbols to download, one file each (`SYMBOL.csv` or `SYMBOL.arrow`). */
   symbols: readonly string[];
@@ -49,6 +50,7 @@ export interface DownloadOptions extends Omit<HistoricalClientOptions, 'feed'> {
   onProgress?: (progress: DownloadProgress) => void;
 }
 
+/** How far a download is. */
 export interface DownloadProgress {
   /** Bars received so far. */
   readonly bars: number;
@@ -57,6 +59,7 @@ export interface DownloadProgress {
   readonly symbol: string;
 }
 
+/** One file a download wrote. */
 export interface DownloadedFile {
   readonly symbol: string;
   readonly path: string;
@@ -68,6 +71,7 @@ export interface DownloadedFile {
   readonly sessions: number;
 }
 
+/** What a download did. */
 export interface DownloadReport {
   /** Files written. */
   readonly files: readonly DownloadedFile[];

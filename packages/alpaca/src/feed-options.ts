@@ -13,6 +13,7 @@ import { defaultWebSocketFactory } from './socket.js';
 import type { AlpacaFeedName } from './urls.js';
 import { FEEDS, streamUrl } from './urls.js';
 
+/** Pings and the pong timeout of the stream. */
 export interface KeepAliveOptions {
   /**
    * Ping the server this often, in milliseconds.
@@ -26,6 +27,7 @@ export interface KeepAliveOptions {
   pongTimeoutMs?: number;
 }
 
+/** The no-data watchdog: reconnects a connection that delivers nothing while the market is open. */
 export interface WatchdogOptions {
   /**
    * Reconnect when an open connection delivers no bar for this long while the market is open, in
@@ -65,6 +67,7 @@ export interface Channels {
   dailyBars?: boolean;
 }
 
+/** Gap fill over a history client, after reconnects and restarts. */
 export interface GapFillOptions {
   /**
    * Where missed bars come from: any provider's history client.
@@ -85,6 +88,7 @@ export interface GapFillOptions {
   timeoutMs?: number;
 }
 
+/** Options of `AlpacaMultiSymbolFeed`; each field has its default. */
 export interface AlpacaFeedOptions {
   /** The symbols to subscribe. More can be added with `subscribe()`. */
   symbols: readonly string[];

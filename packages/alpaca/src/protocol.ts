@@ -20,6 +20,7 @@ export type ProtocolAction =
   /** An Alpaca error: during the handshake it fails the attempt (and every retry when fatal). */
   | { readonly kind: 'error'; readonly error: AlpacaError; readonly duringHandshake: boolean };
 
+/** What the handshake needs: the auth mode, the keys, the subscribe message and redaction. */
 export interface HandshakeOptions {
   readonly auth: 'message' | 'headers';
   readonly keyId: string;
@@ -30,6 +31,7 @@ export interface HandshakeOptions {
   redact(text: string): string;
 }
 
+/** The stream's auth/subscribe handshake as a pure state machine: a control message in, actions out. */
 export class AlpacaHandshake {
   #phase: HandshakePhase = 'opening';
 

@@ -7,8 +7,10 @@ import { barOf } from './messages.js';
 
 /** Alpaca's data API host. */
 export const DATA_URL = 'https://data.alpaca.markets';
+/** Alpaca's sandbox data API host. */
 export const SANDBOX_DATA_URL = 'https://data.sandbox.alpaca.markets';
 
+/** Options of `AlpacaHistoricalClient`. */
 export interface HistoricalClientOptions {
   /**
    * The data API's base URL (a proxy, or `FakeAlpacaServer.restUrl` in tests).

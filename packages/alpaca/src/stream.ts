@@ -32,6 +32,7 @@ export interface LatencyStats {
   readonly maxMs: number;
 }
 
+/** The Alpaca feed's statistics. */
 export interface AlpacaFeedStats extends FeedStats {
   /** Frames received. */
   readonly frames: number;

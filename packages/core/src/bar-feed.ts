@@ -10,6 +10,7 @@ import type { Listener, TypedEvent, Unsubscribe } from './emitter.js';
  */
 export type FeedState = 'idle' | 'connecting' | 'connected' | 'streaming' | 'reconnecting' | 'stopped' | 'closed';
 
+/** Every lifecycle state, in lifecycle order. */
 export const FEED_STATES: readonly FeedState[] = [
   'idle',
   'connecting',
@@ -38,16 +39,19 @@ export interface FeedStats {
   readonly lastBarAt: number | null;
 }
 
+/** A bar handed over by a feed (`feed.on('bar', ({ bar }) => ...)`). */
 export interface BarEvent {
   readonly type: 'bar';
   readonly bar: Bar;
 }
 
+/** A problem a feed reports without stopping (`feed.on('error', ({ error }) => ...)`): a typed `FeedError`. */
 export interface ErrorEvent {
   readonly type: 'error';
   readonly error: FeedError;
 }
 
+/** A lifecycle change (`feed.on('state', ({ from, to }) => ...)`). */
 export interface StateEvent {
   readonly type: 'state';
   readonly from: FeedState;

@@ -49,6 +49,7 @@ export function barSchema(rules?: ValidationRules, ctx?: ValidationContext): z.Z
 /** The default bar schema: one-minute bars, default rules, no clock or symbol context. */
 export const BarSchema: z.ZodType<Bar> = barSchema();
 
+/** The result of `safeParseBar`: the bar, or the reason and the error. */
 export type ParseBarResult =
   | { readonly ok: true; readonly bar: Bar }
   | { readonly ok: false; readonly reason: RejectReason; readonly error: BarValidationError };

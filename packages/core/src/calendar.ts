@@ -13,6 +13,7 @@ export interface MarketSession {
   readonly earlyClose: boolean;
 }
 
+/** Options of `MarketCalendar`. */
 export interface MarketCalendarOptions {
   /**
    * Extra full-day closures, `YYYY-MM-DD` (for example an unscheduled closure announced after this
@@ -27,6 +28,7 @@ export interface MarketCalendarOptions {
   extraEarlyCloses?: readonly string[];
 }
 
+/** The exchange's time zone. */
 export const NEW_YORK = 'America/New_York';
 
 /**

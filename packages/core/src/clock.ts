@@ -212,6 +212,7 @@ class TickListeners {
   }
 }
 
+/** Options of `SystemClock`. */
 export interface SystemClockOptions {
   /**
    * How often the clock ticks its listeners, in milliseconds.

@@ -3,7 +3,9 @@ export interface TypedEvent {
   readonly type: string;
 }
 
+/** A function told of one kind of event. */
 export type Listener<E> = (event: E) => void;
+/** Removes the listener it was returned for; calling it again does nothing. */
 export type Unsubscribe = () => void;
 
 /**

@@ -39,11 +39,13 @@ export interface FeedErrorOptions {
   detail?: Readonly<Record<string, unknown>>;
 }
 
+/** What `new FeedError(...)` takes: a code, a message, and optionally a detail and a cause. */
 export interface FeedErrorInit extends FeedErrorOptions {
   code: FeedErrorCode;
   message: string;
 }
 
+/** The base of every error the feed packages throw or emit: a `code` to switch on, an optional `detail`; `isInstance` works across package copies. */
 export class FeedError extends Error {
   /** The name used by `isInstance`; subclasses override it. */
   static readonly errorName: string = 'FeedError';

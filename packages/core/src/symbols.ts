@@ -68,7 +68,9 @@ const symbolConfigSchema = z
     });
   });
 
+/** One symbol of the configuration: description, underlying, leverage, expense ratio. */
 export type SymbolInfo = z.infer<typeof symbolInfo>;
+/** A validated symbol configuration: the symbols and their correlation matrix. */
 export type SymbolConfig = z.infer<typeof symbolConfigSchema>;
 
 /** The zod schema of the symbol configuration file. */

@@ -23,6 +23,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/** A wall-clock time in some time zone. */
 export interface WallTime {
   readonly year: number;
   /** 1-12 */

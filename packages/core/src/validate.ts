@@ -19,6 +19,7 @@ export type RejectReason =
   | 'too_old'
   | 'out_of_order';
 
+/** Every reason a bar can be rejected for, in the order statistics list them. */
 export const REJECT_REASONS: readonly RejectReason[] = [
   'invalid_shape',
   'unknown_symbol',
@@ -75,6 +76,7 @@ export interface ValidationContext {
   latestStart?: number;
 }
 
+/** Validation rules with every default filled in. */
 export interface ResolvedValidationRules {
   readonly intervalMs: number;
   readonly minPrice: number;
@@ -83,6 +85,7 @@ export interface ResolvedValidationRules {
   readonly maxBarAgeMs: number;
 }
 
+/** The rules used when none are given. */
 export const DEFAULT_VALIDATION_RULES: ResolvedValidationRules = Object.freeze({
   intervalMs: MINUTE_MS,
   minPrice: 0,
@@ -91,6 +94,7 @@ export const DEFAULT_VALIDATION_RULES: ResolvedValidationRules = Object.freeze({
   maxBarAgeMs: Number.POSITIVE_INFINITY,
 });
 
+/** Fills in the defaults of partial validation rules. */
 export function resolveValidationRules(rules: ValidationRules = {}): ResolvedValidationRules {
   return {
     intervalMs: rules.intervalMs ?? DEFAULT_VALIDATION_RULES.intervalMs,

@@ -124,6 +124,7 @@ export function decodeArrow(bytes: Uint8Array, file: string): { bars: BarColumns
   return { bars, metadata };
 }
 
+/** Reads an Arrow IPC bar file (see `decodeArrow`). */
 export async function readArrowFile(file: string): Promise<{ bars: BarColumns; metadata: Record<string, unknown> | undefined }> {
   let bytes: Uint8Array;
   try {

@@ -27,6 +27,7 @@ export interface FileReport extends ParseReport {
   readonly cacheError?: string | undefined;
 }
 
+/** Options of `loadBars`. */
 export interface LoadOptions {
   /**
    * `skip`: bad rows are counted and reported and the rest loads; `fail`: the first bad row rejects.

@@ -36,6 +36,7 @@ export interface ParseReport {
   readonly errors: readonly CsvError[];
 }
 
+/** Options of `parseCsv` and `readBarsFromCsv`. */
 export interface ParseOptions {
   /**
    * `skip`: every bad line is counted and reported and the rest is read; `fail`: the first bad line

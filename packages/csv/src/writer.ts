@@ -3,6 +3,7 @@ import { newYorkOffsetMs as nyOffset } from '@feed/core';
 import { encodeArrow, writeAtomically } from './arrow.js';
 import { BarColumns } from './columns.js';
 
+/** The header of the real-data CSV format. */
 export const REAL_DATA_HEADER = 'ts_utc,ts_nyt_epoch,open,high,low,close,volume';
 
 const pad = (n: number): string => (n < 10 ? `0${n}` : String(n));

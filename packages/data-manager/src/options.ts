@@ -12,6 +12,7 @@ export const ALWAYS_OPEN: MarketHours = Object.freeze({
   openMsBetween: (from: number, to: number): number => (to > from ? to - from : 0),
 });
 
+/** Options of `MultiSymbolDataManager`. */
 export interface DataManagerOptions {
   /** The tracked symbols, or a symbol configuration from `@feed/core` (its symbols, in file order). */
   symbols: readonly string[] | SymbolConfig;
@@ -79,6 +80,7 @@ export interface DataManagerOptions {
   calendar?: MarketHours;
 }
 
+/** The data manager's options with every default filled in (`dm.options`). */
 export interface ResolvedOptions {
   readonly symbols: readonly string[];
   readonly clock: Clock;

@@ -54,6 +54,7 @@ export type UpdateResult =
   | { readonly status: 'revision' }
   | { readonly status: 'rejected'; readonly reason: RejectReason };
 
+/** What `updateAll` did: how many bars of each outcome. */
 export interface UpdateSummary {
   accepted: number;
   duplicates: number;
@@ -85,6 +86,7 @@ export interface SymbolQuality {
   readonly avgAgeMs: number | null;
 }
 
+/** Data-quality statistics: per symbol and in total. */
 export interface QualityStats {
   readonly total: SymbolQuality;
   readonly bySymbol: Readonly<Record<string, SymbolQuality>>;
@@ -93,11 +95,13 @@ export interface QualityStats {
   readonly slicesEmitted: number;
 }
 
+/** A closed minute (`dm.on('slice', ({ slice }) => ...)`): every symbol's state at that boundary. */
 export interface SliceEvent {
   readonly type: 'slice';
   readonly slice: Snapshot;
 }
 
+/** A bar `update` rejected, with the reason. */
 export interface RejectEvent {
   readonly type: 'rejected';
   readonly bar: Bar;
@@ -110,4 +114,5 @@ export interface ListenerErrorEvent {
   readonly error: Error;
 }
 
+/** Every event of the data manager. */
 export type DataManagerEvent = SliceEvent | RejectEvent | ListenerErrorEvent;

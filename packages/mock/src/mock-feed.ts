@@ -30,8 +30,10 @@ export interface LoadedEvent {
   readonly totalBars: number;
 }
 
+/** Every event of the replay feed: the common ones and its own. */
 export type MockFeedEvent = BarEvent | ErrorEvent | StateEvent | ProgressEvent | CompleteEvent | LoadedEvent;
 
+/** The replay feed's statistics. */
 export interface MockFeedStats extends FeedStats {
   /** Bars loaded for replay, over all files (after the date filter). */
   readonly barsLoaded: number;
@@ -43,6 +45,7 @@ export interface MockFeedStats extends FeedStats {
 /** A date filter: one New York session date, or an inclusive range of dates (`YYYY-MM-DD`). */
 export type DateFilter = string | { readonly from?: string | undefined; readonly to?: string | undefined };
 
+/** Options of `MockMultiSymbolFeed`. */
 export interface MockFeedOptions {
   /** Symbol to CSV path; the symbols are replayed in this order within a minute. */
   files: Readonly<Record<string, string>>;

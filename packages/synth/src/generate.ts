@@ -36,6 +36,7 @@ export function thinTrading(bars: readonly Bar[], chance: number, seed: number):
 /** Where generated funds start: plausible 2025 levels (their returns, not their level, come from the models). */
 export const DEFAULT_START_PRICES: Readonly<Record<string, number>> = { TQQQ: 60, SQQQ: 30, UPRO: 80, SDS: 20, UVXY: 20, SVIX: 18 };
 
+/** Options of `generateFiles`. */
 export interface GenerateOptions {
   /** Directory the files are written to (created if needed). */
   outDir: string;
@@ -66,6 +67,7 @@ export interface GenerateOptions {
   onProgress?: (event: { symbol: string; path: string; bars: number; done: number; total: number; source: string }) => void;
 }
 
+/** One file `generateFiles` wrote, and where its bars came from. */
 export interface GeneratedFile {
   readonly symbol: string;
   readonly path: string;

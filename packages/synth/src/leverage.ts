@@ -11,6 +11,7 @@ export function leveragedPrice(prevCloseEtf: number, prevCloseUnderlying: number
   return prevCloseEtf * (1 + leverage * (underlying / prevCloseUnderlying - 1));
 }
 
+/** A leveraged fund to generate: its symbol, leverage and start price. */
 export interface LeveragedSpec {
   /** The generated symbol, e.g. `UPRO`. */
   symbol: string;
@@ -34,6 +35,7 @@ export interface LeveragedSpec {
   volumeFactor?: number;
 }
 
+/** Options of `generateLeveraged`. */
 export interface LeveragedOptions {
   /** The underlying's close before the first bar (the first session's reference); default: the first bar's open. */
   firstReference?: number;

@@ -14,6 +14,7 @@ export interface SimulatedAsset {
   minuteVolume: number;
 }
 
+/** Options of the base-market simulator. */
 export interface SimulatorOptions {
   /** First and last New York dates (inclusive), `YYYY-MM-DD`. */
   from: string;
@@ -39,6 +40,7 @@ export interface SimulatorOptions {
   calendar?: MarketCalendar;
 }
 
+/** The simulated base assets (SPY, QQQ) and their parameters. */
 export const DEFAULT_ASSETS: Readonly<Record<string, SimulatedAsset>> = {
   SPY: { price: 560, dailyVol: 0.01, overnightVol: 0.004, minuteVolume: 90_000 },
   QQQ: { price: 480, dailyVol: 0.0125, overnightVol: 0.005, minuteVolume: 60_000 },

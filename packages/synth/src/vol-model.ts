@@ -181,6 +181,7 @@ export const VOL_MODELS: Readonly<Record<string, VolModel>> = {
   },
 };
 
+/** Options of `generateVolEtf`. */
 export interface VolEtfOptions {
   symbol: string;
   model: VolModel;

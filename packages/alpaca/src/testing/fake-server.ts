@@ -12,6 +12,7 @@ import type { RestFaults } from './rest-handler.js';
 import { handleBarsRequest } from './rest-handler.js';
 import { formatTime } from './time-format.js';
 
+/** Options of `FakeAlpacaServer.start`. */
 export interface FakeAlpacaServerOptions {
   /**
    * Port on 127.0.0.1; 0 picks a free one.
