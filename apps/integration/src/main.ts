@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   let files: Record<string, string> = {};
   let dates: { from: string; to: string } | undefined;
   let subtitle: string;
+  const synthetic = new Set<string>();
   if (args.live) {
     subtitle = `live: Alpaca ${args.url ?? args.feed}`;
   } else if (args.data !== undefined) {
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     console.log(`\ndata: ${shownPath(dir)}`);
     const r = await resolveFiles(dir, symbols, config, (l) => console.log(l));
     files = r.files;
+    for (const x of r.synthetic) synthetic.add(x);
     if (r.missing.length > 0) console.log(`no file for ${r.missing.join(', ')}, and no underlying file to synthesize from: missing in every slice`);
     if (args.date !== undefined) {
       const [from, to] = args.date.split('..') as [string, string | undefined];
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
     });
     for (const f of prepared) {
       files[f.symbol] = f.path;
+      if (f.source === 'synthetic') synthetic.add(f.symbol);
       console.log(`  ${f.symbol.padEnd(5)} ${f.source.padEnd(10)} ${String(f.bars).padStart(6)} bars  ${f.note}`);
     }
     dates = { from: first.date, to: final.date };
@@ -119,7 +122,7 @@ async function main(): Promise<void> {
   }
   if (args.report !== undefined) {
     const bars = Object.fromEntries(symbols.map((s) => [s, dm.history(s)]));
-    await writeReport(userPath(args.report), { title: `feed: ${symbols.join(', ')}`, subtitle, symbols, bars, slices: result.slices, stats: dm.stats() });
+    await writeReport(userPath(args.report), { title: `feed: ${symbols.join(', ')}`, subtitle, symbols, bars, slices: result.slices, stats: dm.stats(), synthetic: [...synthetic], last: result.lastSlice });
     console.log(`\nreport: ${shownPath(userPath(args.report))}`);
   }
   dm.dispose();

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Bar } from '@feed/core';
 import { newYorkOffsetMs } from '@feed/core';
-import type { QualityStats } from '@feed/data-manager';
+import type { QualityStats, Snapshot } from '@feed/data-manager';
 import type { SliceRecord } from './program.js';
 
 export interface ReportInput {
@@ -16,6 +16,10 @@ export interface ReportInput {
   readonly bars: Readonly<Record<string, readonly Bar[]>>;
   readonly slices: readonly SliceRecord[];
   readonly stats: QualityStats;
+  /** Symbols whose bars are synthetic (generated, not real data): marked on their chart and row. */
+  readonly synthetic?: readonly string[];
+  /** The last slice: each symbol's price, staleness weight and validity at the end. */
+  readonly last?: Snapshot | undefined;
 }
 
 /** The charting library's standalone build (TradingView's lightweight-charts), to inline. */
@@ -43,8 +47,10 @@ function reportHtml(input: ReportInput): string {
   const lib = chartLibrary();
   // The time axis shows New York wall time: each time is shifted by New York's offset.
   const ny = (t: number): number => Math.floor((t + newYorkOffsetMs(t)) / 1000);
+  const synthetic = new Set(input.synthetic ?? []);
   const data = {
     symbols: input.symbols,
+    synthetic: [...synthetic],
     candles: Object.fromEntries(
       input.symbols.map((s) => [s, (input.bars[s] ?? []).map((b) => ({ time: ny(b.start), open: b.open, high: b.high, low: b.low, close: b.close }))]),
     ),
@@ -54,7 +60,12 @@ function reportHtml(input: ReportInput): string {
     .map((s) => {
       const st = input.stats.bySymbol[s];
       const age = st?.avgAgeMs === undefined || st.avgAgeMs === null ? '-' : (st.avgAgeMs / 1000).toFixed(1);
-      return `<tr><td>${escapeHtml(s)}</td><td>${st?.accepted ?? 0}</td><td>${st?.rejected ?? 0}</td><td>${st?.forwardFilledIntervals ?? 0}</td><td>${age}</td></tr>`;
+      const e = input.last?.symbols[s];
+      const price = e?.price === undefined || e.price === null ? '-' : e.price.toFixed(2);
+      const weight = e === undefined ? '-' : e.stalenessWeight.toFixed(3);
+      const valid = e === undefined ? '-' : e.valid ? 'yes' : '<b class="bad">no</b>';
+      const name = synthetic.has(s) ? `${escapeHtml(s)} <span class="synthetic">synthetic</span>` : escapeHtml(s);
+      return `<tr><td>${name}</td><td>${st?.accepted ?? 0}</td><td>${st?.rejected ?? 0}</td><td>${st?.forwardFilledIntervals ?? 0}</td><td>${age}</td><td>${price}</td><td>${weight}</td><td>${valid}</td></tr>`;
     })
     .join('\n');
   return `<!doctype html>
@@ -72,6 +83,8 @@ function reportHtml(input: ReportInput): string {
   .wide { height: 220px; border: 1px solid #ddd; }
   table { border-collapse: collapse; margin-top: 8px; } td, th { border: 1px solid #ddd; padding: 3px 10px; text-align: right; }
   td:first-child, th:first-child { text-align: left; }
+  .synthetic { font-size: 11px; color: #8a5a00; background: #fff3cd; border: 1px solid #f0d58c; border-radius: 3px; padding: 0 4px; }
+  .bad { color: #c0392b; }
 </style>
 </head>
 <body>
@@ -82,7 +95,7 @@ function reportHtml(input: ReportInput): string {
 <h2>Candles</h2>
 <div class="grid" id="charts"></div>
 <h2>Quality</h2>
-<table><tr><th>symbol</th><th>bars</th><th>rejected</th><th>forward-filled minutes</th><th>avg age at slice, s</th></tr>
+<table><tr><th>symbol</th><th>bars</th><th>rejected</th><th>forward-filled minutes</th><th>avg age at slice, s</th><th>last price</th><th>staleness weight</th><th>valid</th></tr>
 ${rows}
 </table>
 <script>
@@ -99,12 +112,15 @@ window.addEventListener('error', function (e) { window.__reportErrors.push(Strin
   var data = ${scriptJson(data)};
   var LWC = window.LightweightCharts;
   var charts = [];
-  var common = { autoSize: true, timeScale: { timeVisible: true, secondsVisible: false }, layout: { attributionLogo: false } };
+  // Room after the last bar so the last time label is not cut; price tags off so they never cover
+  // the axis labels.
+  var common = { autoSize: true, timeScale: { timeVisible: true, secondsVisible: false, rightOffset: 12 }, layout: { attributionLogo: false } };
+  var quiet = { lastValueVisible: false, priceLineVisible: false };
   var q = LWC.createChart(document.getElementById('quality'), common);
-  var filled = q.addSeries(LWC.HistogramSeries, { color: '#f39c12', priceScaleId: 'left', priceFormat: { type: 'price', precision: 0, minMove: 1 } });
+  var filled = q.addSeries(LWC.HistogramSeries, Object.assign({ color: '#f39c12', priceScaleId: 'left', priceFormat: { type: 'price', precision: 0, minMove: 1 } }, quiet));
   q.applyOptions({ leftPriceScale: { visible: true } });
   filled.setData(data.slices.map(function (s) { return { time: s.time, value: s.filled }; }));
-  var weight = q.addSeries(LWC.LineSeries, { color: '#2962ff', lineWidth: 2 });
+  var weight = q.addSeries(LWC.LineSeries, Object.assign({ color: '#2962ff', lineWidth: 2 }, quiet));
   weight.setData(data.slices.map(function (s) { return { time: s.time, value: s.weight }; }));
   q.timeScale().fitContent();
   charts.push(q);
@@ -113,13 +129,20 @@ window.addEventListener('error', function (e) { window.__reportErrors.push(Strin
     var box = document.createElement('div');
     var title = document.createElement('div');
     title.textContent = symbol + ' (' + data.candles[symbol].length + ' bars)';
+    if (data.synthetic.indexOf(symbol) >= 0) {
+      var tag = document.createElement('span');
+      tag.className = 'synthetic';
+      tag.textContent = 'synthetic';
+      title.appendChild(document.createTextNode(' '));
+      title.appendChild(tag);
+    }
     var el = document.createElement('div');
     el.className = 'chart';
     box.appendChild(title);
     box.appendChild(el);
     grid.appendChild(box);
     var c = LWC.createChart(el, common);
-    var s = c.addSeries(LWC.CandlestickSeries, { upColor: '#26a69a', downColor: '#ef5350', borderVisible: false, wickUpColor: '#26a69a', wickDownColor: '#ef5350' });
+    var s = c.addSeries(LWC.CandlestickSeries, Object.assign({ upColor: '#26a69a', downColor: '#ef5350', borderVisible: false, wickUpColor: '#26a69a', wickDownColor: '#ef5350' }, quiet));
     s.setData(data.candles[symbol]);
     c.timeScale().fitContent();
     charts.push(c);

@@ -10,6 +10,8 @@ export interface ResolvedFiles {
   readonly files: Record<string, string>;
   /** Symbols with no file and no underlying file to synthesize one from. */
   readonly missing: string[];
+  /** Symbols synthesized from their underlying's file. */
+  readonly synthetic: string[];
 }
 
 /**
@@ -19,6 +21,7 @@ export interface ResolvedFiles {
 export async function resolveFiles(dir: string, symbols: readonly string[], config: SymbolConfig, print: (line: string) => void): Promise<ResolvedFiles> {
   const files: Record<string, string> = {};
   const missing: string[] = [];
+  const synthetic: string[] = [];
   for (const s of symbols) {
     const path = join(dir, `${s}.csv`);
     if (existsSync(path)) files[s] = path;
@@ -27,11 +30,12 @@ export async function resolveFiles(dir: string, symbols: readonly string[], conf
       if (synthesized === undefined) missing.push(s);
       else {
         files[s] = synthesized.path;
+        synthetic.push(s);
         print(synthesized.note);
       }
     }
   }
-  return { files, missing };
+  return { files, missing, synthetic };
 }
 
 /** The level a synthesized fund starts at: its returns, not its price, come from the model. */

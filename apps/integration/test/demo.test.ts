@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -153,6 +155,28 @@ function chromium(): string | undefined {
 const browser = chromium();
 const needBrowser = process.env.FEED_REQUIRE_CHROMIUM === '1';
 
+describe('Ctrl-C', () => {
+  it('prints the table so far and exits 130', async () => {
+    const app = fileURLToPath(new URL('..', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--simulate', '--date', '2025-10-16', '--speed', '1'], {
+      cwd: app,
+      env: cleanEnv({ FEED_DATA_DIR: mkdtempSync(join(tmpdir(), 'feed-data-')) }),
+    });
+    let out = '';
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        // Interrupt once the replay has begun (its first progress line), as a user would.
+        if (/\[[#.]{20}\]/.test(out) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('close', (c) => resolve(c));
+    });
+    expect(code).toBe(130);
+    expect(out).toMatch(/^symbol\s+bars\s+rejected/m);
+    expect(out).toContain('interrupted (Ctrl-C): the table above is what was replayed so far');
+  }, 60_000);
+});
+
 describe('--report', () => {
   it('writes one self-contained HTML file (library inlined, no network reference)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'feed-report-')), 'report.html');
@@ -164,6 +188,10 @@ describe('--report', () => {
     expect(html).toMatch(/LightweightCharts/);
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=["']https?:/);
     expect(html.length).toBeGreaterThan(100_000);
+    // Synthetic symbols are marked (all six with --simulate), and the table has weight and validity.
+    expect(html.match(/<td>[A-Z]+ <span class="synthetic">synthetic<\/span><\/td>/g)).toHaveLength(6);
+    expect(html).toContain('<th>staleness weight</th><th>valid</th>');
+    expect(html).toMatch(/<td>1\.000<\/td><td>yes<\/td>/);
   }, 60_000);
 
   it.skipIf(browser === undefined && !needBrowser)('headless Chromium draws all seven charts and logs no error', async () => {
@@ -181,5 +209,7 @@ describe('--report', () => {
     expect(body).toContain('data-drawn="yes"');
     expect(body).toContain('data-errors="0"');
     expect(body).toContain('data-charts="7"');
+    // The chart titles carry the synthetic mark too (drawn by the page's script).
+    expect(dom.match(/bars\) <span class="synthetic">synthetic<\/span>/g)).toHaveLength(6);
   }, 90_000);
 });

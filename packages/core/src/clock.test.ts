@@ -103,7 +103,7 @@ describe('timers on the clock', () => {
     c.advanceTo(120_000);
     expect(at).toEqual([60_000]);
   });
-  it('SystemClock timers are real, unref-ed, cancellable, and chain past the 24.8-day limit of Node timers', () => {
+  it('SystemClock timers are real (they keep the process alive), cancellable, and chain past the 24.8-day limit of Node timers', () => {
     vi.useFakeTimers({ now: 0 });
     const c = new SystemClock();
     let fired = 0;

@@ -20,7 +20,8 @@ export interface Clock {
    * Calls `fn` once, `delayMs` from now on this clock; returns the function that cancels it (a no-op
    * once it ran). Every timer of the feed packages goes through here, so a `ManualClock` drives
    * backoff, keep-alive, watchdog and timeouts in tests without real waiting. `SystemClock` timers
-   * never keep the process alive.
+   * are Node timers: a pending one keeps the process alive, as `setTimeout` does (a paced replay, a
+   * backoff between two connection attempts).
    */
   setTimer(delayMs: number, fn: () => void): CancelTimer;
 }
@@ -249,7 +250,6 @@ export class SystemClock implements Clock {
           fn();
         }
       }, ms);
-      handle.unref();
     };
     arm(Math.min(delayMs, MAX_NODE_DELAY_MS));
     return () => {

@@ -1,0 +1,87 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv } from './run.js';
+
+/**
+ * The README's commands, run verbatim (the pinned pnpm replaced by the one running the tests, to stay
+ * offline) from the root of a fresh copy of the repository, with the real data beside it as a user
+ * has it: exit codes and output checked.
+ */
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const README = readFileSync(join(REPO, 'README.md'), 'utf8');
+const PNPM = 'npx -y pnpm@10.34.9';
+const realData = process.env.FEED_REAL_DATA_DIR || join(REPO, '../shared/data/real');
+const haveRealData = existsSync(join(realData, 'TQQQ.csv'));
+
+/** Every README line that runs pnpm, from its sh code blocks. */
+const commands = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => (m[1] as string).split('\n')).map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l.startsWith(PNPM));
+
+let root = '';
+let pnpm = '';
+beforeAll(() => {
+  const base = mkdtempSync(join(tmpdir(), 'feed-readme-'));
+  root = join(base, 'feed');
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter(Boolean);
+  for (const f of files) {
+    if (!existsSync(join(REPO, f))) continue;
+    mkdirSync(dirname(join(root, f)), { recursive: true });
+    cpSync(join(REPO, f), join(root, f));
+  }
+  if (haveRealData) {
+    mkdirSync(join(base, 'shared/data'), { recursive: true });
+    symlinkSync(realData, join(base, 'shared/data/real'));
+  }
+  const exec = process.env.npm_execpath;
+  pnpm = exec !== undefined && /pnpm/.test(exec) ? `"${process.execPath}" "${exec}"` : PNPM;
+}, 60_000);
+afterAll(() => {
+  if (root !== '') rmSync(dirname(root), { recursive: true, force: true });
+});
+
+function sh(command: string): { code: number; out: string; err: string } {
+  const r = spawnSync('bash', ['-c', command.split(PNPM).join(pnpm)], { cwd: root, env: cleanEnv({ CI: '' }), encoding: 'utf8', timeout: 240_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+describe("the README's commands, from a fresh copy", () => {
+  it('lists the commands this test runs', () => {
+    expect(commands[0]).toBe(`${PNPM} install && ${PNPM} --silent start`);
+    expect(commands).toContain(`${PNPM} install && ${PNPM} test`);
+    expect(commands.some((c) => c.includes('--data ../shared/data/real'))).toBe(true);
+  });
+
+  it('the first command installs and runs the demo: the last complete session, six symbols, the table', () => {
+    const r = sh(commands[0] as string);
+    expect(r.err).not.toMatch(/WARN|ERR_PNPM/);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/slices; last as of \d{4}-\d{2}-\d{2} 16:01 ET; usable: yes \(6 of 6 symbols valid\)/);
+    expect(r.out).not.toContain('ELIFECYCLE');
+  }, 240_000);
+
+  it.skipIf(!haveRealData)('the --data example replays all six symbols on its date and writes the report where it was run', () => {
+    const line = commands.find((c) => c.includes('--data ../shared/data/real')) as string;
+    const r = sh(line);
+    expect(r.code).toBe(0);
+    for (const s of ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX']) expect(r.out).toMatch(new RegExp(`^${s}\\s+[1-9][\\d,]*\\s`, 'm'));
+    expect(r.out).toContain('usable: yes (6 of 6 symbols valid)');
+    expect(r.out).toContain('report: report.html');
+    expect(existsSync(join(root, 'report.html'))).toBe(true);
+  }, 240_000);
+
+  it('the --live example, without keys, names the variables to set and exits 1', () => {
+    const r = sh(commands.find((c) => c.includes('--live')) as string);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/APCA_API_KEY_ID and APCA_API_SECRET_KEY/);
+  }, 240_000);
+
+  it('the prepare-data example prepares the range and says where each file came from', () => {
+    const r = sh(commands.find((c) => c.includes('prepare-data')) as string);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^TQQQ\s+(existing|synthetic)\s+\d+/m);
+    expect(r.out).toMatch(/prepared 6 files/);
+  }, 240_000);
+});
