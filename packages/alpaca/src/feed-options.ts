@@ -1,5 +1,5 @@
 import type { Clock, MarketCalendar } from '@feed/core';
-import { SystemClock, invalidOption, nyse, parseOptions } from '@feed/core';
+import { SystemClock, nyse, parseOptions } from '@feed/core';
 import { z } from 'zod';
 import type { ReconnectPolicy, ResolvedReconnectPolicy } from './backoff.js';
 import { reconnectPolicySchema } from './backoff.js';
@@ -204,12 +204,16 @@ export interface ResolvedFeedOptions {
 
 const ms = (min = 0): z.ZodNumber => z.number('must be a number of milliseconds').min(min, `must be >= ${min}`);
 const fn = <T>(what: string): z.ZodType<T> => z.custom<T>((v) => typeof v === 'function', `must be ${what}`);
-const object = <T>(what: string, check: (v: Record<string, unknown>) => boolean): z.ZodType<T> =>
-  z.custom<T>((v) => typeof v === 'object' && v !== null && check(v as Record<string, unknown>), `must be ${what}`);
+const object = <T>(what: string, check: (v: Partial<Record<string, unknown>>) => boolean): z.ZodType<T> =>
+  z.custom<T>((v) => typeof v === 'object' && v !== null && check(v), `must be ${what}`);
 
 const schema = z.object({
   symbols: z.array(z.string().min(1, 'must not be empty'), 'must be an array of symbols'),
-  feed: z.enum(FEEDS as [AlpacaFeedName, ...AlpacaFeedName[]]).default('iex'),
+  feed: z.enum(['iex', 'sip', 'delayed_sip', 'test']).default('iex'),
+  keys: z
+    .union([z.instanceof(Credentials), z.object({ keyId: z.string(), secretKey: z.string() })], 'must be { keyId, secretKey } or Credentials')
+    .optional(),
+  env: z.record(z.string(), z.string().optional(), 'must be an object of environment variables').optional(),
   sandbox: z.boolean().default(false),
   url: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').optional(),
   auth: z.enum(['message', 'headers']).default('message'),
@@ -249,20 +253,16 @@ const schema = z.object({
 /** Validates the feed's options once, at construction, and fills in every default. */
 export function resolveFeedOptions(options: AlpacaFeedOptions): ResolvedFeedOptions {
   const o = parseOptions(schema, options, 'AlpacaMultiSymbolFeed options');
-  const raw = options as { keys?: unknown; env?: unknown };
-  if (raw.keys !== undefined && !(raw.keys instanceof Credentials) && (typeof raw.keys !== 'object' || raw.keys === null)) {
-    throw invalidOption('keys', 'must be { keyId, secretKey } or Credentials');
-  }
   const url = o.url ?? streamUrl(o.feed, { sandbox: o.sandbox });
-  // The feed name that gap fill reads: the URL's last segment when it names one.
+  // The feed that gap fill reads: the URL's last segment when it names one.
   const last = url.replace(/\/+$/, '').split('/').pop() ?? '';
-  const feed = o.url === undefined ? o.feed : ((FEEDS as readonly string[]).includes(last) ? (last as AlpacaFeedName) : o.feed);
+  const feed = o.url === undefined ? o.feed : (FEEDS.find((f) => f === last) ?? o.feed);
   return {
     symbols: [...new Set(o.symbols)],
     url,
     feed,
     encoding: o.encoding,
-    credentials: resolveCredentials(options.keys, options.env ?? process.env),
+    credentials: resolveCredentials(o.keys, o.env ?? process.env),
     auth: o.auth,
     channels: o.channels,
     reconnect: o.reconnect,
