@@ -105,7 +105,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   readonly #heartbeat: Heartbeat;
   readonly #subs: Subscriptions;
   readonly #gap: GapFiller;
-  readonly #table = new SymbolTable();
+  readonly #table = new SymbolTable((s) => this.indexOfSymbol(s));
   readonly #handshakes = new WeakMap<Session, AlpacaHandshake>();
   #history: HistoricalBars | undefined;
   #reconnecting: Promise<void> | undefined;
@@ -173,7 +173,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       report: (e) => this.reportError(e),
       emit: (e) => this.emitter.emit({ type: 'gapFill', ...e }),
     });
-    for (const s of o.symbols) this.#table.indexOf(s);
+    for (const s of o.symbols) this.#table.index(s);
   }
 
   /** The server's last subscription reply. */
@@ -189,7 +189,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     const add = [...new Set(symbols)].filter((s) => !this.symbols.includes(s));
     if (add.length === 0) return Promise.resolve();
     this.setSymbols([...this.symbols, ...add]);
-    for (const s of add) this.#table.indexOf(s);
+    for (const s of add) this.#table.index(s);
     // A gap fill recovers a symbol's bars from its subscription on, not from before it.
     this.#subs.added(add, this.clock.now());
     return this.#sendSubscription('subscribe', add);
@@ -209,12 +209,12 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     let sum = 0;
     let max = 0;
     const bySymbol: Record<string, LatencyStats> = {};
-    for (let i = 0; i < t.size; i++) {
+    for (let i = 0; i < this.indexedSymbolCount && i < t.lastStart.length; i++) {
       const n = t.latencyCount[i] as number;
       if (n === 0) continue;
       const s = t.latencySum[i] as number;
       const m = t.latencyMax[i] as number;
-      bySymbol[t.nameOf(i)] = { count: n, avgMs: s / n, maxMs: m };
+      bySymbol[this.symbolAt(i)] = { count: n, avgMs: s / n, maxMs: m };
       count += n;
       sum += s;
       if (m > max) max = m;
@@ -530,7 +530,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   /** Delivers a live bar; a minute bar no later than the last one delivered for its symbol is a duplicate. */
   #emitLive(type: HeldBar['type'], bar: Bar): void {
     const t = this.#table;
-    const i = t.indexOf(bar.symbol);
+    const i = t.index(bar.symbol);
     if (type === 'b') {
       const last = t.lastStart[i] as number;
       if (bar.start <= last) {
@@ -543,18 +543,18 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     t.latencyCount[i] = (t.latencyCount[i] as number) + 1;
     t.latencySum[i] = (t.latencySum[i] as number) + latency;
     if (latency > (t.latencyMax[i] as number)) t.latencyMax[i] = latency;
-    this.deliver(bar);
+    this.deliver(bar, i);
   }
 
   /** Delivers a bar recovered by gap fill, once: checked like a live one, older ones skipped. */
   #deliverRecovered(bar: Bar): boolean {
     if (this.#untrusted(bar)) return false;
     const t = this.#table;
-    const i = t.indexOf(bar.symbol);
+    const i = t.index(bar.symbol);
     if (bar.start <= (t.lastStart[i] as number)) return false;
     t.lastStart[i] = bar.start;
     this.barsRecovered++;
-    this.deliver({ ...bar, receivedAt: this.clock.now() });
+    this.deliver(Object.freeze({ ...bar, receivedAt: this.clock.now() }), i);
     return true;
   }
 

@@ -22,8 +22,13 @@ export abstract class AbstractBarFeed<X extends TypedEvent = never> {
   private currentState: FeedState = 'idle';
   private readonly symbolList: string[];
   private barsReceived = 0;
-  /** Per-symbol counters in boxes, so counting a bar is one map lookup, not a lookup and a store. */
-  private readonly barsBySymbol = new Map<string, { n: number }>();
+  /**
+   * Every symbol gets a dense index once (at construction, `setSymbols`, or first sight); per-symbol
+   * counters are arrays by that index, so a feed that knows the index counts a bar without a lookup.
+   */
+  private readonly symbolIndex = new Map<string, number>();
+  private readonly indexedSymbols: string[] = [];
+  private barCounts = new Float64Array(16);
   private errors = 0;
   private readonly errorsByCode = new Map<string, number>();
   protected reconnects = 0;
@@ -32,6 +37,7 @@ export abstract class AbstractBarFeed<X extends TypedEvent = never> {
 
   protected constructor(symbols: readonly string[], clock: Clock) {
     this.symbolList = [...symbols];
+    for (const symbol of symbols) this.indexOfSymbol(symbol);
     this.clock = clock;
     this.emitter = new TypedEmitter<E<X>>((error, event) => {
       if (event.type === 'error') {
@@ -58,6 +64,23 @@ export abstract class AbstractBarFeed<X extends TypedEvent = never> {
   protected setSymbols(symbols: readonly string[]): void {
     this.symbolList.length = 0;
     this.symbolList.push(...symbols);
+    for (const symbol of symbols) this.indexOfSymbol(symbol);
+  }
+
+  /** The symbol's dense index (0, 1, 2, ... in order of first sight), assigned when new. */
+  protected indexOfSymbol(symbol: string): number {
+    let i = this.symbolIndex.get(symbol);
+    if (i === undefined) {
+      i = this.indexedSymbols.length;
+      this.symbolIndex.set(symbol, i);
+      this.indexedSymbols.push(symbol);
+      if (i === this.barCounts.length) {
+        const grown = new Float64Array(i * 2);
+        grown.set(this.barCounts);
+        this.barCounts = grown;
+      }
+    }
+    return i;
   }
 
   /**
@@ -137,12 +160,20 @@ export abstract class AbstractBarFeed<X extends TypedEvent = never> {
     this.emitter.emit({ type: 'state', from, to });
   }
 
-  /** Counts and emits one bar. */
-  protected deliver(bar: Bar): void {
+  /** The symbol of a dense index. */
+  protected symbolAt(index: number): string {
+    return this.indexedSymbols[index] as string;
+  }
+
+  /** How many symbols have an index. */
+  protected get indexedSymbolCount(): number {
+    return this.indexedSymbols.length;
+  }
+
+  /** Counts and emits one bar; `index` is the symbol's `indexOfSymbol` when the caller has it. */
+  protected deliver(bar: Bar, index: number = this.indexOfSymbol(bar.symbol)): void {
     this.barsReceived++;
-    const c = this.barsBySymbol.get(bar.symbol);
-    if (c === undefined) this.barsBySymbol.set(bar.symbol, { n: 1 });
-    else c.n++;
+    this.barCounts[index] = (this.barCounts[index] as number) + 1;
     this.lastBarAt = bar.receivedAt;
     this.emitter.emit({ type: 'bar', bar });
   }
@@ -158,7 +189,7 @@ export abstract class AbstractBarFeed<X extends TypedEvent = never> {
   /** Clears the counters (not the state). */
   protected resetCounters(): void {
     this.barsReceived = 0;
-    this.barsBySymbol.clear();
+    this.barCounts.fill(0);
     this.errors = 0;
     this.errorsByCode.clear();
     this.reconnects = 0;
@@ -169,7 +200,7 @@ export abstract class AbstractBarFeed<X extends TypedEvent = never> {
   stats(): FeedStats {
     return {
       barsReceived: this.barsReceived,
-      barsBySymbol: Object.fromEntries([...this.barsBySymbol].map(([s, c]) => [s, c.n])),
+      barsBySymbol: Object.fromEntries(this.indexedSymbols.flatMap((s, i) => ((this.barCounts[i] as number) > 0 ? [[s, this.barCounts[i] as number]] : []))),
       errors: this.errors,
       errorsByCode: Object.fromEntries(this.errorsByCode),
       reconnects: this.reconnects,
