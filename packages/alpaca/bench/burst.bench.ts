@@ -13,7 +13,6 @@
  */
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import { decode, encode } from '@msgpack/msgpack';
 import { MINUTE_MS, ManualClock } from '@feed/core';
 import { MultiSymbolDataManager } from '@feed/data-manager';
@@ -21,6 +20,7 @@ import type { StreamEncoding } from '../src/index.js';
 import { AlpacaMultiSymbolFeed } from '../src/index.js';
 import type { AlpacaKeys } from '../src/index.js';
 import { formatTime } from '../src/testing.js';
+import { fmt, median, nextMessage, serverWorker } from './common.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = QUICK ? 5 : 15;
@@ -29,12 +29,6 @@ const SYMBOLS = 10_000;
 const FRAME = 100;
 const T0 = Date.UTC(2025, 9, 16, 13, 30);
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 const symbols = Array.from({ length: SYMBOLS }, (_, i) => `S${String(i).padStart(4, '0')}`);
 
@@ -77,13 +71,6 @@ function bareMs(encoding: StreamEncoding, buffers: readonly Uint8Array[]): numbe
   return ms;
 }
 
-async function nextMessage<T>(worker: Worker, type: string): Promise<T> {
-  for (;;) {
-    const [m] = (await once(worker, 'message')) as [{ type: string }];
-    if (m.type === type) return m as T;
-  }
-}
-
 interface Result {
   /** Median time from 'go' to the last bar in the data manager. */
   ms: number;
@@ -96,10 +83,7 @@ interface Result {
 }
 
 async function pipeline(encoding: StreamEncoding): Promise<Result> {
-  // The worker loads TypeScript through tsx's API (Node 20 ignores --import in a worker's execArgv).
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./server-worker.ts', import.meta.url).href;
-  const worker = new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
+  const worker = serverWorker();
   const started = await nextMessage<{ url: string; keys: AlpacaKeys }>(worker, 'started');
   const clock = new ManualClock(T0 + MINUTE_MS + 50);
   const dm = new MultiSymbolDataManager({ symbols, clock, historySize: 64 });

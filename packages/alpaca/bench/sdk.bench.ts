@@ -10,24 +10,19 @@
  */
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { encode } from '@msgpack/msgpack';
 import { streaming } from '@alpacahq/alpaca-trade-api';
 import { MINUTE_MS, ManualClock } from '@feed/core';
 import type { AlpacaKeys } from '../src/index.js';
 import { AlpacaMultiSymbolFeed } from '../src/index.js';
+import { fmt, median, nextMessage, serverWorker } from './common.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = QUICK ? 2 : 7;
 const FRAME = 100;
 const T0 = Date.UTC(2025, 9, 16, 13, 30);
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 function burst(symbols: readonly string[], minute: number): Uint8Array[] {
   const start = new Date(T0 + minute * MINUTE_MS);
@@ -41,13 +36,6 @@ function burst(symbols: readonly string[], minute: number): Uint8Array[] {
     out.push(encode(msgs));
   }
   return out;
-}
-
-async function next<T>(worker: Worker, type: string): Promise<T> {
-  for (;;) {
-    const [m] = (await once(worker, 'message')) as [{ type: string }];
-    if (m.type === type) return m as T;
-  }
 }
 
 /** One client of either kind: connect and subscribe, then count bars; `close` ends it. */
@@ -68,7 +56,7 @@ async function sdkClient(url: string, keys: AlpacaKeys, symbols: readonly string
   s.connect();
   const auth = await s.whenAuthenticated();
   if (!auth.authenticated) throw new Error(`the SDK did not authenticate: ${auth.message}`);
-  const subscribed = next(worker, 'subscribed');
+  const subscribed = nextMessage(worker, 'subscribed');
   worker.postMessage({ type: 'wait-subscribe', count: subscribes });
   s.subscribeForBars([...symbols]);
   await subscribed;
@@ -82,14 +70,12 @@ async function sdkClient(url: string, keys: AlpacaKeys, symbols: readonly string
 }
 
 async function run(size: number): Promise<{ feed: { cold: number; warm: number }; sdk: { cold: number; warm: number } }> {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./server-worker.ts', import.meta.url).href;
-  const worker = new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
-  const { url, keys } = await next<{ url: string; keys: AlpacaKeys }>(worker, 'started');
+  const worker = serverWorker();
+  const { url, keys } = await nextMessage<{ url: string; keys: AlpacaKeys }>(worker, 'started');
   const symbols = Array.from({ length: size }, (_, i) => `S${String(i).padStart(6, '0')}`);
   for (const [name, minute] of [['cold', 1], ['warm', 2]] as const) {
     worker.postMessage({ type: 'frames', name, frames: burst(symbols, minute) });
-    await next(worker, 'ready');
+    await nextMessage(worker, 'ready');
   }
   const t = { feed: { cold: [] as number[], warm: [] as number[] }, sdk: { cold: [] as number[], warm: [] as number[] } };
   let subscribes = 0;
@@ -101,7 +87,7 @@ async function run(size: number): Promise<{ feed: { cold: number; warm: number }
       if (kind === 'feed') {
         // The feed's subscription was confirmed by connect(); keep the server's count in step.
         worker.postMessage({ type: 'wait-subscribe', count: subscribes });
-        await next(worker, 'subscribed');
+        await nextMessage(worker, 'subscribed');
       }
       let received = 0;
       let done: (() => void) | undefined;
