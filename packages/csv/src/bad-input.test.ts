@@ -48,6 +48,12 @@ describe('one physical line, one record: bad lines are reported and skipped, eve
     expect(lines).toEqual([[3, 'implausible_time'], [6, 'out_of_order']]);
   });
 
+  it('blank and white-space-only lines are skipped, not reported', async () => {
+    const { minutes, report } = await parse(`${HEADER}\n\n${row(0)}\n          \n\t\n${row(1)}\n`);
+    expect(minutes).toEqual([0, 1]);
+    expect(report).toMatchObject({ rows: 2, badRows: 0 });
+  });
+
   it('CRLF with some LF-only lines: every good row delivered, nothing reported', async () => {
     const { minutes, report } = await parse(`${HEADER}\r\n${row(0)}\r\n${row(1)}\n${row(2)}\r\n${row(3)}\n`);
     expect(minutes).toEqual([0, 1, 2, 3]);

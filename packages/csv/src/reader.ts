@@ -163,7 +163,7 @@ export async function parseCsv(symbol: string, file: string, options: ParseOptio
       cols = { time: idx[0], o: idx[1], h: idx[2], l: idx[3], c: idx[4], v: idx[5], vw: lower.indexOf('vw'), n: lower.indexOf('n'), width: header.length };
       return true;
     }
-    if (text.length === 0 || (text.length < 8 && text.trim() === '')) return true; // a blank line
+    if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) return true; // a blank line
     rows++;
     const f = fieldsOf(text);
     if (f === undefined) return badRow('quote', line, undefined, `a quote is not closed on this line, or a field holds a stray quote: '${clip(text)}'`);
