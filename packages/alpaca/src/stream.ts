@@ -1,5 +1,5 @@
 import type { Bar, FeedStats } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, MINUTE_MS, redact, redactError } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, MINUTE_MS, redact, redactError, withReceivedAt } from '@feed/core';
 import { backoffDelay } from './backoff.js';
 import type { Session } from './connection.js';
 import { Connection } from './connection.js';
@@ -554,7 +554,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     if (bar.start <= (t.lastStart[i] as number)) return false;
     t.lastStart[i] = bar.start;
     this.barsRecovered++;
-    this.deliver(Object.freeze({ ...bar, receivedAt: this.clock.now() }), i);
+    this.deliver(withReceivedAt(bar, this.clock.now()), i);
     return true;
   }
 

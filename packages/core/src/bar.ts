@@ -90,10 +90,80 @@ export function barFromValues(
   tradeCount: number,
   receivedAt: number,
 ): Bar {
-  const bar: { -readonly [K in keyof Bar]: Bar[K] } = { symbol, start, end: start + intervalMs, open, high, low, close, volume, receivedAt };
-  if (vwap === vwap) bar.vwap = vwap;
-  if (tradeCount >= 0) bar.tradeCount = tradeCount;
-  return Object.freeze(bar);
+  return new FrozenBar(symbol, start, start + intervalMs, open, high, low, close, volume, vwap, tradeCount, receivedAt);
+}
+
+/**
+ * The bars `barFromValues` makes: plain data frozen in the constructor, so that `isFrozenBar` can
+ * tell them apart by class (one prototype check) rather than by `Object.isFrozen` (a walk of the
+ * properties, ~30 ns). Field by field they equal the plain object of the same bar.
+ */
+class FrozenBar implements Bar {
+  readonly symbol: string;
+  readonly start: number;
+  readonly end: number;
+  readonly open: number;
+  readonly high: number;
+  readonly low: number;
+  readonly close: number;
+  readonly volume: number;
+  readonly receivedAt: number;
+  declare readonly vwap?: number;
+  declare readonly tradeCount?: number;
+
+  constructor(
+    symbol: string,
+    start: number,
+    end: number,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+    volume: number,
+    vwap: number,
+    tradeCount: number,
+    receivedAt: number,
+  ) {
+    this.symbol = symbol;
+    this.start = start;
+    this.end = end;
+    this.open = open;
+    this.high = high;
+    this.low = low;
+    this.close = close;
+    this.volume = volume;
+    this.receivedAt = receivedAt;
+    const self = this as { vwap?: number; tradeCount?: number };
+    if (vwap === vwap) self.vwap = vwap;
+    if (tradeCount >= 0) self.tradeCount = tradeCount;
+    Object.freeze(this);
+  }
+}
+
+/**
+ * True when `bar` was made by `barFromValues` (or `withReceivedAt`): frozen by construction, so a
+ * holder may keep the object itself rather than a copy. A cheap test (a prototype check); other
+ * bars, even frozen ones, answer false.
+ */
+export function isFrozenBar(bar: Bar): boolean {
+  return bar instanceof FrozenBar;
+}
+
+/** The same bar with another `receivedAt` (a frozen bar, `isFrozenBar`). */
+export function withReceivedAt(bar: Bar, receivedAt: number): Bar {
+  return new FrozenBar(
+    bar.symbol,
+    bar.start,
+    bar.end,
+    bar.open,
+    bar.high,
+    bar.low,
+    bar.close,
+    bar.volume,
+    bar.vwap ?? Number.NaN,
+    bar.tradeCount ?? -1,
+    receivedAt,
+  );
 }
 
 /** True when two bars carry the same market data (symbol, times, OHLCV, vwap, trade count); `receivedAt` is ignored. */

@@ -1,5 +1,5 @@
 export type { Bar, BarInit } from './bar.js';
-export { MINUTE_MS, barFromValues, makeBar, sameBarData } from './bar.js';
+export { MINUTE_MS, barFromValues, isFrozenBar, makeBar, sameBarData, withReceivedAt } from './bar.js';
 export type { ParseBarResult } from './bar-schema.js';
 export { BarSchema, barSchema, parseBar, safeParseBar } from './bar-schema.js';
 export type {

@@ -1,14 +1,16 @@
 /**
- * Data-manager benchmark: update throughput at 6, 500 and 10 000 symbols, snapshot time at each
- * size, and heap bytes per stored bar with 10 000 symbols x 500 bars of history. Prints medians beside
- * the targets of the issue. `BENCH_QUICK=1` runs a smaller version (CI smoke).
+ * Data-manager benchmark: update throughput at 6, 500 and 10 000 symbols without and with a `slice`
+ * listener (runs interleaved), snapshot time at each size beside a baseline measured in the same run
+ * (one plain `{ price, weight, valid }` object per symbol), and heap bytes per stored bar with
+ * 10 000 symbols x 500 bars of history. Prints medians beside the targets, each `ok` or `MISSED`.
+ * `BENCH_QUICK=1` runs a smaller version (CI smoke).
  *
  * Run: pnpm bench (in this package), which runs node --expose-gc with tsx.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Bar } from '@feed/core';
-import { ReplayClock, makeBar } from '@feed/core';
+import { ReplayClock, barFromValues } from '@feed/core';
 import { MultiSymbolDataManager } from '../src/index.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -23,6 +25,7 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
+let sink = 0;
 const gc = (): void => {
   (globalThis as { gc?: () => void }).gc?.();
 };
@@ -32,8 +35,8 @@ function symbols(n: number): string[] {
 }
 
 /**
- * Frozen bars of minutes [from, from + count) for every symbol, grouped by minute, as feeds deliver
- * them. Generated in chunks outside the timed region, so that the benchmark does not hold millions
+ * Bars of minutes [from, from + count) for every symbol, grouped by minute, made as feeds make them
+ * (core's `barFromValues`). Generated in chunks outside the timed region, so that the benchmark does not hold millions
  * of bars at once (a feed does not either) and full GCs do not trace them.
  */
 function makeGroups(syms: string[], from: number, count: number): Bar[][] {
@@ -43,9 +46,7 @@ function makeGroups(syms: string[], from: number, count: number): Bar[][] {
     const g: Bar[] = new Array<Bar>(syms.length);
     for (let i = 0; i < syms.length; i++) {
       const c = 50 + ((i * 7 + m * 13) % 100) / 10;
-      g[i] = Object.freeze(
-        makeBar({ symbol: syms[i] as string, start, open: c, high: c + 0.2, low: c - 0.2, close: c + 0.1, volume: 1000 + m, receivedAt: start + MIN + 50 }),
-      );
+      g[i] = barFromValues(syms[i] as string, start, MIN, c, c + 0.2, c - 0.2, c + 0.1, 1000 + m, Number.NaN, -1, start + MIN + 50);
     }
     groups.push(g);
   }
@@ -53,13 +54,21 @@ function makeGroups(syms: string[], from: number, count: number): Bar[][] {
 }
 
 /**
- * Replays `minutes` minutes into a new manager; returns the time spent inside update. With
- * `prefill`, the history rings are filled first, untimed (the steady state of a long-running
+ * Replays `groups` (consecutive minutes from `prefill`) into a new manager; returns the time spent
+ * inside update. The groups are made once per size and reused by every run, so that they sit in the
+ * old generation like any long-lived data and no run pays a scavenger copying another's fresh bars.
+ * With `prefill`, the history rings are filled first, untimed (the steady state of a long-running
  * manager, whose memory is already touched).
  */
-function runUpdates(syms: string[], minutes: number, prefill = 0): { ms: number; bars: number; dm: MultiSymbolDataManager } {
+function runUpdates(syms: string[], groups: Bar[][], prefill = 0, listen = false): { ms: number; bars: number; dm: MultiSymbolDataManager } {
   const clock = new ReplayClock(T0);
   const dm = new MultiSymbolDataManager({ symbols: syms, clock });
+  if (listen) {
+    // A strategy's listener: it reads the summary and one price per minute, as most do.
+    dm.on('slice', ({ slice }) => {
+      sink += slice.validCount + (slice.price(0) ?? 0);
+    });
+  }
   const chunk = Math.max(1, Math.floor(60_000 / syms.length));
   for (let m = 0; m < prefill; m += chunk) {
     for (const g of makeGroups(syms, m, Math.min(chunk, prefill - m))) {
@@ -70,19 +79,15 @@ function runUpdates(syms: string[], minutes: number, prefill = 0): { ms: number;
   }
   dm.resetStats();
   let bars = 0;
-  let ms = 0;
-  for (let m = prefill; m < prefill + minutes; m += chunk) {
-    const groups = makeGroups(syms, m, Math.min(chunk, prefill + minutes - m));
-    const t = performance.now();
-    for (const g of groups) {
-      const start = (g[0] as Bar).start;
-      clock.advanceTo(start);
-      for (const b of g) dm.update(b);
-      clock.advanceTo(start + MIN);
-    }
-    ms += performance.now() - t;
-    for (const g of groups) bars += g.length;
+  const t = performance.now();
+  for (const g of groups) {
+    const start = (g[0] as Bar).start;
+    clock.advanceTo(start);
+    for (const b of g) dm.update(b);
+    clock.advanceTo(start + MIN);
   }
+  const ms = performance.now() - t;
+  for (const g of groups) bars += g.length;
   if (dm.stats().total.accepted !== bars) throw new Error('benchmark bars were not all accepted');
   return { ms, bars, dm };
 }
@@ -101,7 +106,7 @@ function heapPerBar(): { bytesPerBar: number; bars: number } {
     clock.advanceTo(start);
     for (let i = 0; i < n; i++) {
       const c = 50 + (i % 100) / 10;
-      dm.update(Object.freeze(makeBar({ symbol: syms[i] as string, start, open: c, high: c, low: c, close: c, volume: 1, receivedAt: start + MIN })));
+      dm.update(barFromValues(syms[i] as string, start, MIN, c, c, c, c, 1, Number.NaN, -1, start + MIN));
     }
     clock.advanceTo(start + MIN);
   }
@@ -126,65 +131,124 @@ const heap = JSON.parse(
 interface Row {
   symbols: number;
   updatesPerSec: number;
+  withSlicesPerSec: number;
   snapshotMs: number;
+  readAllMs: number;
+  entriesMs: number;
+  baselineMs: number;
+}
+
+/** The baseline of the snapshot target: one plain `{ price, weight, valid }` per symbol from numbers at hand. */
+function plainObjects(closes: Float64Array, ages: Float64Array, tau: number, maxAge: number): unknown[] {
+  const out = new Array<unknown>(closes.length);
+  for (let i = 0; i < closes.length; i++) {
+    const age = ages[i] as number;
+    out[i] = { price: closes[i] as number, weight: Math.exp(-age / tau), valid: age <= maxAge };
+  }
+  return out;
 }
 
 const rows: Row[] = [];
 for (const n of [6, 500, 10_000]) {
   const syms = symbols(n);
   const minutes = Math.max(1, Math.floor(BARS_PER_RUN / n));
-  runUpdates(syms, minutes); // warm-up: one full run, so the JIT has settled before timing
+  const groups = makeGroups(syms, 0, minutes);
+  runUpdates(syms, groups); // warm-up: full runs of both kinds, so the JIT has settled before timing
+  runUpdates(syms, groups, 0, true);
   const rates: number[] = [];
+  const withSlices: number[] = [];
   let last: MultiSymbolDataManager | undefined;
   for (let r = 0; r < RUNS; r++) {
+    // Interleaved, so that a noisy neighbour slows both kinds alike.
     gc();
-    const { ms, bars, dm } = runUpdates(syms, minutes);
+    const { ms, bars, dm } = runUpdates(syms, groups);
     rates.push(bars / (ms / 1000));
     last = dm;
+    gc();
+    const w = runUpdates(syms, groups, 0, true);
+    withSlices.push(w.bars / (w.ms / 1000));
   }
   const dm = last as MultiSymbolDataManager;
+  const reps = n >= 10_000 ? (QUICK ? 10 : 60) : QUICK ? 200 : 2000;
   const snaps: number[] = [];
-  const reps = n >= 10_000 ? (QUICK ? 10 : 40) : QUICK ? 200 : 2000;
-  for (let i = 0; i < 5; i++) dm.getLatestSnapshot();
-  for (let r = 0; r < reps; r++) {
-    const t = performance.now();
-    dm.getLatestSnapshot();
-    snaps.push(performance.now() - t);
+  const readAll: number[] = [];
+  const entries: number[] = [];
+  const baseline: number[] = [];
+  const tau = dm.options.stalenessTauMs;
+  const maxAge = dm.options.maxStalenessMs;
+  const probe = dm.getLatestSnapshot();
+  const closes = Float64Array.from({ length: n }, (_, i) => probe.price(i) ?? 0);
+  const ages = Float64Array.from({ length: n }, (_, i) => probe.ageMs(i) ?? 0);
+  for (let i = 0; i < 5; i++) {
+    sink += dm.getLatestSnapshot().entries.length;
+    plainObjects(closes, ages, tau, maxAge);
   }
-  rows.push({ symbols: n, updatesPerSec: median(rates), snapshotMs: median(snaps) });
+  for (let r = 0; r < reps; r++) {
+    let t = performance.now();
+    const s = dm.getLatestSnapshot();
+    snaps.push(performance.now() - t);
+    // Reading every symbol's price, weight and validity through the view, as the baseline builds them.
+    t = performance.now();
+    const v = dm.getLatestSnapshot();
+    let acc = 0;
+    for (let i = 0; i < n; i++) acc += (v.price(i) ?? 0) + v.weight(i) + (v.isValid(i) ? 1 : 0);
+    readAll.push(performance.now() - t);
+    sink += acc;
+    t = performance.now();
+    sink += s.entries.length;
+    entries.push(performance.now() - t);
+    t = performance.now();
+    sink += plainObjects(closes, ages, tau, maxAge).length;
+    baseline.push(performance.now() - t);
+  }
+  rows.push({
+    symbols: n,
+    updatesPerSec: median(rates),
+    withSlicesPerSec: median(withSlices),
+    snapshotMs: median(snaps),
+    readAllMs: median(readAll),
+    entriesMs: median(entries),
+    baselineMs: median(baseline),
+  });
 }
-
-
 
 const pass = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
-console.log(`@feed/data-manager benchmark${QUICK ? ' (quick smoke run: too short to judge the targets; the full run is `pnpm bench`)' : ''}: medians of ${RUNS} runs, ${fmt(BARS_PER_RUN)} bars a run, Node ${process.version}`);
-console.log('symbols | updates/s (target >= 3,000,000) | snapshot ms (target < 5 at 10,000)');
+console.log(`@feed/data-manager benchmark${QUICK ? ' (quick smoke run: too short to judge the targets; the full run is `pnpm bench`)' : ''}: medians of ${RUNS} interleaved runs, ${fmt(BARS_PER_RUN)} bars a run, Node ${process.version}`);
+console.log('symbols | updates/s | with a slice listener (ratio) | snapshot ms | + read all price/weight/valid | baseline plain objects | all entries built');
 for (const r of rows) {
-  const snapTarget = r.symbols === 10_000 ? `  ${pass(r.snapshotMs < 5)}` : '';
   console.log(
-    `${String(r.symbols).padStart(7)} | ${fmt(Math.round(r.updatesPerSec)).padStart(12)}  ${pass(r.updatesPerSec >= 3_000_000)} | ${r.snapshotMs.toFixed(3).padStart(8)}${snapTarget}`,
+    `${String(r.symbols).padStart(7)} | ${fmt(Math.round(r.updatesPerSec)).padStart(10)} | ${fmt(Math.round(r.withSlicesPerSec)).padStart(10)} (${(r.withSlicesPerSec / r.updatesPerSec).toFixed(2)}) | ${r.snapshotMs.toFixed(4).padStart(8)} | ${r.readAllMs.toFixed(4).padStart(8)} | ${r.baselineMs.toFixed(4).padStart(8)} | ${r.entriesMs.toFixed(4).padStart(8)}`,
   );
 }
+const at = (n: number): Row => rows.find((r) => r.symbols === n) as Row;
+const r6 = at(6);
+const r10k = at(10_000);
+const targets: [string, string, boolean][] = [
+  ['updates/s at 6 symbols >= 10,000,000', fmt(Math.round(r6.updatesPerSec)), r6.updatesPerSec >= 10_000_000],
+  ['with a slice listener >= 0.75x without, 6 symbols', (r6.withSlicesPerSec / r6.updatesPerSec).toFixed(2), r6.withSlicesPerSec / r6.updatesPerSec >= 0.75],
+  ['with a slice listener >= 0.75x without, 10,000 symbols', (r10k.withSlicesPerSec / r10k.updatesPerSec).toFixed(2), r10k.withSlicesPerSec / r10k.updatesPerSec >= 0.75],
+  ['10,000-symbol snapshot <= 2x baseline (one plain { price, weight, valid } per symbol)', `${(r10k.snapshotMs / r10k.baselineMs).toFixed(2)}x (${r10k.snapshotMs.toFixed(3)} vs ${r10k.baselineMs.toFixed(3)} ms)`, r10k.snapshotMs <= 2 * r10k.baselineMs],
+  ['10,000-symbol snapshot < 2.5 ms, also when every price, weight and validity is then read', `${r10k.snapshotMs.toFixed(3)} ms, ${r10k.readAllMs.toFixed(3)} ms read`, r10k.readAllMs < 2.5],
+];
 // The 10 000-symbol case again once the rings are full: from empty, every stored bar also touches
 // new memory (page faults, expensive in a VM); a manager that runs all day is past that.
 function steadyState(): number {
   const syms = symbols(10_000);
   const minutes = Math.max(1, Math.floor(BARS_PER_RUN / 10_000));
   const prefill = QUICK ? 50 : 500;
+  const groups = makeGroups(syms, prefill, minutes);
   const rates: number[] = [];
   for (let r = 0; r < (QUICK ? 1 : 3); r++) {
     gc();
-    const { ms, bars } = runUpdates(syms, minutes, prefill);
+    const { ms, bars } = runUpdates(syms, groups, prefill);
     rates.push(bars / (ms / 1000));
   }
   return median(rates);
 }
 const steady = steadyState();
-const ratio = (rows[2] as Row).updatesPerSec / (rows[0] as Row).updatesPerSec;
-console.log(`  10000 | ${fmt(Math.round(steady)).padStart(12)}  ${pass(steady >= 3_000_000)} | (history full: steady state)`);
-console.log(
-  `cost per update, 10,000 vs 6 symbols: throughput ratio ${ratio.toFixed(2)} from empty, ${(steady / (rows[0] as Row).updatesPerSec).toFixed(2)} in the steady state (1.00 = no growth)`,
-);
-console.log(
-  `heap per stored bar (${fmt(heap.bars)} bars): ${heap.bytesPerBar.toFixed(1)} bytes (target < 100)  ${pass(heap.bytesPerBar < 100)}${(globalThis as { gc?: unknown }).gc ? '' : ' [no --expose-gc: approximate]'}`,
-);
+console.log(`  10000 | ${fmt(Math.round(steady)).padStart(10)} | (history full: steady state)`);
+targets.push(['heap per stored bar < 100 bytes', `${heap.bytesPerBar.toFixed(1)} bytes (${fmt(heap.bars)} bars)`, heap.bytesPerBar < 100]);
+targets.push(['updates/s at 10,000 symbols, steady state >= 3,000,000', fmt(Math.round(steady)), steady >= 3_000_000]);
+console.log('targets:');
+for (const [name, value, ok] of targets) console.log(`  ${name}: ${value}  ${pass(ok)}`);
+if (sink === 42) console.log(''); // keeps the reads from being optimized away

@@ -1,19 +1,33 @@
 import type { Bar, BarSource, Listener, RejectReason, ResolvedValidationRules, Unsubscribe, ValidationContext } from '@feed/core';
-import { FeedError, REJECT_REASONS, TypedEmitter, checkBar } from '@feed/core';
+import { FeedError, REJECT_REASONS, TypedEmitter, checkBar, isFrozenBar } from '@feed/core';
 import { HistoryRing, RingStore } from './history-ring.js';
 import type { DataManagerOptions, MarketHours, ResolvedOptions } from './options.js';
 import { resolveOptions } from './options.js';
-import { stalenessWeight } from './staleness.js';
-import type {
-  DataManagerEvent,
-  ForwardFilledBar,
-  QualityStats,
-  Snapshot,
-  SymbolQuality,
-  SymbolSnapshot,
-  UpdateResult,
-  UpdateSummary,
-} from './types.js';
+import { SliceSchedule } from './slice-schedule.js';
+import type { SnapshotLayout, SnapshotSummary } from './snapshot.js';
+import type { Page } from './snapshot.js';
+import { PAGE_BITS, SnapshotView, capturePages } from './snapshot.js';
+
+const PAGE_SIZE = 1 << PAGE_BITS;
+import {
+  ACCEPTED as F_ACCEPTED,
+  AGE_COUNT,
+  AGE_SUM,
+  DUPLICATES,
+  FORWARD_FILLED,
+  INVALID_SLICES,
+  LATE_BARS,
+  LATENCY_COUNT,
+  LATENCY_MAX,
+  LATENCY_SUM,
+  LATEST_START,
+  NUM_FIELDS,
+  REVISIONS,
+  SLICES,
+  SymbolStats,
+  UPDATES,
+} from './symbol-stats.js';
+import type { DataManagerEvent, QualityStats, Snapshot, SymbolQuality, UpdateResult, UpdateSummary } from './types.js';
 
 const ACCEPTED: UpdateResult = Object.freeze({ status: 'accepted' });
 const DUPLICATE: UpdateResult = Object.freeze({ status: 'duplicate' });
@@ -22,162 +36,43 @@ const REVISION: UpdateResult = Object.freeze({ status: 'revision' });
 const REJECTED = Object.freeze(
   Object.fromEntries(REJECT_REASONS.map((reason) => [reason, Object.freeze({ status: 'rejected', reason })])),
 ) as Readonly<Record<RejectReason, UpdateResult>>;
-const REASON_INDEX = new Map<RejectReason, number>(REJECT_REASONS.map((r, i) => [r, i]));
 
 /** Keep at most this many distinct unknown symbol names in the statistics (a flood cannot grow memory). */
 const MAX_UNKNOWN_NAMES = 1000;
 
-/** Numbers kept per symbol, in one Float64Array for all symbols (see `SymbolState`). */
-const NUM_FIELDS = 15;
 
-/**
- * One symbol: its history ring (the base class) and its counters. The counters live in one
- * Float64Array shared by all symbols: object fields holding doubles would each be a separate heap
- * number, scattered in memory, which with 10 000 symbols costs a cache miss per field per update.
- * The manager keeps no bar object alive either (bars live in the ring), so a young-generation GC
- * never copies thousands of retained bars.
- */
-class SymbolState extends HistoryRing {
-  private readonly k: number;
-  /** Allocated on the first rejection: most symbols never need it. */
-  rejectedByReason: Uint32Array | undefined;
-
-  constructor(
-    store: RingStore,
-    index: number,
-    symbol: string,
-    intervalMs: number,
-    private readonly num: Float64Array,
-  ) {
-    super(store, index, symbol, intervalMs);
-    this.k = index * NUM_FIELDS;
-    this.latestStart = Number.NEGATIVE_INFINITY;
-    this.resetStats();
-  }
-
-  get latestStart(): number {
-    return this.num[this.k + 0] as number;
-  }
-  set latestStart(v: number) {
-    this.num[this.k + 0] = v;
-  }
-  get updates(): number {
-    return this.num[this.k + 1] as number;
-  }
-  set updates(v: number) {
-    this.num[this.k + 1] = v;
-  }
-  get accepted(): number {
-    return this.num[this.k + 2] as number;
-  }
-  set accepted(v: number) {
-    this.num[this.k + 2] = v;
-  }
-  get duplicates(): number {
-    return this.num[this.k + 3] as number;
-  }
-  set duplicates(v: number) {
-    this.num[this.k + 3] = v;
-  }
-  get revisions(): number {
-    return this.num[this.k + 4] as number;
-  }
-  set revisions(v: number) {
-    this.num[this.k + 4] = v;
-  }
-  get rejected(): number {
-    return this.num[this.k + 5] as number;
-  }
-  set rejected(v: number) {
-    this.num[this.k + 5] = v;
-  }
-  get lateBars(): number {
-    return this.num[this.k + 6] as number;
-  }
-  set lateBars(v: number) {
-    this.num[this.k + 6] = v;
-  }
-  get slices(): number {
-    return this.num[this.k + 7] as number;
-  }
-  set slices(v: number) {
-    this.num[this.k + 7] = v;
-  }
-  get forwardFilledIntervals(): number {
-    return this.num[this.k + 8] as number;
-  }
-  set forwardFilledIntervals(v: number) {
-    this.num[this.k + 8] = v;
-  }
-  get invalidSlices(): number {
-    return this.num[this.k + 9] as number;
-  }
-  set invalidSlices(v: number) {
-    this.num[this.k + 9] = v;
-  }
-  get latencySum(): number {
-    return this.num[this.k + 10] as number;
-  }
-  set latencySum(v: number) {
-    this.num[this.k + 10] = v;
-  }
-  get latencyCount(): number {
-    return this.num[this.k + 11] as number;
-  }
-  set latencyCount(v: number) {
-    this.num[this.k + 11] = v;
-  }
-  get latencyMax(): number {
-    return this.num[this.k + 12] as number;
-  }
-  set latencyMax(v: number) {
-    this.num[this.k + 12] = v;
-  }
-  get ageSum(): number {
-    return this.num[this.k + 13] as number;
-  }
-  set ageSum(v: number) {
-    this.num[this.k + 13] = v;
-  }
-  get ageCount(): number {
-    return this.num[this.k + 14] as number;
-  }
-  set ageCount(v: number) {
-    this.num[this.k + 14] = v;
-  }
-
-  /** Zeroes the counters; `latestStart` (data, not a statistic) is kept. */
-  resetStats(): void {
-    this.num.fill(0, this.k + 1, this.k + NUM_FIELDS);
-    this.latencyMax = Number.NEGATIVE_INFINITY;
-    this.rejectedByReason = undefined;
-  }
-}
-
-/** A minute boundary (a bar end) that has bars but no slice yet, and how many symbols delivered it. */
-interface PendingBoundary {
-  readonly end: number;
-  count: number;
-}
 
 /**
  * The multi-symbol data manager (semantics.md): never waits for all symbols, weights stale data
  * down, forward-fills missing symbols, keeps a history ring per symbol, tracks data quality, and
  * emits one slice per closed minute boundary. Time comes only from the injected `Clock`, so replay
  * and live run the same code.
+ *
+ * Layout: a dense index per symbol (one `Map` lookup per bar); the history rings (`history-ring.ts`),
+ * the counters (`symbol-stats.ts`, one field table), when slices close (`slice-schedule.ts`) and the
+ * snapshot views (`snapshot.ts`) each in their own module.
  */
 export class MultiSymbolDataManager {
   readonly options: ResolvedOptions;
-  private readonly states = new Map<string, SymbolState>();
-  private readonly ordered: SymbolState[] = [];
+  private readonly index = new Map<string, number>();
+  private readonly rings: HistoryRing[] = [];
+  /**
+   * Per symbol, the object of its newest stored bar, for snapshots to hold without copying: the
+   * caller's when frozen by construction (`isFrozenBar`: every feed's bars are); any other is
+   * replaced, on first need, by a frozen copy of what the ring stored (`newest`).
+   */
+  private readonly latest: (Bar | undefined)[] = [];
+  private readonly counters: SymbolStats;
+  private readonly num: Float64Array;
   private readonly rules: ResolvedValidationRules;
   private readonly ctx: { now: number } & ValidationContext = { now: 0 };
   private readonly calendar: MarketHours;
   private readonly emitter: TypedEmitter<DataManagerEvent>;
-  private readonly pending: PendingBoundary[] = [];
-  private lastEmitted = Number.NEGATIVE_INFINITY;
-  private emitting = false;
+  private readonly schedule: SliceSchedule;
+  private readonly layout: SnapshotLayout;
+  private readonly summary: SnapshotSummary = { forwardFilled: 0, validCount: 0, complete: false, avgAgeMs: null, usable: false };
   private slicesEmitted = 0;
+  private sliceListeners = 0;
   private readonly unknown = new Map<string, number>();
   private unknownTotal = 0;
   private invalidInputs = 0;
@@ -185,7 +80,6 @@ export class MultiSymbolDataManager {
   private memoAsOf = Number.NaN;
   private memoFill = 0;
   private readonly offTick: Unsubscribe;
-  private readonly rings: RingStore;
 
   constructor(options: DataManagerOptions) {
     this.options = resolveOptions(options);
@@ -198,13 +92,23 @@ export class MultiSymbolDataManager {
       maxBarAgeMs: o.maxBarAgeMs,
     };
     this.calendar = o.calendar;
-    this.rings = new RingStore(o.historySize, o.symbols.length);
-    const num = new Float64Array(o.symbols.length * NUM_FIELDS);
+    const store = new RingStore(o.historySize, o.symbols.length);
     for (const s of o.symbols) {
-      const st = new SymbolState(this.rings, this.ordered.length, s, o.intervalMs, num);
-      this.states.set(s, st);
-      this.ordered.push(st);
+      this.index.set(s, this.rings.length);
+      this.rings.push(new HistoryRing(store, this.rings.length, s, o.intervalMs));
+      this.latest.push(undefined);
     }
+    this.counters = new SymbolStats(o.symbols.length);
+    this.num = this.counters.num;
+    this.layout = {
+      symbols: o.symbols,
+      indexOf: this.index,
+      intervalMs: o.intervalMs,
+      stalenessTauMs: o.stalenessTauMs,
+      maxForwardFills: o.maxForwardFills,
+      maxStalenessMs: o.maxStalenessMs,
+    };
+    this.schedule = new SliceSchedule(o.symbols.length, o.sliceGraceMs, (end) => this.emitSlice(end));
     this.emitter = new TypedEmitter<DataManagerEvent>((error, event) => {
       if (event.type !== 'error' && this.emitter.listenerCount('error') > 0) {
         this.emitter.emit({ type: 'error', error: error instanceof Error ? error : new Error(String(error)) });
@@ -215,7 +119,7 @@ export class MultiSymbolDataManager {
         throw error;
       });
     });
-    this.offTick = o.clock.onTick((now) => this.closeBoundaries(now));
+    this.offTick = o.clock.onTick((now) => this.schedule.close(now));
   }
 
   /** The tracked symbols, in order. */
@@ -225,7 +129,17 @@ export class MultiSymbolDataManager {
 
   /** Subscribes to slices (`'slice'`), rejected bars (`'rejected'`) or listener errors (`'error'`). */
   on<T extends DataManagerEvent['type']>(type: T, listener: Listener<Extract<DataManagerEvent, { type: T }>>): Unsubscribe {
-    return this.emitter.on(type, listener);
+    const off = this.emitter.on(type, listener);
+    if (type !== 'slice') return off;
+    // Counted here: every closed minute asks whether anyone listens, and a field is cheaper than the emitter's map.
+    this.sliceListeners++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.sliceListeners--;
+      off();
+    };
   }
 
   /**
@@ -253,8 +167,8 @@ export class MultiSymbolDataManager {
       this.invalidInputs++;
       return REJECTED.invalid_shape;
     }
-    const st = this.states.get(bar.symbol);
-    if (st === undefined) {
+    const i = this.index.get(bar.symbol);
+    if (i === undefined) {
       this.unknownTotal++;
       const name = String(bar.symbol);
       const n = this.unknown.get(name);
@@ -263,29 +177,33 @@ export class MultiSymbolDataManager {
       this.emitReject(bar, 'unknown_symbol');
       return REJECTED.unknown_symbol;
     }
-    st.updates++;
+    const num = this.num;
+    const k = i * NUM_FIELDS;
+    num[k + UPDATES] = (num[k + UPDATES] as number) + 1;
     const now = this.options.clock.now();
     this.ctx.now = now;
     const rejection = checkBar(bar, this.rules, this.ctx);
-    if (rejection !== undefined) return this.reject(st, bar, rejection.reason);
+    if (rejection !== undefined) return this.reject(i, bar, rejection.reason);
 
-    if (bar.start <= st.latestStart) return this.updateExisting(st, bar);
+    const ring = this.rings[i] as HistoryRing;
+    if (bar.start <= (num[k + LATEST_START] as number)) return this.updateExisting(i, ring, bar);
 
     // The ring copies the numbers: later changes to the caller's object cannot reach stored data.
-    st.push(bar);
-    st.latestStart = bar.start;
-    st.accepted++;
+    ring.push(bar);
+    this.latest[i] = isFrozenBar(bar) ? bar : undefined;
+    num[k + LATEST_START] = bar.start;
+    num[k + F_ACCEPTED] = (num[k + F_ACCEPTED] as number) + 1;
     const latency = bar.receivedAt - bar.end;
-    st.latencySum += latency;
-    st.latencyCount++;
-    if (latency > st.latencyMax) st.latencyMax = latency;
+    num[k + LATENCY_SUM] = (num[k + LATENCY_SUM] as number) + latency;
+    num[k + LATENCY_COUNT] = (num[k + LATENCY_COUNT] as number) + 1;
+    if (latency > (num[k + LATENCY_MAX] as number)) num[k + LATENCY_MAX] = latency;
 
-    if (bar.end <= this.lastEmitted) st.lateBars++;
-    else this.countBoundary(bar.end);
+    if (bar.end <= this.schedule.lastEmitted) num[k + LATE_BARS] = (num[k + LATE_BARS] as number) + 1;
+    else this.schedule.count(bar.end);
     // The bar's own boundary waits for the other symbols' bars of the same minute even when its grace
     // has passed (a burst of late bars, a gap fill): they come next, in the same synchronous run. A
     // later bar or the next tick closes it. Without this, live and replay slices differ after a gap.
-    this.closeBoundaries(now, bar.end);
+    this.schedule.close(now, bar.end);
     return ACCEPTED;
   }
 
@@ -303,25 +221,24 @@ export class MultiSymbolDataManager {
   }
 
   /** A bar whose start is not after the latest: a duplicate, a revision, or out of order. */
-  private updateExisting(st: SymbolState, bar: Bar): UpdateResult {
-    const index = bar.start === st.latestStart ? st.size - 1 : st.indexOf(bar.start);
-    if (index < 0) return this.reject(st, bar, 'out_of_order');
-    if (st.sameAt(index, bar)) {
-      st.duplicates++;
+  private updateExisting(i: number, ring: HistoryRing, bar: Bar): UpdateResult {
+    const k = i * NUM_FIELDS;
+    const at = bar.start === this.num[k + LATEST_START] ? ring.size - 1 : ring.indexOf(bar.start);
+    if (at < 0) return this.reject(i, bar, 'out_of_order');
+    if (ring.sameAt(at, bar)) {
+      this.num[k + DUPLICATES] = (this.num[k + DUPLICATES] as number) + 1;
       return DUPLICATE;
     }
     // A revision (Alpaca's updatedBars, ~30 s after the minute): it replaces the stored bar in
-    // place. A slice already emitted is not emitted again.
-    st.replace(index, bar);
-    st.revisions++;
+    // place. A slice already emitted is not emitted again (it holds a copy of the old numbers).
+    ring.replace(at, bar);
+    if (at === ring.size - 1) this.latest[i] = isFrozenBar(bar) ? bar : undefined;
+    this.num[k + REVISIONS] = (this.num[k + REVISIONS] as number) + 1;
     return REVISION;
   }
 
-  private reject(st: SymbolState, bar: Bar, reason: RejectReason): UpdateResult {
-    st.rejected++;
-    const i = REASON_INDEX.get(reason) as number;
-    const counts = (st.rejectedByReason ??= new Uint32Array(REJECT_REASONS.length));
-    counts[i] = (counts[i] as number) + 1;
+  private reject(i: number, bar: Bar, reason: RejectReason): UpdateResult {
+    this.counters.reject(i, reason);
     this.emitReject(bar, reason);
     return REJECTED[reason];
   }
@@ -330,69 +247,38 @@ export class MultiSymbolDataManager {
     if (this.emitter.listenerCount('rejected') > 0) this.emitter.emit({ type: 'rejected', bar, reason });
   }
 
-  /** Counts one more symbol for the boundary `end` (kept sorted; almost always the last one). */
-  private countBoundary(end: number): void {
-    const p = this.pending;
-    let i = p.length - 1;
-    while (i >= 0 && (p[i] as PendingBoundary).end > end) i--;
-    if (i >= 0 && (p[i] as PendingBoundary).end === end) (p[i] as PendingBoundary).count++;
-    else p.splice(i + 1, 0, { end, count: 1 });
-  }
-
-  /**
-   * Emits, in order, every pending boundary that has closed at `now`: the clock has reached it and
-   * either every symbol has delivered its bar or the grace has passed. A boundary before one that
-   * closed closes too (no symbol can still deliver it in order). Boundaries at or after `holdFrom`
-   * close only when complete.
-   */
-  private closeBoundaries(now: number, holdFrom = Number.POSITIVE_INFINITY): void {
-    const first = this.pending[0];
-    if (first === undefined || now < first.end || this.emitting) return; // the common case: nothing closes
-    this.emitting = true; // a listener that calls update() is picked up by this loop, in order
-    try {
-      for (;;) {
-        const p = this.pending;
-        let k = -1;
-        for (let i = 0; i < p.length; i++) {
-          const b = p[i] as PendingBoundary;
-          if (now < b.end) break;
-          if (b.count >= this.ordered.length || (now >= b.end + this.options.sliceGraceMs && b.end < holdFrom)) k = i;
-        }
-        if (k < 0) return;
-        const b = p.shift() as PendingBoundary;
-        this.emitSlice(b.end);
-      }
-    } finally {
-      this.emitting = false;
-    }
-  }
-
-  /**
-   * Counts the slice in every symbol's statistics and emits it. The snapshot objects are built only
-   * when someone listens to slices; the statistics come from the same per-symbol reads either way.
-   */
+  /** Counts the slice in every symbol's statistics and, when someone listens, emits it as a view. */
   private emitSlice(end: number): void {
-    this.lastEmitted = end;
     this.slicesEmitted++;
-    const max = this.options.maxForwardFills;
-    const maxAge = this.options.maxStalenessMs;
-    const interval = this.options.intervalMs;
-    for (const st of this.ordered) {
-      st.slices++;
-      const i = st.lastEndingBy(end);
-      if (i < 0) {
-        st.invalidSlices++;
+    // One pass either way: with a listener, the capture counts as it goes.
+    if (this.sliceListeners > 0) this.emitter.emit({ type: 'slice', slice: this.capture(end, true) });
+    else this.countSlice(end);
+  }
+
+  /** Counts a slice at `end` in every symbol's statistics (the same derivation as `capture`). */
+  private countSlice(end: number): void {
+    const o = this.options;
+    const interval = o.intervalMs;
+    const maxFills = o.maxForwardFills;
+    const maxAge = o.maxStalenessMs;
+    const num = this.num;
+    for (let i = 0; i < this.rings.length; i++) {
+      const ring = this.rings[i] as HistoryRing;
+      const k = i * NUM_FIELDS;
+      num[k + SLICES] = (num[k + SLICES] as number) + 1;
+      const j = ring.lastEndingBy(end);
+      if (j < 0) {
+        num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
         continue;
       }
-      const barEnd = st.barStart(i) + interval;
+      const barEnd = ring.barStart(j) + interval;
       const ageMs = end - barEnd;
-      const fill = this.fillCount(barEnd, end);
-      if (fill > 0 && fill <= max) st.forwardFilledIntervals++;
-      if (fill > max || ageMs > maxAge) st.invalidSlices++;
-      st.ageSum += ageMs;
-      st.ageCount++;
+      const fill = barEnd === end ? 0 : this.fillCount(barEnd, end);
+      if (fill > 0 && fill <= maxFills) num[k + FORWARD_FILLED] = (num[k + FORWARD_FILLED] as number) + 1;
+      if (!(fill <= maxFills && ageMs <= maxAge)) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
+      num[k + AGE_SUM] = (num[k + AGE_SUM] as number) + ageMs;
+      num[k + AGE_COUNT] = (num[k + AGE_COUNT] as number) + 1;
     }
-    if (this.emitter.listenerCount('slice') > 0) this.emitter.emit({ type: 'slice', slice: this.snapshotAt(end) });
   }
 
   /** Whole open-market intervals in [end, asOf); memoized for the last pair (most symbols share it). */
@@ -405,15 +291,90 @@ export class MultiSymbolDataManager {
   }
 
   /**
+   * Every symbol's state at `asOf` as a view: per symbol its bar object and fill count, and the
+   * summary. With `count`, also what `countSlice` counts, from the same reads.
+   */
+  private capture(asOf: number, count: boolean): Snapshot {
+    const num = this.num;
+    const o = this.options;
+    const interval = o.intervalMs;
+    const maxFills = o.maxForwardFills;
+    const maxAge = o.maxStalenessMs;
+    const usableAge = o.usableMaxAgeMs;
+    const n = this.rings.length;
+    const pages = capturePages(n);
+    const paged = n > PAGE_SIZE;
+    let cells = paged ? ((pages as Page[])[0] as Page) : (pages as Page);
+    let half = cells.length >> 1;
+    let forwardFilled = 0;
+    let validCount = 0;
+    let fresh = 0;
+    let ageSum = 0;
+    let ageCount = 0;
+    for (let i = 0; i < n; i++) {
+      const c = i & (PAGE_SIZE - 1);
+      if (c === 0 && i > 0) {
+        cells = (pages as Page[])[i >> PAGE_BITS] as Page;
+        half = cells.length >> 1;
+      }
+      const ring = this.rings[i] as HistoryRing;
+      const k = i * NUM_FIELDS;
+      if (count) num[k + SLICES] = (num[k + SLICES] as number) + 1;
+      const j = ring.lastEndingBy(asOf);
+      if (j < 0) {
+        if (count) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
+        cells[c] = null;
+        cells[half + c] = 0;
+        continue;
+      }
+      const barEnd = ring.barStart(j) + interval;
+      const ageMs = asOf - barEnd;
+      const fill = barEnd === asOf ? 0 : this.fillCount(barEnd, asOf);
+      const filled = fill > 0 && fill <= maxFills;
+      const valid = fill <= maxFills && ageMs <= maxAge;
+      if (count) {
+        if (filled) num[k + FORWARD_FILLED] = (num[k + FORWARD_FILLED] as number) + 1;
+        if (!valid) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
+        num[k + AGE_SUM] = (num[k + AGE_SUM] as number) + ageMs;
+        num[k + AGE_COUNT] = (num[k + AGE_COUNT] as number) + 1;
+      }
+      // The newest bar (almost always): the object the manager already holds. An older one (the
+      // clock behind the newest bar) is rebuilt from the ring.
+      cells[c] = j === ring.size - 1 ? this.newest(i, ring) : ring.get(j);
+      cells[half + c] = fill;
+      if (filled) forwardFilled++;
+      if (valid) {
+        validCount++;
+        if (ageMs < usableAge) fresh++;
+      }
+      ageSum += ageMs;
+      ageCount++;
+    }
+    const s = this.summary;
+    s.forwardFilled = forwardFilled;
+    s.validCount = validCount;
+    s.complete = validCount === n && forwardFilled === 0;
+    s.avgAgeMs = ageCount === 0 ? null : ageSum / ageCount;
+    s.usable = fresh * 2 >= n;
+    return new SnapshotView(this.layout, asOf, pages, s);
+  }
+
+  /** Symbol `i`'s newest stored bar as a frozen object (its ring is not empty). */
+  private newest(i: number, ring: HistoryRing): Bar {
+    // Checked when stored (the bar is in cache then): a capture of 10 000 symbols touches no bar.
+    const bar = this.latest[i];
+    if (bar !== undefined) return bar;
+    const copy = ring.get(ring.size - 1);
+    this.latest[i] = copy;
+    return copy;
+  }
+
+  /**
    * Closes every pending boundary the clock has reached, without waiting for the grace (for example
    * at the end of a replay). Boundaries after the clock stay pending: they are not known yet.
    */
   flush(): void {
-    const now = this.options.clock.now();
-    while (this.pending.length > 0 && (this.pending[0] as PendingBoundary).end <= now) {
-      const b = this.pending.shift() as PendingBoundary;
-      this.emitSlice(b.end);
-    }
+    this.schedule.flush(this.options.clock.now());
   }
 
   /**
@@ -423,152 +384,43 @@ export class MultiSymbolDataManager {
    */
   getLatestSnapshot(asOf?: number): Snapshot {
     const now = this.options.clock.now();
-    return this.snapshotAt(asOf === undefined || asOf > now ? now : asOf);
+    return this.capture(asOf === undefined || asOf > now ? now : asOf, false);
   }
 
-  private snapshotAt(asOf: number): Snapshot {
-    const o = this.options;
-    const interval = o.intervalMs;
-    const n = this.ordered.length;
-    const entries = new Array<SymbolSnapshot>(n);
-    const bySymbol: Record<string, SymbolSnapshot> = {};
-    const missing: string[] = [];
-    let forwardFilled = 0;
-    let validCount = 0;
-    let fresh = 0;
-    let ageSum = 0;
-    let ageCount = 0;
-    const lastBoundary = Math.floor(asOf / interval) * interval;
-    for (let i = 0; i < n; i++) {
-      const st = this.ordered[i] as SymbolState;
-      const index = st.lastEndingBy(asOf);
-      const bar = index < 0 ? undefined : st.get(index);
-      let entry: SymbolSnapshot;
-      if (bar === undefined) {
-        entry = Object.freeze({
-          symbol: st.symbol,
-          bar: null,
-          ageMs: null,
-          stalenessWeight: 0,
-          fillCount: 0,
-          forwardFilled: null,
-          valid: false,
-          price: null,
-        });
-        missing.push(st.symbol);
-      } else {
-        const ageMs = asOf - bar.end;
-        const fillCount = this.fillCount(bar.end, asOf);
-        const valid = fillCount <= o.maxForwardFills && ageMs <= o.maxStalenessMs;
-        let ff: ForwardFilledBar | null = null;
-        if (fillCount > 0 && fillCount <= o.maxForwardFills) {
-          ff = Object.freeze({
-            symbol: st.symbol,
-            start: lastBoundary - interval,
-            end: lastBoundary,
-            open: bar.close,
-            high: bar.close,
-            low: bar.close,
-            close: bar.close,
-            volume: 0,
-            receivedAt: asOf,
-            isFillForward: true,
-            sourceEnd: bar.end,
-          });
-          forwardFilled++;
-        }
-        entry = Object.freeze({
-          symbol: st.symbol,
-          bar,
-          ageMs,
-          stalenessWeight: stalenessWeight(ageMs, o.stalenessTauMs),
-          fillCount,
-          forwardFilled: ff,
-          valid,
-          price: bar.close,
-        });
-        ageSum += ageMs;
-        ageCount++;
-        if (valid) {
-          validCount++;
-          if (ageMs < o.usableMaxAgeMs) fresh++;
-        } else missing.push(st.symbol);
-      }
-      entries[i] = entry;
-      bySymbol[st.symbol] = entry;
-    }
-    return Object.freeze({
-      asOf,
-      symbols: Object.freeze(bySymbol),
-      entries: Object.freeze(entries),
-      missing: Object.freeze(missing),
-      forwardFilled,
-      validCount,
-      complete: missing.length === 0 && forwardFilled === 0,
-      avgAgeMs: ageCount === 0 ? null : ageSum / ageCount,
-      usable: fresh * 2 >= n,
-    });
-  }
-
-  private state(symbol: string): SymbolState {
-    const st = this.states.get(symbol);
-    if (st === undefined) {
+  private indexOf(symbol: string): number {
+    const i = this.index.get(symbol);
+    if (i === undefined) {
       throw new FeedError({ code: 'unknown_symbol', message: `unknown symbol '${symbol}' (tracked: ${this.options.symbols.slice(0, 20).join(', ')}${this.options.symbols.length > 20 ? ', ...' : ''})` });
     }
-    return st;
+    return i;
   }
 
   /** The newest `n` real bars of `symbol`, oldest first. Throws a `FeedError` for an untracked symbol. */
   recent(symbol: string, n: number): Bar[] {
-    return this.state(symbol).recent(n);
+    return (this.rings[this.indexOf(symbol)] as HistoryRing).recent(n);
   }
 
   /** Every stored real bar of `symbol` (at most `historySize`), oldest first. */
   history(symbol: string): Bar[] {
-    const st = this.state(symbol);
-    return st.recent(st.size);
+    const ring = this.rings[this.indexOf(symbol)] as HistoryRing;
+    return ring.recent(ring.size);
   }
 
   /** The newest real bar of `symbol` accepted so far (even if the clock has not reached its end), or `undefined`. */
   latestBar(symbol: string): Bar | undefined {
-    const st = this.state(symbol);
-    return st.size === 0 ? undefined : st.get(st.size - 1);
+    const i = this.indexOf(symbol);
+    const ring = this.rings[i] as HistoryRing;
+    return ring.size === 0 ? undefined : this.newest(i, ring);
   }
 
   /** Data-quality statistics per symbol and in total. */
   stats(): QualityStats {
     const bySymbol: Record<string, SymbolQuality> = {};
-    const total = new SymbolState(this.rings, 0, '*', this.options.intervalMs, new Float64Array(NUM_FIELDS));
-    const totalByReason = (total.rejectedByReason = new Uint32Array(REJECT_REASONS.length));
-    for (const st of this.ordered) {
-      bySymbol[st.symbol] = quality(st);
-      total.updates += st.updates;
-      total.accepted += st.accepted;
-      total.duplicates += st.duplicates;
-      total.revisions += st.revisions;
-      total.rejected += st.rejected;
-      const counts = st.rejectedByReason;
-      if (counts !== undefined) for (let i = 0; i < counts.length; i++) totalByReason[i] = (totalByReason[i] as number) + (counts[i] as number);
-      total.lateBars += st.lateBars;
-      total.slices += st.slices;
-      total.forwardFilledIntervals += st.forwardFilledIntervals;
-      total.invalidSlices += st.invalidSlices;
-      total.latencySum += st.latencySum;
-      total.latencyCount += st.latencyCount;
-      if (st.latencyMax > total.latencyMax) total.latencyMax = st.latencyMax;
-      total.ageSum += st.ageSum;
-      total.ageCount += st.ageCount;
-    }
-    // Bars for unknown symbols and non-objects count in the total only.
-    const extra = this.unknownTotal + this.invalidInputs;
-    total.updates += extra;
-    total.rejected += extra;
-    const ui = REASON_INDEX.get('unknown_symbol') as number;
-    totalByReason[ui] = (totalByReason[ui] as number) + this.unknownTotal;
-    const si = REASON_INDEX.get('invalid_shape') as number;
-    totalByReason[si] = (totalByReason[si] as number) + this.invalidInputs;
+    const syms = this.options.symbols;
+    for (let i = 0; i < syms.length; i++) bySymbol[syms[i] as string] = this.counters.quality(i);
     return {
-      total: quality(total),
+      // Bars for unknown symbols and non-objects count in the total only.
+      total: this.counters.total({ unknown_symbol: this.unknownTotal, invalid_shape: this.invalidInputs }),
       bySymbol,
       unknownSymbols: Object.fromEntries(this.unknown),
       slicesEmitted: this.slicesEmitted,
@@ -577,34 +429,10 @@ export class MultiSymbolDataManager {
 
   /** Zeroes every counter; the data (history, latest bars, pending slices) is kept. */
   resetStats(): void {
-    for (const st of this.ordered) st.resetStats();
+    for (let i = 0; i < this.rings.length; i++) this.counters.reset(i);
     this.unknown.clear();
     this.unknownTotal = 0;
     this.invalidInputs = 0;
     this.slicesEmitted = 0;
   }
-}
-
-function quality(st: SymbolState): SymbolQuality {
-  const byReason: Partial<Record<RejectReason, number>> = {};
-  const counts = st.rejectedByReason;
-  for (let i = 0; counts !== undefined && i < counts.length; i++) {
-    const n = counts[i] as number;
-    if (n > 0) byReason[REJECT_REASONS[i] as RejectReason] = n;
-  }
-  return {
-    updates: st.updates,
-    accepted: st.accepted,
-    duplicates: st.duplicates,
-    revisions: st.revisions,
-    rejected: st.rejected,
-    rejectedByReason: byReason,
-    lateBars: st.lateBars,
-    slices: st.slices,
-    forwardFilledIntervals: st.forwardFilledIntervals,
-    invalidSlices: st.invalidSlices,
-    avgLatencyMs: st.latencyCount === 0 ? null : st.latencySum / st.latencyCount,
-    maxLatencyMs: st.latencyCount === 0 ? null : st.latencyMax,
-    avgAgeMs: st.ageCount === 0 ? null : st.ageSum / st.ageCount,
-  };
 }

@@ -55,7 +55,6 @@ export class RingStore {
 /**
  * A fixed-capacity ring of one symbol's real bars, oldest to newest, O(1) per append. Starts are
  * strictly increasing (the manager rejects out-of-order bars), so a bar is found by binary search.
- * The data manager's per-symbol state extends it, so an update touches one object.
  */
 export class HistoryRing {
   private data: Float64Array | undefined;

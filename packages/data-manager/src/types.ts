@@ -45,7 +45,32 @@ export interface Snapshot {
   readonly avgAgeMs: number | null;
   /** At least half the symbols valid and younger than `usableMaxAgeMs` (120 s). */
   readonly usable: boolean;
+  /**
+   * The readers below answer from the captured numbers without building any entry: a strategy that
+   * reads a few prices per minute pays for those, not for every symbol's objects.
+   */
+  /** Number of symbols (the length of `entries`). */
+  readonly size: number;
+  /** The position of `symbol` in `entries`, or -1 when not tracked. */
+  indexOf(symbol: string): number;
+  /** A symbol's price (by name or index), as `entries[i].price`; `null` when never seen or not tracked. */
+  price(symbolOrIndex: string | number): number | null;
+  /** A symbol's `ageMs`, as `entries[i].ageMs`. */
+  ageMs(symbolOrIndex: string | number): number | null;
+  /** A symbol's staleness weight, as `entries[i].stalenessWeight`. */
+  weight(symbolOrIndex: string | number): number;
+  /** Whether a symbol is valid, as `entries[i].valid` (false when not tracked). */
+  isValid(symbolOrIndex: string | number): boolean;
+  /** One symbol's entry, built on first read; `undefined` when not tracked. */
+  entry(symbolOrIndex: string | number): SymbolSnapshot | undefined;
+  /** The entries in order. */
+  [Symbol.iterator](): Iterator<SymbolSnapshot>;
+  /** A plain object of every field above the readers (what `JSON.stringify` writes). */
+  toJSON(): SnapshotData;
 }
+
+/** A snapshot's data as a plain object (`snapshot.toJSON()`). */
+export type SnapshotData = Pick<Snapshot, 'asOf' | 'symbols' | 'entries' | 'missing' | 'forwardFilled' | 'validCount' | 'complete' | 'avgAgeMs' | 'usable'>;
 
 /** What `update(bar)` did with a bar. Never thrown: returned. */
 export type UpdateResult =
