@@ -1,5 +1,5 @@
 import type { Clock, MarketCalendar } from '@feed/core';
-import { SystemClock, nyse, parseOptions } from '@feed/core';
+import { SystemClock, invalidOption, nyse, parseOptions } from '@feed/core';
 import { z } from 'zod';
 import type { ReconnectPolicy, ResolvedReconnectPolicy } from './backoff.js';
 import { reconnectPolicySchema } from './backoff.js';
@@ -180,6 +180,17 @@ export interface AlpacaFeedOptions {
    * @default 'https://data.alpaca.markets' (or the sandbox host with `sandbox`)
    */
   restUrl?: string;
+  /**
+   * Run the socket, decoding, validation, dedupe, gap fill and every timer in a `worker_thread`;
+   * bars come to this thread in batches (one transferred buffer each), with the same events,
+   * statistics and bars as inline. A burst of 100 000 bars then holds this thread's event loop for
+   * milliseconds instead of the whole decode. Functions and objects cannot cross threads:
+   * `webSocketFactory`, `random`, `gapFill.history` and a custom `watchdog.calendar` are refused
+   * with it. A `clock` other than the system's is mirrored (a `ManualClock` drives the worker's
+   * timers as it drives an inline feed's).
+   * @default false
+   */
+  worker?: boolean;
 }
 
 /** The options after defaults and validation: what the feed's modules read. */
@@ -200,6 +211,8 @@ export interface ResolvedFeedOptions {
   readonly random: () => number;
   readonly gapFill: { readonly history: HistoricalBars | undefined; readonly warmupBars: number; readonly timeoutMs: number } | false;
   readonly restUrl: string;
+  /** With `worker: true`: the options the worker thread builds its inline feed from. */
+  readonly worker: AlpacaFeedOptions | undefined;
 }
 
 const ms = (min = 0): z.ZodNumber => z.number('must be a number of milliseconds').min(min, `must be >= ${min}`);
@@ -248,6 +261,7 @@ const schema = z.object({
     ])
     .default({ warmupBars: 0, timeoutMs: 10_000 }),
   restUrl: z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+  worker: z.boolean('must be true or false').default(false),
 });
 
 /** Validates the feed's options once, at construction, and fills in every default. */
@@ -257,12 +271,41 @@ export function resolveFeedOptions(options: AlpacaFeedOptions): ResolvedFeedOpti
   // The feed that gap fill reads: the URL's last segment when it names one.
   const last = url.replace(/\/+$/, '').split('/').pop() ?? '';
   const feed = o.url === undefined ? o.feed : (FEEDS.find((f) => f === last) ?? o.feed);
+  const credentials = resolveCredentials(o.keys, o.env ?? process.env);
+  const restUrl = o.restUrl ?? (o.sandbox ? SANDBOX_DATA_URL : DATA_URL);
+  let worker: AlpacaFeedOptions | undefined;
+  if (o.worker) {
+    const refuse = (path: string): never => {
+      throw invalidOption(path, 'cannot cross to the worker thread (worker: true): leave it out, or run inline');
+    };
+    if (options.webSocketFactory !== undefined) refuse('webSocketFactory');
+    if (options.random !== undefined) refuse('random');
+    if (o.gapFill !== false && o.gapFill.history !== undefined) refuse('gapFill.history');
+    if (o.watchdog !== false && o.watchdog.calendar !== nyse) refuse('watchdog.calendar');
+    const { calendar: _calendar, ...watchdog } = o.watchdog === false ? { calendar: undefined } : o.watchdog;
+    worker = {
+      symbols: [...new Set(o.symbols)],
+      url,
+      feed: o.feed,
+      ...(credentials === undefined ? { env: {} } : { keys: { keyId: credentials.keyId, secretKey: credentials.secretKey } }),
+      auth: o.auth,
+      encoding: o.encoding,
+      channels: o.channels,
+      reconnect: o.reconnect,
+      keepAlive: o.keepAlive,
+      watchdog: o.watchdog === false ? false : watchdog,
+      connectTimeoutMs: o.connectTimeoutMs,
+      gapFill: o.gapFill === false ? false : { warmupBars: o.gapFill.warmupBars, timeoutMs: o.gapFill.timeoutMs },
+      restUrl,
+    };
+  }
   return {
+    worker,
     symbols: [...new Set(o.symbols)],
     url,
     feed,
     encoding: o.encoding,
-    credentials: resolveCredentials(o.keys, o.env ?? process.env),
+    credentials,
     auth: o.auth,
     channels: o.channels,
     reconnect: o.reconnect,
@@ -273,6 +316,6 @@ export function resolveFeedOptions(options: AlpacaFeedOptions): ResolvedFeedOpti
     clock: o.clock ?? new SystemClock(),
     random: o.random,
     gapFill: o.gapFill === false ? false : { history: o.gapFill.history, warmupBars: o.gapFill.warmupBars, timeoutMs: o.gapFill.timeoutMs },
-    restUrl: o.restUrl ?? (o.sandbox ? SANDBOX_DATA_URL : DATA_URL),
+    restUrl,
   };
 }

@@ -1,5 +1,5 @@
 import type { Bar, FeedStats } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, MINUTE_MS, redact, redactError, withReceivedAt } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, MINUTE_MS, barFromValues, redact, redactError, withReceivedAt } from '@feed/core';
 import { backoffDelay } from './backoff.js';
 import type { Session } from './connection.js';
 import { Connection } from './connection.js';
@@ -21,6 +21,9 @@ import { AlpacaHistoricalClient } from './rest.js';
 import { frameData } from './socket.js';
 import { Subscriptions } from './subscriptions.js';
 import { SymbolTable } from './symbol-table.js';
+import { WorkerLink } from './worker-link.js';
+import type { WireEvent } from './worker-protocol.js';
+import { BAR_STRIDE, COUNTER_NAMES, KIND_RECOVERED, fromWire } from './worker-protocol.js';
 
 /** Bars kept between connect() and the first start(); beyond this they are counted as ignored. */
 const MAX_HELD_BEFORE_START = 100_000;
@@ -108,6 +111,11 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   readonly #table = new SymbolTable((s) => this.indexOfSymbol(s));
   readonly #handshakes = new WeakMap<Session, AlpacaHandshake>();
   #history: HistoricalBars | undefined;
+  /** With `worker: true`: the link to the worker thread, its last counters, its symbol indexes here. */
+  #link: WorkerLink | undefined;
+  #remote: Float64Array | undefined;
+  #remoteIndex: number[] = [];
+  #remoteNames: string[] = [];
   #reconnecting: Promise<void> | undefined;
   #startedAt: number | undefined;
 
@@ -188,6 +196,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   subscribe(symbols: readonly string[]): Promise<void> {
     const add = [...new Set(symbols)].filter((s) => !this.symbols.includes(s));
     if (add.length === 0) return Promise.resolve();
+    if (this.#o.worker !== undefined) return this.#remoteSubscription('subscribe', add);
     this.setSymbols([...this.symbols, ...add]);
     for (const s of add) this.#table.index(s);
     // A gap fill recovers a symbol's bars from its subscription on, not from before it.
@@ -199,6 +208,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   unsubscribe(symbols: readonly string[]): Promise<void> {
     const remove = symbols.filter((s) => this.symbols.includes(s));
     if (remove.length === 0) return Promise.resolve();
+    if (this.#o.worker !== undefined) return this.#remoteSubscription('unsubscribe', remove);
     this.setSymbols(this.symbols.filter((s) => !remove.includes(s)));
     return this.#sendSubscription('unsubscribe', remove);
   }
@@ -221,6 +231,15 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     }
     return {
       ...super.stats(),
+      ...(this.#o.worker === undefined ? this.scalarStats() : this.#remoteStats()),
+      latency: { count, avgMs: count > 0 ? sum / count : 0, maxMs: max },
+      latencyBySymbol: bySymbol,
+    };
+  }
+
+  /** The counters of `stats()` that are single numbers (what the worker thread sends with every message). */
+  protected scalarStats(): Omit<AlpacaFeedStats, keyof FeedStats | 'latency' | 'latencyBySymbol'> & { reconnects: number } {
+    return {
       frames: this.#frames,
       messages: this.#messages,
       malformed: this.#malformed,
@@ -238,8 +257,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       connectAttempts: this.#connection.attempts,
       pongTimeouts: this.#heartbeat.pongTimeouts,
       watchdogTrips: this.#heartbeat.watchdogTrips,
-      latency: { count, avgMs: count > 0 ? sum / count : 0, maxMs: max },
-      latencyBySymbol: bySymbol,
+      reconnects: this.reconnects,
     };
   }
 
@@ -273,6 +291,12 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   // ---- lifecycle ---------------------------------------------------------------------------------
 
   protected async doConnect(): Promise<void> {
+    if (this.#o.worker !== undefined) {
+      this.#link ??= this.#startWorker({ ...this.#o.worker, symbols: this.symbols });
+      // The worker's feed reported any error already (forwarded as an event); here it is thrown.
+      await this.#link.call('connect');
+      return;
+    }
     if (this.#o.credentials === undefined) {
       const e = new ConfigError({ code: 'invalid_option', message: missingKeysMessage(), issues: [{ path: 'keys', message: 'not given and not in the environment' }], source: 'environment' });
       this.reportError(e);
@@ -291,6 +315,10 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   }
 
   protected async doStart(): Promise<void> {
+    if (this.#link !== undefined) {
+      await this.#link.call('start');
+      return;
+    }
     const first = this.#startedAt === undefined;
     this.#startedAt ??= this.clock.now();
     if (this.#o.gapFill === false || (first && this.#o.gapFill.warmupBars === 0)) {
@@ -303,17 +331,136 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   }
 
   protected async doStop(): Promise<void> {
+    if (this.#link !== undefined) {
+      await this.#link.call('stop');
+      return;
+    }
     // A fill in flight is aborted; held bars were never delivered, so the restart's fill recovers them.
     this.#ignored += await this.#gap.abort();
   }
 
   protected async doDisconnect(): Promise<void> {
+    const link = this.#link;
+    if (link !== undefined) {
+      this.#link = undefined;
+      await link.call('disconnect').finally(() => link.terminate());
+      return;
+    }
     this.#heartbeat.stop();
     await this.#connection.close();
     const reconnecting = this.#reconnecting;
     if (reconnecting !== undefined) await reconnecting.catch(() => undefined);
     await this.#gap.abort();
     this.#subs.rejectAll(new FeedError({ code: 'aborted', message: 'the feed was disconnected' }));
+  }
+
+  // ---- worker thread (worker: true) ----------------------------------------------------------------
+
+  #startWorker(options: AlpacaFeedOptions): WorkerLink {
+    return new WorkerLink(options, this.clock, {
+      bars: (data, count, names) => this.#remoteBars(data, count, names),
+      event: (e) => this.#remoteEvent(e),
+      counters: (c) => {
+        this.#remote = c;
+        this.reconnects = c[COUNTER_NAMES.indexOf('reconnects')] as number;
+      },
+      failed: (error) => {
+        this.#link = undefined;
+        this.reportError(error);
+        this.setState('closed');
+      },
+    });
+  }
+
+  /** A batch from the worker: each bar delivered here as the inline feed delivers it. */
+  #remoteBars(d: Float64Array, count: number, names: readonly (readonly [number, string])[]): void {
+    for (const [w, name] of names) {
+      this.#remoteNames[w] = name;
+      this.#remoteIndex[w] = this.#table.index(name);
+    }
+    const t = this.#table;
+    for (let k = 0; k < count; k++) {
+      const o = k * BAR_STRIDE;
+      const w = d[o] as number;
+      const i = this.#remoteIndex[w] as number;
+      const start = d[o + 1] as number;
+      const bar = barFromValues(
+        this.#remoteNames[w] as string,
+        start,
+        (d[o + 2] as number) - start,
+        d[o + 3] as number,
+        d[o + 4] as number,
+        d[o + 5] as number,
+        d[o + 6] as number,
+        d[o + 7] as number,
+        d[o + 8] as number,
+        d[o + 9] as number,
+        d[o + 10] as number,
+      );
+      if (d[o + 11] === KIND_RECOVERED) this.barsRecovered++;
+      else {
+        const latency = bar.receivedAt - bar.end;
+        t.latencyCount[i] = (t.latencyCount[i] as number) + 1;
+        t.latencySum[i] = (t.latencySum[i] as number) + latency;
+        if (latency > (t.latencyMax[i] as number)) t.latencyMax[i] = latency;
+      }
+      this.deliver(bar, i);
+    }
+  }
+
+  #remoteEvent(e: WireEvent): void {
+    if (e.type === 'error') {
+      this.reportError(fromWire(e.error));
+    } else if (e.type === 'state') {
+      // This thread runs connect/start/stop/disconnect itself; what only the worker knows is a
+      // lost connection (reconnecting, streaming again) and the end after a fatal error.
+      if (e.to === 'reconnecting' && this.state === 'streaming') this.setState('reconnecting');
+      else if (e.from === 'reconnecting' && e.to === 'streaming' && this.state === 'reconnecting') this.setState('streaming');
+      else if (e.to === 'closed' && this.#link !== undefined && this.state !== 'closed') {
+        const link = this.#link;
+        this.#link = undefined;
+        void link.terminate();
+        this.setState('closed');
+      }
+    } else if (e.type === 'dailyBar') {
+      this.emitter.emit({ type: 'dailyBar', bar: Object.freeze({ ...e.bar }) as unknown as Bar });
+    } else {
+      if (e.type === 'subscription') this.#subs.confirm(e.subscription as Subscription, true);
+      this.emitter.emit(e as AlpacaFeedEvent);
+    }
+  }
+
+  async #remoteSubscription(action: 'subscribe' | 'unsubscribe', symbols: readonly string[]): Promise<void> {
+    const link = this.#link;
+    this.setSymbols(action === 'subscribe' ? [...this.symbols, ...symbols] : this.symbols.filter((s) => !symbols.includes(s)));
+    if (action === 'subscribe') for (const s of symbols) this.#table.index(s);
+    // Not connected: the worker starts with the symbols of the moment.
+    if (link !== undefined) await link.call(action, symbols);
+  }
+
+  #remoteStats(): ReturnType<AlpacaMultiSymbolFeed['scalarStats']> {
+    const c = this.#remote;
+    const v = (name: (typeof COUNTER_NAMES)[number]): number => (c === undefined ? 0 : (c[COUNTER_NAMES.indexOf(name)] as number));
+    return {
+      frames: v('frames'),
+      messages: v('messages'),
+      malformed: v('malformed'),
+      rejectedBars: v('rejectedBars'),
+      unknownMessages: v('unknownMessages'),
+      updatedBars: v('updatedBars'),
+      dailyBars: v('dailyBars'),
+      ignoredWhileStopped: v('ignoredWhileStopped'),
+      duplicatesDropped: v('duplicatesDropped'),
+      gapFills: v('gapFills'),
+      gapFillFailures: v('gapFillFailures'),
+      gapFillTimeouts: v('gapFillTimeouts'),
+      gapFillInProgress: v('gapFillInProgress') === 1,
+      heldBars: v('heldBars'),
+      connectAttempts: v('connectAttempts'),
+      pongTimeouts: v('pongTimeouts'),
+      watchdogTrips: v('watchdogTrips'),
+      reconnects: v('reconnects'),
+    };
   }
 
   // ---- connection --------------------------------------------------------------------------------

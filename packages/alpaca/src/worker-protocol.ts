@@ -1,0 +1,119 @@
+import type { ConfigIssue, FeedErrorCode } from '@feed/core';
+import { BarValidationError, ConfigError, ConnectionError, FeedError, HttpError } from '@feed/core';
+import { AlpacaError } from './errors.js';
+
+/**
+ * What the main thread and the feed's worker thread say to each other (`worker: true`). Bars cross in
+ * batches of numbers in one transferred buffer; everything else is a small structured-clone message.
+ * Messages keep their order on the port, so a batch is flushed before any other event.
+ */
+
+/** Numbers per bar in a batch: worker symbol index, start, end, OHLC, volume, vwap (NaN: none), trades (-1: none), receivedAt, kind. */
+export const BAR_STRIDE = 12;
+/** The bar was delivered live (counts in latency), or recovered by gap fill. */
+export const KIND_LIVE = 0;
+export const KIND_RECOVERED = 1;
+/** Bars per batch at most: a batch is one task on the main thread, so this bounds its length. */
+export const MAX_BATCH = 2048;
+
+/** The worker feed's counters, by position in `counters`. */
+export const COUNTER_NAMES = [
+  'frames',
+  'messages',
+  'malformed',
+  'rejectedBars',
+  'unknownMessages',
+  'updatedBars',
+  'dailyBars',
+  'ignoredWhileStopped',
+  'duplicatesDropped',
+  'gapFills',
+  'gapFillFailures',
+  'gapFillTimeouts',
+  'gapFillInProgress',
+  'heldBars',
+  'connectAttempts',
+  'pongTimeouts',
+  'watchdogTrips',
+  'reconnects',
+] as const;
+
+/** An error as it crosses threads: its class by name and the fields to rebuild it. */
+export interface WireError {
+  readonly name: string;
+  readonly code: string;
+  readonly message: string;
+  readonly detail?: Readonly<Record<string, unknown>> | undefined;
+  readonly stack?: string | undefined;
+  readonly alpacaCode?: number;
+  readonly fatal?: boolean;
+  readonly status?: number;
+  readonly url?: string;
+  readonly reason?: string;
+  readonly symbol?: string | undefined;
+  readonly field?: string | undefined;
+  readonly issues?: readonly ConfigIssue[];
+  readonly source?: string | undefined;
+}
+
+/** Main -> worker. */
+export type ToWorker =
+  | { readonly type: 'call'; readonly id: number; readonly method: 'connect' | 'start' | 'stop' | 'disconnect' }
+  | { readonly type: 'call'; readonly id: number; readonly method: 'subscribe' | 'unsubscribe'; readonly symbols: readonly string[] }
+  | { readonly type: 'tick'; readonly now: number };
+
+/** Worker -> main. `counters` rides on every message, so the main thread's statistics stay current. */
+export type FromWorker =
+  | { readonly type: 'bars'; readonly data: Float64Array; readonly count: number; readonly names: readonly (readonly [number, string])[]; readonly counters: Float64Array }
+  | { readonly type: 'event'; readonly event: WireEvent; readonly counters: Float64Array }
+  | { readonly type: 'reply'; readonly id: number; readonly error?: WireError; readonly symbols?: readonly string[]; readonly counters: Float64Array }
+  | { readonly type: 'fatal'; readonly error: WireError };
+
+/** The feed's events other than `bar`, with errors and bars made plain. */
+export type WireEvent =
+  | { readonly type: 'error'; readonly error: WireError }
+  | { readonly type: 'state'; readonly from: string; readonly to: string }
+  | { readonly type: 'dailyBar'; readonly bar: Readonly<Record<string, unknown>> }
+  | { readonly type: 'open' | 'authenticated' | 'subscription' | 'disconnected' | 'retry' | 'reconnected' | 'gapFill'; readonly [key: string]: unknown };
+
+/** An error made plain for `postMessage` (structured clone would keep only name, message and stack). */
+export function toWire(error: unknown): WireError {
+  if (!(error instanceof Error)) return { name: 'FeedError', code: 'connection', message: String(error) };
+  const e = error as Error & Partial<Record<string, unknown>>;
+  const out: Record<string, unknown> = {
+    name: e.name,
+    code: typeof e.code === 'string' ? e.code : 'connection',
+    message: e.message,
+    detail: FeedError.isInstance(error) ? error.detail : undefined,
+    stack: e.stack,
+  };
+  for (const k of ['alpacaCode', 'fatal', 'status', 'url', 'reason', 'symbol', 'field', 'issues', 'source']) if (e[k] !== undefined) out[k] = e[k];
+  return out as unknown as WireError;
+}
+
+/** The error again, of its class: `AlpacaError.isInstance`, `code` and `statsKey` hold as inline. */
+export function fromWire(w: WireError): FeedError {
+  let e: FeedError;
+  const extra = w.detail === undefined ? {} : { detail: w.detail };
+  switch (w.name) {
+    case 'AlpacaError':
+      e = new AlpacaError({ alpacaCode: w.alpacaCode ?? 0, message: w.message.replace(/^Alpaca error \d+: /, ''), ...(w.fatal === undefined ? {} : { fatal: w.fatal }), ...extra });
+      break;
+    case 'ConnectionError':
+      e = new ConnectionError({ message: w.message, ...extra });
+      break;
+    case 'HttpError':
+      e = new HttpError({ status: w.status ?? 0, url: w.url ?? '', message: w.message.replace(/^HTTP \d+: /, ''), ...extra });
+      break;
+    case 'ConfigError':
+      e = new ConfigError({ code: w.code === 'invalid_option' ? 'invalid_option' : 'invalid_config', message: w.message, issues: w.issues ?? [], source: w.source, ...extra });
+      break;
+    case 'BarValidationError':
+      e = new BarValidationError({ message: w.message, reason: w.reason ?? 'invalid', symbol: w.symbol, field: w.field, ...extra });
+      break;
+    default:
+      e = new FeedError({ code: w.code as FeedErrorCode, message: w.message, ...extra });
+  }
+  if (w.stack !== undefined) e.stack = `${e.name}: ${e.message}\n    (in the feed's worker thread)\n${w.stack.split('\n').slice(1).join('\n')}`;
+  return e;
+}
