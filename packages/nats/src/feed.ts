@@ -1,0 +1,317 @@
+import type { Bar, Clock } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, FeedError, ReplayClock, SystemClock, invalidOption, sleep, yieldToEventLoop } from '@feed/core';
+import type { ConsumerConfig, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { decodeBar, messageId } from './codec.js';
+import type { NatsConnectOptions } from './connection.js';
+import { connectNats } from './connection.js';
+import { DEFAULT_PREFIX, DEFAULT_STREAM, subjectOf } from './subjects.js';
+
+interface ReplaySettings {
+  readonly speed: number;
+  readonly to: number;
+  readonly pacingClock: Clock;
+  readonly intervalMs: number;
+}
+
+/** Where a consumer starts: new bars only, everything the stream holds, or from a time (epoch ms). */
+export type StartFrom = 'new' | 'all' | { readonly time: number };
+
+/** Options of `NatsBarFeed`. */
+export interface NatsBarFeedOptions {
+  /** The symbols to read, or `'all'` (every subject under the prefix). */
+  readonly symbols: readonly string[] | 'all';
+  /** An open connection, or how to open one (closed by `disconnect()` only when the feed opened it). */
+  readonly connection: NatsConnection | NatsConnectOptions;
+  /** @default 'FEED_BARS' */
+  readonly stream?: string;
+  /** @default 'feed.bars' */
+  readonly prefix?: string;
+  /**
+   * Where a new consumer starts. A durable consumer that exists already resumes after the last bar
+   * it acknowledged, whatever this says.
+   * @default 'new'
+   */
+  readonly from?: StartFrom;
+  /**
+   * A durable consumer's name: a program restarted with the same name resumes exactly after the
+   * last bar it finished handling (a bar is acknowledged after every listener has run).
+   * @default none: an ephemeral consumer, removed by the server 5 minutes after the feed goes
+   */
+  readonly durable?: string;
+  /** @default new SystemClock() */
+  readonly clock?: Clock;
+  /**
+   * Bars the server may send ahead of their acknowledgement.
+   * @default 1000
+   */
+  readonly batch?: number;
+  /**
+   * Replay what the stream holds instead of following it live: JetStream as a history store. The
+   * feed's clock (a `ReplayClock`, made at the first bar's end unless given) moves as
+   * `MockMultiSymbolFeed`'s does: to each minute's end, then that minute's bars; at the end one more
+   * interval, and the state `stopped` (`whenDone()` resolves). Starts where `from` says (`'all'`
+   * unless given) and ends at the last bar stored when it is reached, or before `to` (epoch ms).
+   */
+  readonly replay?: {
+    /** 0: as fast as possible; 1: real time; 39: 39x. @default 0 */
+    readonly speed?: number;
+    /** Stop before bars starting at or after this time. */
+    readonly to?: number;
+    /** Waits between minutes at speeds above 0. @default new SystemClock() */
+    readonly pacingClock?: Clock;
+    /** @default 60000 */
+    readonly intervalMs?: number;
+  };
+}
+
+/**
+ * A `BarFeed` that reads bars from JetStream (what `BarPublisher` wrote): a strategy keeps its code
+ * path whether its bars come from Alpaca, a replay or another program over NATS. Bars are delivered
+ * in stream order with the `receivedAt` their publisher stamped; each is acknowledged once every
+ * listener has run. A message that cannot be read is an `error` (subject and stream sequence),
+ * acknowledged and skipped.
+ */
+export class NatsBarFeed extends AbstractBarFeed {
+  readonly type = 'nats';
+  readonly stream: string;
+  readonly prefix: string;
+  readonly #options: NatsBarFeedOptions;
+  #nc: NatsConnection | undefined;
+  #ownConnection = false;
+  #consumerName: string | undefined;
+  #messages: ConsumerMessages | undefined;
+  #loop: Promise<void> | undefined;
+  #undecodable = 0;
+  #repeats = 0;
+  /** The last stream sequence delivered: a redelivery at or below it is acknowledged and skipped. */
+  #lastSeq = 0;
+  /** Per symbol, the versions delivered for its recent starts (message ids), to skip a stored copy. */
+  readonly #seen = new Map<string, Map<number, Set<string>>>();
+  /** The subjects to deliver when the server cannot filter several (2.9), else undefined. */
+  readonly #wanted: ReadonlySet<string> | undefined;
+
+  readonly #replay: ReplaySettings | undefined;
+  #done: { promise: Promise<void>; resolve: () => void } | undefined;
+  #lastPacedStart: number | undefined;
+
+  constructor(options: NatsBarFeedOptions) {
+    super(options.symbols === 'all' ? [] : [...new Set(options.symbols)], options.clock ?? (options.replay === undefined ? new SystemClock() : new ReplayClock(0)));
+    const r = options.replay;
+    if (r !== undefined) {
+      if (!(this.clock instanceof ReplayClock)) throw invalidOption('clock', 'replay needs a ReplayClock (or none: one is made)');
+      this.#replay = { speed: r.speed ?? 0, to: r.to ?? Number.POSITIVE_INFINITY, pacingClock: r.pacingClock ?? new SystemClock(), intervalMs: r.intervalMs ?? 60_000 };
+    }
+    this.#options = options;
+    this.stream = options.stream ?? DEFAULT_STREAM;
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.#wanted = options.symbols === 'all' || options.symbols.length < 2 ? undefined : new Set(options.symbols.map((s) => subjectOf(this.prefix, s)));
+  }
+
+  /** The consumer's name on the server (the durable name, or the ephemeral one the server gave). */
+  get consumer(): string | undefined {
+    return this.#consumerName;
+  }
+
+  /** Core's counters, plus messages that could not be read and repeats skipped (redeliveries, stored copies). */
+  override stats(): ReturnType<AbstractBarFeed['stats']> & { readonly undecodable: number; readonly repeats: number } {
+    return { ...super.stats(), undecodable: this.#undecodable, repeats: this.#repeats };
+  }
+
+  protected async doConnect(): Promise<void> {
+    const c = this.#options.connection;
+    if (isConnection(c)) this.#nc = c;
+    else {
+      try {
+        this.#nc = await connectNats({ clock: this.clock, ...c });
+      } catch (error) {
+        const e = FeedError.isInstance(error) ? error : new FeedError({ code: 'connection', message: String(error) });
+        this.reportError(e);
+        throw e;
+      }
+      this.#ownConnection = true;
+    }
+    try {
+      this.#consumerName = await this.#ensureConsumer(this.#nc);
+    } catch (error) {
+      const e = new FeedError({ code: 'provider', message: `JetStream consumer on ${this.stream}: ${error instanceof Error ? error.message : String(error)}`, cause: error });
+      this.reportError(e);
+      throw e;
+    }
+  }
+
+  async #ensureConsumer(nc: NatsConnection): Promise<string> {
+    const jsm = await jetstreamManager(nc);
+    const durable = this.#options.durable;
+    if (durable !== undefined) {
+      try {
+        await jsm.consumers.info(this.stream, durable);
+        return durable; // it exists: resume where it stopped
+      } catch (error) {
+        if (!/consumer not found/i.test(String(error))) throw error;
+      }
+    }
+    const from = this.#options.from ?? (this.#replay === undefined ? 'new' : 'all');
+    const subjects = this.#options.symbols === 'all' ? [`${this.prefix}.>`] : this.#options.symbols.map((s) => subjectOf(this.prefix, s));
+    const config: Partial<ConsumerConfig> = {
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: from === 'new' ? DeliverPolicy.New : from === 'all' ? DeliverPolicy.All : DeliverPolicy.StartTime,
+      ...(typeof from === 'object' ? { opt_start_time: new Date(from.time).toISOString() } : {}),
+      // Several subjects in one consumer need a 2.10 server; on 2.9 (Debian's) the consumer reads the
+      // prefix and this feed acknowledges and skips the other symbols' bars.
+      ...(subjects.length === 1 ? { filter_subject: subjects[0] as string } : serverAtLeast(nc, 2, 10) ? { filter_subjects: subjects } : { filter_subject: `${this.prefix}.>` }),
+      max_ack_pending: Math.max(this.#options.batch ?? 1000, 1) * 4,
+      ...(durable === undefined ? { inactive_threshold: 5 * 60 * 1e9 } : { durable_name: durable }),
+    };
+    const info = await jsm.consumers.add(this.stream, config);
+    return info.name;
+  }
+
+  /** Replay: resolves when the range has been delivered (or the feed stopped). */
+  whenDone(): Promise<void> {
+    return this.#done?.promise ?? Promise.resolve();
+  }
+
+  protected async doStart(): Promise<void> {
+    const nc = this.#nc as NatsConnection;
+    const consumer = await jetstream(nc).consumers.get(this.stream, this.#consumerName);
+    if (this.#replay !== undefined) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.#done = { promise, resolve };
+      const info = await consumer.info();
+      if (info.num_pending === 0) {
+        // Nothing stored in the range: ends once start() has moved the state to streaming.
+        void yieldToEventLoop().then(() => this.#endReplay());
+        return;
+      }
+    }
+    const messages = await consumer.consume({ max_messages: this.#options.batch ?? 1000 });
+    this.#messages = messages;
+    this.#loop = (async () => {
+      for await (const m of messages) {
+        if (this.#replay === undefined) this.#onMessage(m);
+        else if (!(await this.#onReplayMessage(m))) break;
+      }
+    })().catch((error: unknown) => {
+      if (this.#messages === messages) this.reportError(new FeedError({ code: 'connection', message: `JetStream delivery ended: ${String(error)}`, cause: error }));
+    });
+  }
+
+  #onMessage(m: JsMsg): void {
+    if (this.#wanted !== undefined && !this.#wanted.has(m.subject)) {
+      m.ack();
+      return;
+    }
+    const decoded = decodeBar(m.data);
+    if (typeof decoded === 'string') {
+      this.#undecodable++;
+      this.reportError(
+        new BarValidationError({
+          message: `cannot read the bar in ${m.subject} (stream ${this.stream}, sequence ${m.seq}): ${decoded}; skipped`,
+          reason: 'undecodable',
+          detail: { subject: m.subject, streamSequence: m.seq, stream: this.stream },
+        }),
+      );
+      m.ack();
+      return;
+    }
+    if (m.seq <= this.#lastSeq || this.#delivered(decoded.bar)) {
+      // A redelivery (the server lost acknowledgements in a crash) or a second stored copy (it lost
+      // its duplicate window): at-least-once on the wire, exactly once to the listeners.
+      this.#repeats++;
+      m.ack();
+      return;
+    }
+    this.#lastSeq = m.seq;
+    // Listeners run inside deliver(); the acknowledgement follows them, so a crash mid-bar replays it.
+    this.deliver(decoded.bar);
+    m.ack();
+  }
+
+  /** A stored message, replayed: paced, the clock moved to its minute's end, then delivered. False at the end. */
+  async #onReplayMessage(m: JsMsg): Promise<boolean> {
+    const r = this.#replay as ReplaySettings;
+    const decoded = decodeBar(m.data);
+    const start = typeof decoded === 'string' ? undefined : decoded.bar.start;
+    if (start !== undefined && start >= r.to) {
+      m.ack();
+      this.#endReplay();
+      return false;
+    }
+    if (start !== undefined) {
+      const prev = this.#lastPacedStart;
+      if (r.speed > 0 && prev !== undefined && start > prev) await sleep(r.pacingClock, (start - prev) / r.speed);
+      if (prev === undefined || start > prev) this.#lastPacedStart = start;
+      const end = start + r.intervalMs;
+      if (end > this.clock.now()) (this.clock as ReplayClock).advanceTo(end);
+    }
+    if (this.#messages === undefined) return false; // stopped while pacing
+    this.#onMessage(m);
+    if (m.info.pending === 0) {
+      this.#endReplay();
+      return false;
+    }
+    return true;
+  }
+
+  #endReplay(): void {
+    const r = this.#replay as ReplaySettings;
+    // One more interval, so that a data manager's grace for the last minute passes (as a replay does).
+    (this.clock as ReplayClock).advanceTo(this.clock.now() + r.intervalMs);
+    const messages = this.#messages;
+    this.#messages = undefined;
+    void messages?.close();
+    if (this.state === 'streaming') this.setState('stopped');
+    this.#done?.resolve();
+  }
+
+  /** True when this version of the bar was delivered already; records it otherwise. */
+  #delivered(bar: Bar): boolean {
+    let starts = this.#seen.get(bar.symbol);
+    if (starts === undefined) {
+      starts = new Map();
+      this.#seen.set(bar.symbol, starts);
+    }
+    let ids = starts.get(bar.start);
+    if (ids === undefined) {
+      ids = new Set();
+      starts.set(bar.start, ids);
+      if (starts.size > 8) starts.delete(starts.keys().next().value as number);
+    }
+    const id = messageId(bar);
+    if (ids.has(id)) return true;
+    ids.add(id);
+    return false;
+  }
+
+  protected async doStop(): Promise<void> {
+    const messages = this.#messages;
+    this.#messages = undefined;
+    if (messages !== undefined) {
+      await messages.close();
+      await this.#loop;
+    }
+    this.#done?.resolve();
+  }
+
+  protected async doDisconnect(): Promise<void> {
+    await this.doStop();
+    const nc = this.#nc;
+    this.#nc = undefined;
+    if (nc !== undefined && this.#ownConnection) await nc.drain().catch(() => nc.close());
+  }
+}
+
+/** Whether the connected server's version is at least major.minor. */
+function serverAtLeast(nc: NatsConnection, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = (nc.info?.version ?? '0.0').split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
+function isConnection(c: NatsConnection | NatsConnectOptions): c is NatsConnection {
+  return typeof (c as NatsConnection).publish === 'function' && typeof (c as NatsConnection).drain === 'function';
+}

@@ -1,0 +1,333 @@
+import type { Bar, BarSource, Clock, Listener, Unsubscribe } from '@feed/core';
+import { FeedError, SystemClock, TypedEmitter, sameBarData } from '@feed/core';
+import type { JetStreamClient, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { encodeBar, messageId } from './codec.js';
+import { DEFAULT_PREFIX, DEFAULT_STREAM, subjectOf } from './subjects.js';
+
+/** Seven days, JetStream's max age by default for bar streams. */
+export const DEFAULT_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** Options of `BarPublisher.start`. */
+export interface PublisherOptions {
+  /** Where the bars come from: any feed (live or replay), or anything with `on('bar')`. */
+  readonly feed: BarSource;
+  /** An open NATS connection (`connectNats`, or the official client's `connect` with any options). */
+  readonly connection: NatsConnection;
+  /**
+   * Subjects are `<prefix>.<SYMBOL>`.
+   * @default 'feed.bars'
+   */
+  readonly prefix?: string;
+  /**
+   * The JetStream stream, created or updated on start (idempotent).
+   * @default 'FEED_BARS'
+   */
+  readonly stream?: string;
+  /**
+   * How long the stream keeps bars, in milliseconds.
+   * @default 604800000 (7 days)
+   */
+  readonly maxAgeMs?: number;
+  /** Any other stream setting, over the defaults (file storage, the subjects, `max_age`). */
+  readonly streamConfig?: Partial<StreamConfig>;
+  /**
+   * Publishes awaiting their acknowledgement at most; more wait in the buffer.
+   * @default 256
+   */
+  readonly maxInFlight?: number;
+  /**
+   * Bars waiting to be published at most (while NATS is unreachable they accumulate here); past it
+   * new bars are dropped, and an `error` event says how many and which range.
+   * @default 100000
+   */
+  readonly maxBuffered?: number;
+  /**
+   * How long to wait for one acknowledgement, in milliseconds, before publishing again (the same
+   * message id: JetStream keeps one copy).
+   * @default 5000
+   */
+  readonly ackTimeoutMs?: number;
+  /**
+   * Runs the wait before publishing again after a refusal that may pass (JetStream starting up).
+   * @default new SystemClock()
+   */
+  readonly clock?: Clock;
+}
+
+/** Events of the publisher. */
+export type PublisherEvent =
+  | { readonly type: 'error'; readonly error: FeedError }
+  | { readonly type: 'published'; readonly bar: Bar; readonly revision: number; readonly sequence: number; readonly duplicate: boolean };
+
+/** The publisher's counters. */
+export interface PublisherStats {
+  /** Bars taken from the feed. */
+  readonly received: number;
+  /** Publishes acknowledged by JetStream (stored, or recognised as a repeat). */
+  readonly acknowledged: number;
+  /** Of those, repeats JetStream dropped (same message id within its duplicate window). */
+  readonly duplicates: number;
+  /** Publishes sent again after a failed or missing acknowledgement. */
+  readonly retries: number;
+  /** Bars dropped because the buffer was full. */
+  readonly dropped: number;
+  /** Bars refused by the server for good (a permission, a stream that does not take the subject). */
+  readonly refused: number;
+  readonly inFlight: number;
+  readonly buffered: number;
+}
+
+interface Pending {
+  /** Order of arrival: bars sent again go in this order. */
+  readonly seq: number;
+  readonly bar: Bar;
+  readonly revision: number;
+  readonly subject: string;
+  readonly payload: Uint8Array;
+  readonly id: string;
+}
+
+/** Keep the revision state of this many recent starts per symbol. */
+const STARTS_KEPT = 8;
+
+/**
+ * Publishes every bar of a feed, revisions included, to JetStream: subject `<prefix>.<SYMBOL>`,
+ * payload `encodeBar` (msgpack, versioned), message id `messageId` (symbol:start:digest) so that JetStream's
+ * duplicate window drops a repeat of the same version, from this publisher or another, before or
+ * after a restart. Publishes are pipelined (`maxInFlight`) and every acknowledgement is checked;
+ * while NATS is unreachable bars wait in order in a bounded buffer.
+ */
+export class BarPublisher {
+  readonly stream: string;
+  readonly prefix: string;
+  readonly #js: JetStreamClient;
+  readonly #emitter: TypedEmitter<PublisherEvent>;
+  readonly #queue: Pending[] = [];
+  #head = 0;
+  #seq = 0;
+  /** Sent, not acknowledged, to send again (before the queue). */
+  #failed: Pending[] = [];
+  #inFlight = 0;
+  readonly #maxInFlight: number;
+  readonly #maxBuffered: number;
+  readonly #ackTimeoutMs: number;
+  readonly #revisions = new Map<string, Map<number, { revision: number; bar: Bar }>>();
+  #off: Unsubscribe | undefined;
+  #closed = false;
+  #idle: (() => void)[] = [];
+  #dropping: { count: number; from: number; to: number; symbols: Set<string> } | undefined;
+  #paused = false;
+  readonly #clock: Clock;
+  #retryDelayMs = 0;
+  #retryTimer: (() => void) | undefined;
+  #counts = { received: 0, acknowledged: 0, duplicates: 0, retries: 0, dropped: 0, refused: 0 };
+
+  private constructor(options: PublisherOptions, js: JetStreamClient) {
+    this.stream = options.stream ?? DEFAULT_STREAM;
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.#js = js;
+    this.#maxInFlight = options.maxInFlight ?? 256;
+    this.#maxBuffered = options.maxBuffered ?? 100_000;
+    this.#ackTimeoutMs = options.ackTimeoutMs ?? 5_000;
+    this.#clock = options.clock ?? new SystemClock();
+    this.#emitter = new TypedEmitter<PublisherEvent>((error) => {
+      queueMicrotask(() => {
+        throw error;
+      });
+    });
+  }
+
+  /** Creates or updates the stream, then publishes every bar the feed delivers from now on. */
+  static async start(options: PublisherOptions): Promise<BarPublisher> {
+    const jsm = await jetstreamManager(options.connection);
+    const stream = options.stream ?? DEFAULT_STREAM;
+    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    await ensureStream(jsm, stream, {
+      subjects: [`${prefix}.>`],
+      storage: 'file',
+      max_age: (options.maxAgeMs ?? DEFAULT_MAX_AGE_MS) * 1_000_000,
+      ...options.streamConfig,
+    });
+    const publisher = new BarPublisher(options, jetstream(options.connection));
+    publisher.#off = options.feed.on('bar', (e) => publisher.publish(e.bar));
+    void publisher.#watch(options.connection);
+    return publisher;
+  }
+
+  on<T extends PublisherEvent['type']>(type: T, listener: Listener<Extract<PublisherEvent, { type: T }>>): Unsubscribe {
+    return this.#emitter.on(type, listener);
+  }
+
+  stats(): PublisherStats {
+    return { ...this.#counts, inFlight: this.#inFlight, buffered: this.#queue.length - this.#head + this.#failed.length };
+  }
+
+  /** Queues one bar (the feed's listener calls this; a program may too). */
+  publish(bar: Bar): void {
+    if (this.#closed) return;
+    this.#counts.received++;
+    const revision = this.#revisionOf(bar);
+    if (revision === undefined) return; // the same version again: nothing new to say
+    if (this.#queue.length - this.#head >= this.#maxBuffered) {
+      this.#counts.dropped++;
+      const d = (this.#dropping ??= { count: 0, from: bar.start, to: bar.start, symbols: new Set() });
+      d.count++;
+      d.from = Math.min(d.from, bar.start);
+      d.to = Math.max(d.to, bar.start);
+      if (d.symbols.size < 100) d.symbols.add(bar.symbol);
+      return;
+    }
+    this.#reportDrops();
+    this.#queue.push({ seq: this.#seq++, bar, revision, subject: subjectOf(this.prefix, bar.symbol), payload: encodeBar(bar, revision), id: messageId(bar) });
+    this.#pump();
+  }
+
+  /** Resolves once every queued bar is acknowledged. */
+  flush(): Promise<void> {
+    if (this.#inFlight === 0 && this.#queue.length === this.#head && this.#failed.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Stops taking bars, waits for what is queued (`flush`), reports drops not yet reported. */
+  async close(): Promise<void> {
+    this.#off?.();
+    await this.flush();
+    this.#closed = true;
+    this.#retryTimer?.();
+    this.#reportDrops();
+  }
+
+  /** The revision number of a bar version, or undefined for a repeat of the last version of its start. */
+  #revisionOf(bar: Bar): number | undefined {
+    let starts = this.#revisions.get(bar.symbol);
+    if (starts === undefined) {
+      starts = new Map();
+      this.#revisions.set(bar.symbol, starts);
+    }
+    const last = starts.get(bar.start);
+    if (last !== undefined && sameBarData(last.bar, bar)) return undefined;
+    const revision = last === undefined ? 0 : last.revision + 1;
+    starts.set(bar.start, { revision, bar });
+    if (starts.size > STARTS_KEPT) starts.delete(starts.keys().next().value as number);
+    return revision;
+  }
+
+  #reportDrops(): void {
+    const d = this.#dropping;
+    if (d === undefined) return;
+    this.#dropping = undefined;
+    this.#emit({
+      type: 'error',
+      error: new FeedError({
+        code: 'aborted',
+        message: `dropped ${d.count} bars (starts ${new Date(d.from).toISOString()} to ${new Date(d.to).toISOString()}): the publish buffer was full (maxBuffered ${this.#maxBuffered}) while NATS did not acknowledge`,
+        detail: { dropped: d.count, from: d.from, to: d.to, symbols: [...d.symbols] },
+      }),
+    });
+  }
+
+  #emit(e: PublisherEvent): void {
+    this.#emitter.emit(e);
+  }
+
+  /** Sends queued bars in order while fewer than `maxInFlight` wait for their acknowledgement. */
+  #pump(): void {
+    if (!this.#paused && this.#failed.length > 0) {
+      const again = this.#failed.sort((a, b) => a.seq - b.seq);
+      this.#failed = [];
+      for (const p of again) this.#send(p);
+    }
+    while (!this.#paused && this.#inFlight < this.#maxInFlight && this.#head < this.#queue.length) {
+      const p = this.#queue[this.#head] as Pending;
+      this.#head++;
+      this.#send(p);
+    }
+    if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#head);
+      this.#head = 0;
+    }
+    if (this.#inFlight === 0 && this.#head === this.#queue.length && this.#failed.length === 0) {
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const r of idle) r();
+    }
+  }
+
+  #send(p: Pending): void {
+    this.#inFlight++;
+    this.#js.publish(p.subject, p.payload, { msgID: p.id, timeout: this.#ackTimeoutMs }).then(
+      (ack) => {
+        this.#inFlight--;
+        this.#counts.acknowledged++;
+        this.#retryDelayMs = 0;
+        if (ack.duplicate) this.#counts.duplicates++;
+        this.#emit({ type: 'published', bar: p.bar, revision: p.revision, sequence: ack.seq, duplicate: ack.duplicate });
+        this.#pump();
+      },
+      (error: unknown) => {
+        this.#inFlight--;
+        if (isPermanent(error)) {
+          this.#counts.refused++;
+          this.#emit({
+            type: 'error',
+            error: new FeedError({ code: 'provider', message: `NATS refused ${p.subject}: ${errorText(error)}`, detail: { subject: p.subject, symbol: p.bar.symbol, start: p.bar.start }, cause: error }),
+          });
+          this.#pump();
+          return;
+        }
+        // Not acknowledged (NATS away, a timeout): send it again, first, once NATS answers. The
+        // message id makes a copy that did get stored harmless.
+        this.#counts.retries++;
+        this.#failed.push(p);
+        this.#paused = true;
+        this.#retryLater();
+      },
+    );
+  }
+
+  /** Publishing again after a refusal that may pass: 100 ms, doubling to 5 s; a reconnect resumes at once. */
+  #retryLater(): void {
+    if (this.#retryTimer !== undefined || this.#closed) return;
+    this.#retryDelayMs = Math.min(5_000, this.#retryDelayMs === 0 ? 100 : this.#retryDelayMs * 2);
+    this.#retryTimer = this.#clock.setTimer(this.#retryDelayMs, () => {
+      this.#retryTimer = undefined;
+      this.#paused = false;
+      this.#pump();
+    });
+  }
+
+  /** Pauses while disconnected; resumes (resending unacknowledged bars first) on reconnect. */
+  async #watch(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') this.#paused = true;
+      else if (s.type === 'reconnect') {
+        this.#retryTimer?.();
+        this.#retryTimer = undefined;
+        this.#paused = false;
+        this.#pump();
+      } else if (s.type === 'close') return;
+    }
+  }
+}
+
+/** Creates the stream, or updates it when it exists with other settings. */
+async function ensureStream(jsm: JetStreamManager, name: string, config: Partial<StreamConfig>): Promise<void> {
+  try {
+    const info = await jsm.streams.info(name);
+    await jsm.streams.update(name, { ...info.config, ...config });
+  } catch (error) {
+    if (!/stream not found/i.test(errorText(error))) throw error;
+    await jsm.streams.add({ name, ...config });
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A refusal retrying cannot cure: a permission, a message too large. (No responders is JetStream still starting: retried.) */
+function isPermanent(error: unknown): boolean {
+  return /permission|maximum payload/i.test(errorText(error));
+}

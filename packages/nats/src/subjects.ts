@@ -1,0 +1,10 @@
+/** Subjects are `<prefix>.<SYMBOL>` by default `feed.bars.TQQQ`. */
+export const DEFAULT_PREFIX = 'feed.bars';
+/** The stream both sides use unless told otherwise. */
+export const DEFAULT_STREAM = 'FEED_BARS';
+
+/** The subject of a symbol's bars. A symbol with a character NATS gives meaning to is refused. */
+export function subjectOf(prefix: string, symbol: string): string {
+  if (!/^[A-Za-z0-9_\-/:^$=]+$/.test(symbol)) throw new Error(`symbol '${symbol}' cannot be a NATS subject token`);
+  return `${prefix}.${symbol}`;
+}

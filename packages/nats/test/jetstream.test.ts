@@ -1,0 +1,253 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Bar } from '@feed/core';
+import { ConnectionError, ManualBarFeed, ManualClock, barFromValues } from '@feed/core';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { BarPublisher, NatsBarFeed, connectNats, decodeBar, encodeBar, messageId } from '../src/index.js';
+import { NATS_SERVER, NatsServer } from './server.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2025, 9, 6, 13, 30);
+const SYMBOLS = ['TQQQ', 'SQQQ', 'UPRO'];
+
+function minute(m: number, close = 100 + m): Bar[] {
+  return SYMBOLS.map((s, i) => barFromValues(s, T0 + m * MIN, MIN, close + i, close + i + 0.5, close + i - 0.5, close + i + 0.1, 1000 + m, Number.NaN, -1, T0 + (m + 1) * MIN + 20));
+}
+
+/** Waits for real I/O (the server's replies) until `check` passes; never a wait for time. */
+const until = (check: () => void): Promise<void> => vi.waitFor(check, { timeout: 20_000, interval: 5 });
+
+function collect(feed: NatsBarFeed): Bar[] {
+  const out: Bar[] = [];
+  feed.on('bar', (e) => out.push(e.bar));
+  return out;
+}
+
+describe('codec', () => {
+  it('round-trips a bar with and without vwap and trade count, and its revision', () => {
+    const a = barFromValues('TQQQ', T0, MIN, 1, 2, 0.5, 1.5, 10, 1.25, 7, T0 + MIN + 3);
+    const b = barFromValues('TQQQ', T0, MIN, 1, 2, 0.5, 1.5, 10, Number.NaN, -1, T0 + MIN + 3);
+    for (const [bar, rev] of [[a, 0], [b, 3]] as const) expect(decodeBar(encodeBar(bar, rev))).toEqual({ bar, revision: rev });
+  });
+  it('says what is wrong with a payload it cannot read, never throws', () => {
+    expect(decodeBar(new Uint8Array([0xc1]))).toMatch(/not msgpack/);
+    expect(decodeBar(encodeBar(minute(0)[0] as Bar, 0).map((x, i) => (i === 1 ? 2 : x)))).toMatch(/payload version 2/);
+  });
+  it('gives one message id per version of a bar, the same from any publisher', () => {
+    const [a] = minute(0) as [Bar];
+    const same = barFromValues(a.symbol, a.start, MIN, a.open, a.high, a.low, a.close, a.volume, Number.NaN, -1, a.receivedAt + 999);
+    const revised = barFromValues(a.symbol, a.start, MIN, a.open, a.high, a.low, a.close + 0.01, a.volume, Number.NaN, -1, a.receivedAt);
+    expect(messageId(same)).toBe(messageId(a));
+    expect(messageId(revised)).not.toBe(messageId(a));
+  });
+});
+
+describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)', () => {
+  let server: NatsServer;
+  let nc: NatsConnection;
+  let source: ManualBarFeed;
+  beforeEach(async () => {
+    server = await NatsServer.start();
+    nc = await connectNats({ servers: server.url, reconnectTimeWait: 50 });
+    source = new ManualBarFeed(SYMBOLS);
+    await source.connect();
+    await source.start();
+  });
+  afterEach(async () => {
+    await nc.close();
+    await server.stop();
+  });
+
+  it('publishes every bar and revision once, and a consumer receives them in order', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc });
+    const consumer = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all' });
+    const got = collect(consumer);
+    for (let m = 0; m < 5; m++) source.push(...minute(m));
+    const revised = barFromValues('TQQQ', T0 + 4 * MIN, MIN, 104, 104.5, 103.5, 104.2, 1004, Number.NaN, -1, T0 + 5 * MIN + 30_000);
+    source.push(revised, revised); // a revision, then the same version again
+    source.push(...minute(4)); // the first versions again: repeats
+    await publisher.flush();
+    const stats = publisher.stats();
+    expect(stats.received).toBe(20);
+    // The revision's repeat and SQQQ/UPRO's minute 4 again are the last versions: not sent. TQQQ's
+    // first version again is sent (it is not the last) and JetStream's duplicate window drops it.
+    expect(stats.acknowledged).toBe(17);
+    expect(stats.duplicates).toBe(1);
+    await consumer.connect();
+    await consumer.start();
+    await until(() => expect(got).toHaveLength(16));
+    expect(got).toEqual([...[0, 1, 2, 3, 4].flatMap((m) => minute(m)), revised]);
+    expect(consumer.stats().barsReceived).toBe(16);
+    await consumer.disconnect();
+    await publisher.close();
+  });
+
+  it('creates the stream once and updates its settings on a second start (idempotent)', async () => {
+    await (await BarPublisher.start({ feed: source, connection: nc })).close();
+    const second = await BarPublisher.start({ feed: source, connection: nc, maxAgeMs: 60 * MIN });
+    source.push(...minute(0));
+    await second.flush();
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const info = await (await jetstreamManager(nc)).streams.info('FEED_BARS');
+    expect(info.config.max_age).toBe(60 * MIN * 1e6);
+    expect(info.config.storage).toBe('file');
+    expect(info.state.messages).toBe(3);
+    await second.close();
+  });
+
+  it('a durable consumer stopped and restarted resumes at the next bar', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc });
+    const first = new NatsBarFeed({ symbols: SYMBOLS, connection: nc, from: 'all', durable: 'strategy-a' });
+    const a = collect(first);
+    await first.connect();
+    await first.start();
+    source.push(...minute(0), ...minute(1));
+    await until(() => expect(a).toHaveLength(6));
+    await first.disconnect();
+    source.push(...minute(2));
+    await publisher.flush();
+    const again = new NatsBarFeed({ symbols: SYMBOLS, connection: nc, from: 'all', durable: 'strategy-a' });
+    const b = collect(again);
+    await again.connect();
+    await again.start();
+    source.push(...minute(3));
+    await until(() => expect(b).toHaveLength(6));
+    expect(b).toEqual([...minute(2), ...minute(3)]);
+    await again.disconnect();
+    await publisher.close();
+  });
+
+  it('three consumers on one publisher end with identical histories; a symbol filter reads only its own', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc });
+    const consumers = [0, 1, 2].map((i) => new NatsBarFeed({ symbols: 'all', connection: nc, from: 'new', durable: `c${i}` }));
+    const only = new NatsBarFeed({ symbols: ['SQQQ'], connection: nc, from: 'new' });
+    const got = consumers.map(collect);
+    const sqqq = collect(only);
+    for (const c of [...consumers, only]) {
+      await c.connect();
+      await c.start();
+    }
+    for (let m = 0; m < 20; m++) source.push(...minute(m));
+    await until(() => expect(got.map((g) => g.length)).toEqual([60, 60, 60]));
+    await until(() => expect(sqqq).toHaveLength(20));
+    expect(got[1]).toEqual(got[0]);
+    expect(got[2]).toEqual(got[0]);
+    expect(sqqq.every((b) => b.symbol === 'SQQQ')).toBe(true);
+    for (const c of [...consumers, only]) await c.disconnect();
+    await publisher.close();
+  });
+
+  it('a message it cannot read is an error naming subject and sequence, acknowledged and skipped', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc });
+    const consumer = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all' });
+    const got = collect(consumer);
+    const errors: Error[] = [];
+    consumer.on('error', (e) => errors.push(e.error));
+    source.push(...minute(0));
+    await publisher.flush();
+    const { jetstream } = await import('@nats-io/jetstream');
+    await jetstream(nc).publish('feed.bars.TQQQ', new TextEncoder().encode('not a bar'));
+    source.push(...minute(1));
+    await publisher.flush();
+    await consumer.connect();
+    await consumer.start();
+    await until(() => expect(got).toHaveLength(6));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toMatch(/feed\.bars\.TQQQ \(stream FEED_BARS, sequence 4\)/);
+    expect(consumer.stats().undecodable).toBe(1);
+    expect(consumer.stats().errors).toBe(1);
+    await consumer.disconnect();
+    // Acknowledged: a durable consumer on the same stream would not see it again either.
+    await publisher.close();
+  });
+
+  it('kill -9 mid-stream and a restart on the same store: no bar lost or duplicated at a consumer', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc, ackTimeoutMs: 500 });
+    const consumer = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all', durable: 'survivor' });
+    const got = collect(consumer);
+    await consumer.connect();
+    await consumer.start();
+    for (let m = 0; m < 10; m++) source.push(...minute(m));
+    await until(() => expect(got.length).toBeGreaterThanOrEqual(15));
+    await server.kill9();
+    for (let m = 10; m < 20; m++) source.push(...minute(m)); // while the server is down: buffered
+    expect(publisher.stats().buffered + publisher.stats().inFlight).toBeGreaterThan(0);
+    await server.restart();
+    await publisher.flush();
+    await until(() => expect(got).toHaveLength(60));
+    expect(got).toEqual([...Array(20).keys()].flatMap((m) => minute(m)));
+    expect(publisher.stats().dropped).toBe(0);
+    await consumer.disconnect();
+    await publisher.close();
+  }, 60_000);
+
+  it('past the buffer bound, an error says how many bars and which range were dropped', async () => {
+    const p = await BarPublisher.start({ feed: source, connection: nc, maxBuffered: 6, maxInFlight: 1, ackTimeoutMs: 300 });
+    const errors: Error[] = [];
+    p.on('error', (e) => errors.push(e.error));
+    await server.kill9();
+    for (let m = 0; m < 5; m++) source.push(...minute(m)); // 15 bars: 6 buffered (and 1 in flight unless the loss was seen first)
+    const { dropped, buffered, inFlight } = p.stats();
+    expect(buffered).toBe(6);
+    expect(dropped + buffered + inFlight).toBe(15);
+    expect(errors).toHaveLength(0);
+    await server.restart();
+    await p.flush();
+    source.push(...minute(5)); // accepted again: the drop is reported
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toContain(`dropped ${dropped} bars`);
+    expect((errors[0] as { detail?: unknown }).detail).toMatchObject({ dropped, from: T0 + 2 * MIN, to: T0 + 4 * MIN });
+    await p.close();
+    expect(p.stats().acknowledged).toBe(15 - dropped + 3);
+  }, 60_000);
+
+  it('replays a stored range at speed 0 and 39 alike: the clock at each minute\'s end before its bars, stopped at the end', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc });
+    for (let m = 0; m < 6; m++) if (m !== 3) source.push(...minute(m)); // minute 3 missing: a gap
+    await publisher.flush();
+    const run = async (speed: number): Promise<{ seen: [number, string, number][]; end: number; paced: number }> => {
+      const pacing = new ManualClock(0);
+      const feed = new NatsBarFeed({ symbols: 'all', connection: nc, replay: { speed, pacingClock: pacing, to: T0 + 5 * MIN } });
+      const seen: [number, string, number][] = [];
+      feed.on('bar', (e) => seen.push([e.bar.start, e.bar.symbol, feed.clock.now()]));
+      await feed.connect();
+      await feed.start();
+      let paced = 0;
+      let finished = false;
+      const done = feed.whenDone().then(() => {
+        finished = true;
+      });
+      // The pacing waits run on a manual clock: each is run as soon as it is set, no real wait.
+      while (!finished) {
+        if (pacing.nextTimerAt() !== undefined) {
+          paced += (pacing.nextTimerAt() as number) - pacing.now();
+          pacing.runNextTimer();
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      await done;
+      expect(feed.state).toBe('stopped');
+      const end = feed.clock.now();
+      await feed.disconnect();
+      return { seen, end, paced };
+    };
+    const fast = await run(0);
+    const x39 = await run(39);
+    expect(fast.seen).toHaveLength(12);
+    expect(fast.seen.every(([start, , now]) => now === start + MIN)).toBe(true);
+    expect(x39.seen).toEqual(fast.seen);
+    expect(fast.end).toBe(T0 + 6 * MIN); // minute 4's end, then one more interval (minute 5 is past `to`)
+    expect(x39.end).toBe(fast.end);
+    expect(fast.paced).toBe(0);
+    expect(x39.paced).toBeCloseTo((4 * MIN) / 39, 6); // minute 0 to 4, gap included, at 39x
+  });
+
+  it('an unreachable server at connect() is a ConnectionError after the retries', async () => {
+    const url = server.url;
+    await server.kill9();
+    const feed = new NatsBarFeed({ symbols: SYMBOLS, connection: { servers: url, attempts: 2, retryDelayMs: 10 } });
+    const error = await feed.connect().then(() => undefined, (e: unknown) => e);
+    expect(ConnectionError.isInstance(error)).toBe(true);
+    expect(String((error as Error).message)).toContain(url.replace('nats://', ''));
+    await server.restart();
+  });
+});

@@ -1,0 +1,91 @@
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The `nats-server` binary (Debian package `nats-server`), or undefined when it is not installed. */
+export const NATS_SERVER: string | undefined = ['nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server'].find(
+  (bin) => spawnSync(bin, ['--version'], { encoding: 'utf8' }).status === 0,
+);
+
+/** Under `FEED_REQUIRE_NATS=1` (set by .ci/run) a missing server fails the suite instead of skipping it. */
+const REQUIRED = process.env.FEED_REQUIRE_NATS === '1';
+if (NATS_SERVER === undefined && REQUIRED) throw new Error('FEED_REQUIRE_NATS=1 but nats-server is not installed (Debian package nats-server)');
+if (NATS_SERVER === undefined) console.log('@feed/nats: nats-server not found: skipping the suites that need it (install the Debian package nats-server)');
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** A real nats-server with JetStream on a free loopback port and a store of its own; `kill9` and `restart` keep the store. */
+export class NatsServer {
+  #proc: ChildProcess | undefined;
+  private constructor(
+    readonly port: number,
+    readonly store: string,
+    private readonly config: string | undefined,
+  ) {}
+
+  static async start(options: { config?: string } = {}): Promise<NatsServer> {
+    const store = mkdtempSync(join(tmpdir(), 'feed-nats-'));
+    let config: string | undefined;
+    if (options.config !== undefined) {
+      config = join(store, 'server.conf');
+      writeFileSync(config, options.config);
+    }
+    const s = new NatsServer(await freePort(), store, config);
+    await s.#launch();
+    return s;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  async #launch(): Promise<void> {
+    const args = ['-js', '-sd', join(this.store, 'js'), '-a', '127.0.0.1', '-p', String(this.port)];
+    if (this.config !== undefined) args.push('-c', this.config);
+    const proc = spawn(NATS_SERVER as string, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.#proc = proc;
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      proc.stderr?.on('data', (d: Buffer) => {
+        log += d.toString();
+        if (log.includes('Server is ready')) resolve();
+      });
+      proc.on('exit', (code) => reject(new Error(`nats-server exited (${code}): ${log}`)));
+    });
+  }
+
+  /** `kill -9`: no clean shutdown. */
+  async kill9(): Promise<void> {
+    const p = this.#proc;
+    if (p === undefined) return;
+    const exited = new Promise((resolve) => p.once('exit', resolve));
+    p.kill('SIGKILL');
+    await exited;
+    this.#proc = undefined;
+  }
+
+  /** Starts again on the same port and store. */
+  async restart(): Promise<void> {
+    await this.#launch();
+  }
+
+  async stop(): Promise<void> {
+    const p = this.#proc;
+    if (p !== undefined) {
+      const exited = new Promise((resolve) => p.once('exit', resolve));
+      p.kill('SIGTERM');
+      await exited;
+    }
+    this.#proc = undefined;
+    rmSync(this.store, { recursive: true, force: true });
+  }
+}
