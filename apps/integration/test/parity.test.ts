@@ -11,6 +11,8 @@ import type { Snapshot } from '@feed/data-manager';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { readBarsFromCsv, realDataCsv } from '@feed/csv';
 import { MockMultiSymbolFeed } from '@feed/mock';
+import { BarPublisher, NatsBarFeed, connectNats } from '@feed/nats';
+import { NatsServer, findNatsServer } from '@feed/nats/testing';
 import { Random, generateFiles } from '@feed/synth';
 
 const SIX = ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX'];
@@ -135,6 +137,39 @@ async function viaAlpaca(encoding: StreamEncoding, worker = false): Promise<Run>
   return run;
 }
 
+const NATS = findNatsServer();
+if (NATS === undefined && process.env.FEED_REQUIRE_NATS === '1') throw new Error('FEED_REQUIRE_NATS=1 but nats-server is not installed');
+
+/**
+ * The same files replayed into a publisher, stored in JetStream, then replayed from JetStream by a
+ * `NatsBarFeed` (speed 0, its own ReplayClock) into a data manager.
+ */
+async function viaNats(): Promise<Run> {
+  const server = await NatsServer.start();
+  const nc = await connectNats({ servers: server.url });
+  const source = new MockMultiSymbolFeed({ files, speed: 0 });
+  const publisher = await BarPublisher.start({ feed: source, connection: nc });
+  await source.connect();
+  await source.start();
+  await source.whenDone();
+  await publisher.close();
+  await source.disconnect();
+  const feed = new NatsBarFeed({ symbols: SIX, connection: nc, replay: { speed: 0 } });
+  const dm = new MultiSymbolDataManager({ symbols: SIX, clock: feed.clock });
+  const slices: Snapshot[] = [];
+  dm.on('slice', (e) => slices.push(e.slice));
+  dm.attach(feed);
+  await feed.connect();
+  await feed.start();
+  await feed.whenDone();
+  const run = await collect(dm, slices);
+  expect(feed.stats().errors).toBe(0);
+  await feed.disconnect();
+  await nc.close();
+  await server.stop();
+  return run;
+}
+
 describe('parity: replay and live give the same slices, histories and statistics', () => {
   let replay: Run;
   beforeAll(async () => {
@@ -162,6 +197,13 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(firstDifference(replay.slices, live.slices, 'slices')).toBeUndefined();
     expect(firstDifference(replay.history, live.history, 'history')).toBeUndefined();
     expect(firstDifference(replay.stats, live.stats, 'stats')).toBeUndefined();
+  }, 60_000);
+
+  it.skipIf(NATS === undefined)('through NATS JetStream (publisher, stream, NatsBarFeed replay): identical, field by field', async () => {
+    const viaJetStream = await viaNats();
+    expect(firstDifference(replay.slices, viaJetStream.slices, 'slices')).toBeUndefined();
+    expect(firstDifference(replay.history, viaJetStream.history, 'history')).toBeUndefined();
+    expect(firstDifference(replay.stats, viaJetStream.stats, 'stats')).toBeUndefined();
   }, 60_000);
 
   it('the comparison can fail: one changed price is reported with its path', async () => {

@@ -3,7 +3,8 @@ import type { Bar } from '@feed/core';
 import { ConnectionError, ManualBarFeed, ManualClock, barFromValues } from '@feed/core';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { BarPublisher, NatsBarFeed, connectNats, decodeBar, encodeBar, messageId } from '../src/index.js';
-import { NATS_SERVER, NatsServer } from './server.js';
+import { NatsServer } from '../src/testing.js';
+import { NATS_SERVER } from './nats-server.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2025, 9, 6, 13, 30);

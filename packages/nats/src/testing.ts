@@ -5,15 +5,17 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The `nats-server` binary (Debian package `nats-server`), or undefined when it is not installed. */
-export const NATS_SERVER: string | undefined = ['nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server'].find(
-  (bin) => spawnSync(bin, ['--version'], { encoding: 'utf8' }).status === 0,
-);
+/**
+ * For tests: a real `nats-server` (JetStream) on a free loopback port with a store of its own.
+ * `@feed/nats/testing`, as `@feed/alpaca/testing` has its fake server.
+ */
 
-/** Under `FEED_REQUIRE_NATS=1` (set by .ci/run) a missing server fails the suite instead of skipping it. */
-const REQUIRED = process.env.FEED_REQUIRE_NATS === '1';
-if (NATS_SERVER === undefined && REQUIRED) throw new Error('FEED_REQUIRE_NATS=1 but nats-server is not installed (Debian package nats-server)');
-if (NATS_SERVER === undefined) console.log('@feed/nats: nats-server not found: skipping the suites that need it (install the Debian package nats-server)');
+/** The `nats-server` binary (Debian package `nats-server`) on this machine, or undefined. */
+export function findNatsServer(): string | undefined {
+  return ['nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find(
+    (bin) => spawnSync(bin, ['--version'], { encoding: 'utf8' }).status === 0,
+  );
+}
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -27,31 +29,41 @@ async function freePort(): Promise<number> {
 export class NatsServer {
   #proc: ChildProcess | undefined;
   private constructor(
+    private readonly binary: string,
     readonly port: number,
     readonly store: string,
     private readonly config: string | undefined,
   ) {}
 
-  static async start(options: { config?: string } = {}): Promise<NatsServer> {
+  /** Starts one; `config` is a server configuration file's text (authorization, TLS). */
+  static async start(options: { config?: string; binary?: string } = {}): Promise<NatsServer> {
+    const binary = options.binary ?? findNatsServer();
+    if (binary === undefined) throw new Error('nats-server is not installed (Debian package nats-server)');
     const store = mkdtempSync(join(tmpdir(), 'feed-nats-'));
     let config: string | undefined;
     if (options.config !== undefined) {
       config = join(store, 'server.conf');
       writeFileSync(config, options.config);
     }
-    const s = new NatsServer(await freePort(), store, config);
+    const s = new NatsServer(binary, await freePort(), store, config);
     await s.#launch();
     return s;
   }
 
+  /** `nats://127.0.0.1:<port>` (`tls://` when its configuration turns TLS on). */
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** Where its configuration and JetStream store live (removed by `stop()`). */
+  get directory(): string {
+    return this.store;
   }
 
   async #launch(): Promise<void> {
     const args = ['-js', '-sd', join(this.store, 'js'), '-a', '127.0.0.1', '-p', String(this.port)];
     if (this.config !== undefined) args.push('-c', this.config);
-    const proc = spawn(NATS_SERVER as string, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#proc = proc;
     let log = '';
     await new Promise<void>((resolve, reject) => {
@@ -63,7 +75,7 @@ export class NatsServer {
     });
   }
 
-  /** `kill -9`: no clean shutdown. */
+  /** `kill -9`: no clean shutdown (the store stays). */
   async kill9(): Promise<void> {
     const p = this.#proc;
     if (p === undefined) return;
@@ -78,6 +90,7 @@ export class NatsServer {
     await this.#launch();
   }
 
+  /** Stops it and removes its store. */
   async stop(): Promise<void> {
     const p = this.#proc;
     if (p !== undefined) {
