@@ -15,6 +15,8 @@ describe('demo arguments', () => {
       url: undefined,
       minutes: undefined,
       report: undefined,
+      publish: undefined,
+      nats: undefined,
       help: false,
     });
     expect(parseArgs(['--simulate']).simulate).toBe(true);
@@ -27,6 +29,13 @@ describe('demo arguments', () => {
       minutes: 3,
       report: 'r.html',
     });
+  });
+  it('reads the NATS options: --live --publish URL holds the connection, --nats URL reads from it', () => {
+    expect(parseArgs(['--live', '--publish', 'nats://127.0.0.1:4222'])).toMatchObject({ live: true, publish: 'nats://127.0.0.1:4222' });
+    expect(parseArgs(['--nats', 'nats://10.0.0.2:4222', '--minutes', '5'])).toMatchObject({ live: false, nats: 'nats://10.0.0.2:4222', minutes: 5 });
+    expect(() => parseArgs(['--publish', 'nats://127.0.0.1:4222'])).toThrowError(/--publish goes with --live/);
+    expect(() => parseArgs(['--nats', 'nats://h:1', '--live'])).toThrowError(/--nats reads bars from NATS/);
+    expect(() => parseArgs(['--nats', 'http://h:1'])).toThrowError(/must be a nats:\/\/ or tls:\/\/ URL/);
   });
   it('reads --flag value and --flag=value', () => {
     expect(parseArgs(['--data', '/d', '--speed=39', '--date', '2025-10-01..2025-10-16', '--symbols', 'tqqq, sds'])).toMatchObject({

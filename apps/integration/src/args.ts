@@ -13,6 +13,10 @@ export interface DemoArgs {
   url: string | undefined;
   minutes: number | undefined;
   report: string | undefined;
+  /** With --live: also publish every bar to NATS JetStream at this URL. */
+  publish: string | undefined;
+  /** Read bars from NATS JetStream at this URL (what a --live --publish program publishes). */
+  nats: string | undefined;
   help: boolean;
 }
 
@@ -34,7 +38,7 @@ export function exitOnError(usage: string): (error: unknown) => void {
   };
 }
 
-const VALUE_FLAGS = new Set(['--data', '--speed', '--date', '--symbols', '--config', '--feed', '--url', '--minutes', '--report']);
+const VALUE_FLAGS = new Set(['--data', '--speed', '--date', '--symbols', '--config', '--feed', '--url', '--minutes', '--report', '--publish', '--nats']);
 
 /** Parses `--flag value` and `--flag=value`; unknown flags and missing values are usage errors. */
 export function parseArgs(argv: readonly string[]): DemoArgs {
@@ -50,6 +54,8 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
     url: undefined,
     minutes: undefined,
     report: undefined,
+    publish: undefined,
+    nats: undefined,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -105,13 +111,22 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
         out.minutes = n;
         break;
       }
+      case '--publish':
+      case '--nats':
+        if (!/^(nats|tls):\/\/[^\s]+$/.test(value)) throw new UsageError(`${flag} must be a nats:// or tls:// URL (got '${value}')`);
+        if (flag === '--publish') out.publish = value;
+        else out.nats = value;
+        break;
       case '--report':
         out.report = value;
         break;
     }
   }
   if (out.live && (out.data !== undefined || out.simulate)) throw new UsageError('--live reads Alpaca: it takes no --data or --simulate');
-  if (!out.live && (out.url !== undefined || out.minutes !== undefined)) throw new UsageError('--url and --minutes go with --live');
+  if (out.publish !== undefined && !out.live) throw new UsageError('--publish goes with --live: the program that holds the Alpaca connection publishes');
+  if (out.nats !== undefined && (out.live || out.data !== undefined || out.simulate)) throw new UsageError('--nats reads bars from NATS: it takes no --live, --data or --simulate');
+  if (!out.live && out.nats === undefined && (out.url !== undefined || out.minutes !== undefined)) throw new UsageError('--url and --minutes go with --live');
+  if (out.nats !== undefined && out.url !== undefined) throw new UsageError('--url goes with --live');
   return out;
 }
 
@@ -129,4 +144,7 @@ export const USAGE = `usage: pnpm start [-- options]
   --live            the same program on Alpaca's stream (keys: APCA_API_KEY_ID / APCA_API_SECRET_KEY)
   --feed F          with --live: iex (default), sip, delayed_sip or test
   --url URL         with --live: a stream URL instead (a proxy, or a fake server)
-  --minutes N       with --live: stop after N minutes (slices); default: until Ctrl-C`;
+  --minutes N       with --live or --nats: stop after N minutes (slices); default: until Ctrl-C
+  --publish URL     with --live: also publish every bar to NATS JetStream (nats://HOST:PORT), so that
+                    other programs share this one Alpaca connection
+  --nats URL        read the bars a --live --publish program publishes (nats://HOST:PORT)`;

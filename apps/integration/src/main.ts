@@ -6,6 +6,7 @@ import type { BarFeed } from '@feed/core';
 import { DEFAULT_SYMBOL_CONFIG, SystemClock, loadSymbolConfig, nyse, symbolsOf } from '@feed/core';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { MockMultiSymbolFeed } from '@feed/mock';
+import { BarPublisher, NatsBarFeed, connectNats } from '@feed/nats';
 import { USAGE, UsageError, exitOnError, parseArgs } from './args.js';
 import { APP_DATA_DIR, shownPath, userPath } from './paths.js';
 import { noSessionReason, prepareData, targetSessions } from './prepare-data.js';
@@ -46,7 +47,9 @@ async function main(): Promise<void> {
   let subtitle: string;
   const synthetic = new Set<string>();
   if (args.live) {
-    subtitle = `live: Alpaca ${args.url ?? args.feed}`;
+    subtitle = `live: Alpaca ${args.url ?? args.feed}${args.publish === undefined ? '' : `, published to ${args.publish}`}`;
+  } else if (args.nats !== undefined) {
+    subtitle = `live: NATS JetStream ${args.nats}`;
   } else if (args.data !== undefined) {
     if (args.date !== undefined && targetSessions(args.date, now).length === 0) {
       const [from, to] = args.date.split('..') as [string, string | undefined];
@@ -94,7 +97,19 @@ async function main(): Promise<void> {
   // The one line that differs between replay and live: the feed.
   const feed: BarFeed = args.live
     ? new AlpacaMultiSymbolFeed({ symbols, feed: args.feed, ...(args.url === undefined ? {} : { url: args.url, restUrl: restUrlOf(args.url) }) })
-    : new MockMultiSymbolFeed({ files, speed: args.speed, ...(dates === undefined ? {} : { dates }) });
+    : args.nats !== undefined
+      ? new NatsBarFeed({ symbols, connection: { servers: args.nats, name: 'feed-demo' } })
+      : new MockMultiSymbolFeed({ files, speed: args.speed, ...(dates === undefined ? {} : { dates }) });
+  const live = args.live || args.nats !== undefined;
+  // --publish: this program holds the Alpaca connection and puts every bar on JetStream for others.
+  let publishing: { publisher: BarPublisher; close: () => Promise<void> } | undefined;
+  if (args.publish !== undefined) {
+    const nc = await connectNats({ servers: args.publish, name: 'feed-demo-publisher' });
+    const publisher = await BarPublisher.start({ feed, connection: nc });
+    publisher.on('error', (e) => console.error(`publish: ${e.error.message}`));
+    publishing = { publisher, close: async () => (await publisher.close(), await nc.close()) };
+    console.log(`publishing every bar to ${args.publish} (stream ${publisher.stream}, subjects ${publisher.prefix}.<SYMBOL>)`);
+  }
 
   const dm = new MultiSymbolDataManager({ symbols, clock: feed.clock });
   const stop = new AbortController();
@@ -103,17 +118,22 @@ async function main(): Promise<void> {
     interrupted = true;
     stop.abort();
   });
-  if (args.live) console.log(`\nconnecting to ${(feed as AlpacaMultiSymbolFeed).url} ...${args.minutes === undefined ? ' (Ctrl-C stops)' : ''}`);
-  const result = await runProgram(feed, dm, { symbols, print: (l) => console.log(l), stopAfterSlices: args.minutes, signal: stop.signal, showSlices: args.live });
+  if (live) console.log(`\nconnecting to ${args.live ? (feed as AlpacaMultiSymbolFeed).url : args.nats} ...${args.minutes === undefined ? ' (Ctrl-C stops)' : ''}`);
+  const result = await runProgram(feed, dm, { symbols, print: (l) => console.log(l), stopAfterSlices: args.minutes, signal: stop.signal, showSlices: live });
+  if (publishing !== undefined) {
+    await publishing.close();
+    const p = publishing.publisher.stats();
+    console.log(`published ${p.acknowledged} bars (${p.duplicates} repeats dropped by JetStream, ${p.dropped} dropped, ${p.refused} refused)`);
+  }
   for (const line of result.lines) console.log(line);
   // Never silent zeros: a symbol without a bar is said, and no bar at all is a failure.
   const counts = symbols.map((s) => [s, dm.stats().bySymbol[s]?.accepted ?? 0] as const);
   const empty = counts.filter(([, n]) => n === 0).map(([s]) => s);
   const what = dates === undefined ? 'the files' : dates.from === dates.to ? dates.from : `${dates.from}..${dates.to}`;
-  if (!args.live && empty.length === symbols.length) {
+  if (!live && empty.length === symbols.length) {
     console.error(`\nfeed-demo: no bars at all for ${what}: the files hold no data for it (see --date, and the dates each file covers)`);
     process.exitCode = 1;
-  } else if (!args.live && empty.length > 0) {
+  } else if (!live && empty.length > 0) {
     console.log(`\nwarning: no bars for ${empty.join(', ')} in ${what}: ${empty.length === 1 ? 'it is' : 'they are'} missing in every slice`);
   }
   if (interrupted) {
