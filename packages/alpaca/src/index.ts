@@ -17,6 +17,8 @@ export { decodeFrame, parseRfc3339 } from './messages.js';
 export type { WebSocketLike, WebSocketFactory } from './socket.js';
 export { defaultWebSocketFactory } from './socket.js';
 export type { HistoricalBars, HistoryRequest, RetryInfo } from './history.js';
+export type { RetryingGetOptions, RetryingGetInit, CallState } from './http.js';
+export { RetryingGet } from './http.js';
 export type { HistoricalClientOptions, BarsRequest } from './rest.js';
 export { AlpacaHistoricalClient, DATA_URL, SANDBOX_DATA_URL } from './rest.js';
 export type { DownloadOptions, DownloadProgress, DownloadedFile, DownloadReport } from './download.js';

@@ -1,8 +1,10 @@
-import type { Bar, Clock } from '@feed/core';
-import { ConfigError, FeedError, HttpError, MINUTE_MS, SystemClock, redact, redactError, sleep, timeoutSignal } from '@feed/core';
+import type { Bar } from '@feed/core';
+import { ConfigError, FeedError, HttpError, MINUTE_MS } from '@feed/core';
 import type { AlpacaKeys, Credentials } from './credentials.js';
 import { missingKeysMessage, resolveCredentials } from './credentials.js';
-import type { HistoricalBars, HistoryRequest, RetryInfo } from './history.js';
+import type { HistoricalBars, HistoryRequest } from './history.js';
+import type { RetryingGetOptions } from './http.js';
+import { RetryingGet, snippet } from './http.js';
 import { barOf } from './messages.js';
 
 /** Alpaca's data API host. */
@@ -11,7 +13,7 @@ export const DATA_URL = 'https://data.alpaca.markets';
 export const SANDBOX_DATA_URL = 'https://data.sandbox.alpaca.markets';
 
 /** Options of `AlpacaHistoricalClient`. */
-export interface HistoricalClientOptions {
+export interface HistoricalClientOptions extends RetryingGetOptions {
   /**
    * The data API's base URL (a proxy, or `FakeAlpacaServer.restUrl` in tests).
    * @default 'https://data.alpaca.markets'
@@ -32,52 +34,6 @@ export interface HistoricalClientOptions {
    * @default 'iex'
    */
   feed?: 'iex' | 'sip' | 'delayed_sip';
-  /**
-   * The fetch function.
-   * @default globalThis.fetch
-   */
-  fetch?: typeof fetch;
-  /**
-   * How long one request may take, headers and body, in milliseconds of clock time; a request that
-   * takes longer is aborted and retried like a network error.
-   * @default 10000
-   */
-  timeoutMs?: number;
-  /**
-   * Retries of one request after a 5xx, a network error or a timeout, with doubling delays.
-   * @default 4
-   */
-  maxRetries?: number;
-  /**
-   * Delay before the first retry after a 5xx or network error, in milliseconds; it doubles each time.
-   * @default 500
-   */
-  retryDelayMs?: number;
-  /**
-   * Waits on HTTP 429 in a row before giving up.
-   * @default 20
-   */
-  maxRateLimitWaits?: number;
-  /**
-   * The longest single wait a 429 may ask for (`Retry-After` or `X-RateLimit-Reset`), in milliseconds.
-   * A longer one fails the call with an `HttpError` 429 instead of sleeping through it.
-   * @default 60000
-   */
-  maxRateLimitWaitMs?: number;
-  /**
-   * Retries of every kind (5xx, network, timeout, 429) that one call of `bars()` or `barsBySymbol()`
-   * may make over all its pages; past it the call fails with the last error.
-   * @default 20
-   */
-  retryBudget?: number;
-  /**
-   * The clock of every wait and timeout, and the wall time that `X-RateLimit-Reset` (epoch seconds)
-   * and an HTTP-date `Retry-After` are read against.
-   * @default new SystemClock()
-   */
-  clock?: Clock;
-  /** Told before every wait for a retry (for logging, metrics, or a test driving a `ManualClock`). */
-  onRetry?: (info: RetryInfo) => void;
 }
 
 /** Alpaca's request options on top of the provider-neutral `HistoryRequest`. */
@@ -111,11 +67,6 @@ function toIso(t: number | Date | string): string {
   return new Date(typeof t === 'number' ? t : t.getTime()).toISOString();
 }
 
-/** One call's state: its retry budget and the page tokens it has seen. */
-interface CallState {
-  retriesLeft: number;
-  readonly signal: AbortSignal | undefined;
-}
 
 /**
  * Alpaca's historical bars (`GET /v2/stocks/bars`), following `next_page_token` to the end, as the
@@ -128,19 +79,7 @@ export class AlpacaHistoricalClient implements HistoricalBars {
   readonly baseUrl: string;
   readonly feed: 'iex' | 'sip' | 'delayed_sip';
   readonly #credentials: Credentials;
-  readonly #fetch: typeof fetch;
-  readonly #timeoutMs: number;
-  readonly #maxRetries: number;
-  readonly #retryDelayMs: number;
-  readonly #maxRateLimitWaits: number;
-  readonly #maxRateLimitWaitMs: number;
-  readonly #retryBudget: number;
-  readonly #clock: Clock;
-  readonly #onRetry: ((info: RetryInfo) => void) | undefined;
-  #requests = 0;
-  #retries = 0;
-  #rateLimitWaits = 0;
-  #timeouts = 0;
+  readonly #http: RetryingGet;
 
   constructor(options: HistoricalClientOptions = {}) {
     const credentials = resolveCredentials(options.keys, options.env ?? process.env);
@@ -150,20 +89,16 @@ export class AlpacaHistoricalClient implements HistoricalBars {
     this.#credentials = credentials;
     this.baseUrl = (options.baseUrl ?? DATA_URL).replace(/\/+$/, '');
     this.feed = options.feed ?? 'iex';
-    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-    this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#maxRetries = options.maxRetries ?? 4;
-    this.#retryDelayMs = options.retryDelayMs ?? 500;
-    this.#maxRateLimitWaits = options.maxRateLimitWaits ?? 20;
-    this.#maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 60_000;
-    this.#retryBudget = options.retryBudget ?? 20;
-    this.#clock = options.clock ?? new SystemClock();
-    this.#onRetry = options.onRetry;
+    this.#http = new RetryingGet(options, {
+      headers: () => ({ 'APCA-API-KEY-ID': credentials.keyId, 'APCA-API-SECRET-KEY': credentials.secretKey, accept: 'application/json' }),
+      secrets: () => credentials.secrets(),
+      refused: (status, text, url) => this.#refused(status, text, url),
+    });
   }
 
   /** Requests made, retries after errors, waits for the rate limit and timed-out requests, since construction. */
   stats(): { requests: number; retries: number; rateLimitWaits: number; timeouts: number } {
-    return { requests: this.#requests, retries: this.#retries, rateLimitWaits: this.#rateLimitWaits, timeouts: this.#timeouts };
+    return this.#http.stats();
   }
 
   toString(): string {
@@ -190,7 +125,7 @@ export class AlpacaHistoricalClient implements HistoricalBars {
       sort: request.sort ?? 'asc',
     });
     if (request.end !== undefined) params.set('end', toIso(request.end));
-    const call: CallState = { retriesLeft: this.#retryBudget, signal: request.signal };
+    const call = this.#http.call(request.signal);
     const seen = new Set<string>();
     let token: string | null = null;
     let total = 0;
@@ -198,7 +133,7 @@ export class AlpacaHistoricalClient implements HistoricalBars {
     do {
       if (token !== null) params.set('page_token', token);
       const url = `${this.baseUrl}/v2/stocks/bars?${params.toString()}`;
-      const body = await this.#get(url, call);
+      const body = await this.#http.get(url, call);
       const page = this.#parsePage(body, url);
       for (const bar of page.bars) {
         if (total >= max) return;
@@ -236,116 +171,6 @@ export class AlpacaHistoricalClient implements HistoricalBars {
     return out;
   }
 
-  async #get(url: string, call: CallState): Promise<string> {
-    let failures = 0;
-    let waits = 0;
-    for (;;) {
-      throwIfAborted(call.signal);
-      this.#requests++;
-      const timeout = timeoutSignal(this.#clock, this.#timeoutMs, `GET ${this.#redact(url)}`, call.signal);
-      let status: number;
-      let text: string;
-      let headers: Headers;
-      try {
-        const response = await this.#fetch(url, {
-          headers: {
-            'APCA-API-KEY-ID': this.#credentials.keyId,
-            'APCA-API-SECRET-KEY': this.#credentials.secretKey,
-            accept: 'application/json',
-          },
-          signal: timeout.signal,
-        });
-        status = response.status;
-        headers = response.headers;
-        // The body is read under the same timeout: a server may send headers and then stall.
-        text = await response.text();
-      } catch (error) {
-        timeout.dispose();
-        throwIfAborted(call.signal);
-        const reason: unknown = timeout.signal.aborted ? timeout.signal.reason : error;
-        if (timeout.signal.aborted) this.#timeouts++;
-        const what = FeedError.isInstance(reason) ? reason.message : errorText(error);
-        if (failures >= this.#maxRetries) {
-          throw redactError(new HttpError({ status: 0, message: this.#redact(`no response after ${failures + 1} attempts: ${what}`), url: this.#redact(url), cause: error }), this.#credentials.secrets());
-        }
-        await this.#retry(call, { attempt: ++failures, delayMs: this.#retryDelayMs * 2 ** (failures - 1), reason: what, status: 0 }, url);
-        continue;
-      }
-      timeout.dispose();
-      if (status === 429) {
-        if (waits >= this.#maxRateLimitWaits) {
-          throw new HttpError({ status: 429, message: `rate limited ${waits + 1} times in a row; giving up`, url: this.#redact(url) });
-        }
-        waits++;
-        const delayMs = this.#rateLimitDelay(headers, waits);
-        if (delayMs > this.#maxRateLimitWaitMs) {
-          throw new HttpError({
-            status: 429,
-            message: `rate limited; the server asks to wait ${Math.round(delayMs / 1000)} s, more than maxRateLimitWaitMs (${this.#maxRateLimitWaitMs} ms)`,
-            url: this.#redact(url),
-            detail: { waitMs: delayMs },
-          });
-        }
-        this.#rateLimitWaits++;
-        await this.#retry(call, { attempt: waits, delayMs, reason: 'rate limited (429)', status }, url);
-        continue;
-      }
-      if (status >= 500) {
-        if (failures >= this.#maxRetries) {
-          throw new HttpError({ status, message: this.#redact(`server error after ${failures + 1} attempts: ${snippet(text)}`), url: this.#redact(url) });
-        }
-        await this.#retry(call, { attempt: ++failures, delayMs: this.#retryDelayMs * 2 ** (failures - 1), reason: `server error (${status})`, status }, url);
-        continue;
-      }
-      if (status === 401) {
-        throw new HttpError({ status: 401, message: `not authenticated: Alpaca rejected the key pair (key ...${this.#credentials.keyId.slice(-4)}); check the key id and secret`, url: this.#redact(url) });
-      }
-      if (status === 403) {
-        throw new HttpError({
-          status: 403,
-          message: this.#redact(`forbidden: this account's plan cannot read the '${this.feed}' feed for this range (the free plan cannot read SIP data from the last 15 minutes)${text ? `; Alpaca says: ${snippet(text)}` : ''}`),
-          url: this.#redact(url),
-        });
-      }
-      if (status < 200 || status >= 300) throw new HttpError({ status, message: this.#redact(snippet(text) || `status ${status}`), url: this.#redact(url) });
-      return text;
-    }
-  }
-
-  /** Spends one retry of the call's budget and waits; the wait ends at once if the call is aborted. */
-  async #retry(call: CallState, info: RetryInfo, url: string): Promise<void> {
-    if (call.retriesLeft <= 0) {
-      throw new HttpError({
-        status: info.status,
-        message: this.#redact(`retry budget of ${this.#retryBudget} spent; last: ${info.reason}`),
-        url: this.#redact(url),
-        detail: { retryBudget: this.#retryBudget },
-      });
-    }
-    call.retriesLeft--;
-    this.#retries++;
-    this.#onRetry?.(info);
-    await sleep(this.#clock, info.delayMs, call.signal);
-  }
-
-  /**
-   * How long a 429 asks to wait: `Retry-After` (seconds or an HTTP date), else until
-   * `X-RateLimit-Reset` (epoch seconds) plus a little, else a doubling backoff.
-   */
-  #rateLimitDelay(headers: Headers, waits: number): number {
-    const retryAfter = headers.get('retry-after');
-    if (retryAfter !== null) {
-      const seconds = Number(retryAfter);
-      if (retryAfter.trim() !== '' && Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-      const at = Date.parse(retryAfter);
-      if (Number.isFinite(at)) return Math.max(0, at - this.#clock.now());
-    }
-    const reset = headers.get('x-ratelimit-reset');
-    const at = reset === null || reset.trim() === '' ? Number.NaN : Number(reset) * 1000;
-    if (Number.isFinite(at)) return Math.max(0, at - this.#clock.now()) + 50;
-    return Math.min(60_000, this.#retryDelayMs * 2 ** (waits - 1));
-  }
-
   #parsePage(text: string, url: string): { bars: Bar[]; next: string | null } {
     const where = this.#redact(url);
     let body: unknown;
@@ -362,7 +187,7 @@ export class AlpacaHistoricalClient implements HistoricalBars {
       throw new FeedError({ code: 'protocol', message: this.#redact(`malformed response from ${where}: next_page_token is ${snippet(JSON.stringify(next), 40)}`) });
     }
     const bars: Bar[] = [];
-    const receivedAt = this.#clock.now();
+    const receivedAt = this.#http.clock.now();
     if (b.bars !== null && b.bars !== undefined) {
       if (typeof b.bars !== 'object' || Array.isArray(b.bars)) throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: 'bars' is not an object` });
       for (const [symbol, list] of Object.entries(b.bars as Record<string, unknown>)) {
@@ -379,23 +204,22 @@ export class AlpacaHistoricalClient implements HistoricalBars {
   }
 
   #redact(text: string): string {
-    return redact(text, this.#credentials.secrets());
+    return this.#http.redact(text);
+  }
+
+  /** Alpaca's words for a refused key pair (401) and a plan that cannot read the feed (403). */
+  #refused(status: number, text: string, url: string): FeedError | undefined {
+    if (status === 401) {
+      return new HttpError({ status: 401, message: `not authenticated: Alpaca rejected the key pair (key ...${this.#credentials.keyId.slice(-4)}); check the key id and secret`, url: this.#redact(url) });
+    }
+    if (status === 403) {
+      return new HttpError({
+        status: 403,
+        message: this.#redact(`forbidden: this account's plan cannot read the '${this.feed}' feed for this range (the free plan cannot read SIP data from the last 15 minutes)${text ? `; Alpaca says: ${snippet(text)}` : ''}`),
+        url: this.#redact(url),
+      });
+    }
+    return undefined;
   }
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted !== true) return;
-  const reason: unknown = signal.reason;
-  throw FeedError.isInstance(reason) ? reason : new FeedError({ code: 'aborted', message: 'the request was aborted', cause: reason });
-}
-
-function errorText(error: unknown): string {
-  const e = error as { message?: unknown; cause?: { message?: unknown } };
-  const base = typeof e?.message === 'string' ? e.message : String(error);
-  return typeof e?.cause?.message === 'string' ? `${base} (${e.cause.message})` : base;
-}
-
-function snippet(text: string, max = 200): string {
-  const t = text.trim();
-  return t.length > max ? `${t.slice(0, max)}...` : t;
-}
