@@ -43,6 +43,7 @@ export interface ConnectionEvents {
   retry(attempt: number, delayMs: number, error: FeedError): void;
 }
 
+/** What a connection needs: where, how to open a socket, the clock, the retry policy, what is fatal, how to redact. */
 export interface ConnectionOptions {
   readonly url: string;
   readonly headers: () => Record<string, string>;

@@ -13,6 +13,7 @@ export interface HeldBar {
   readonly bar: Bar;
 }
 
+/** What a gap fill needs: the clock, the history client, its deadline, the feed's table, and how to deliver. */
 export interface GapFillerOptions {
   readonly clock: Clock;
   /** The history client, built on first use. */

@@ -6,6 +6,7 @@ import { TimerSet } from './timers.js';
 /** Why a heartbeat gave up on a session. */
 export type HeartbeatFault = 'pong timeout' | 'no-data watchdog';
 
+/** What keep-alive and the watchdog need: the clock, their settings, whether data is expected, whom to tell of a fault. */
 export interface HeartbeatOptions {
   readonly clock: Clock;
   readonly keepAlive: Required<KeepAliveOptions> | false;
