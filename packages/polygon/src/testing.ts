@@ -8,6 +8,8 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Bar } from '@feed/core';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 
 /** A fault for the next request(s): served instead of the answer. */
 export type PolygonFault =
@@ -24,10 +26,27 @@ export interface FakePolygonOptions {
   readonly pageSize?: number;
 }
 
-/** The fake server (see the module's comment). */
+/** A client of the fake stream: authenticated or not, its subscriptions. */
+interface StreamClient {
+  readonly socket: WebSocket;
+  authenticated: boolean;
+  readonly subscriptions: Set<string>;
+}
+
+/**
+ * The fake server (see the module's comment), and the stream: `wsUrl` speaks Polygon's WebSocket
+ * protocol (a `connected` status on open, `auth` with the key, `subscribe` to `AM.<SYMBOL>` answered
+ * by one `success` status per symbol, per-minute aggregates `ev: "AM"`).
+ */
 export class FakePolygonServer {
   readonly apiKey: string;
   readonly #server: Server;
+  readonly #wss = new WebSocketServer({ noServer: true });
+  readonly #clients = new Set<StreamClient>();
+  /** At most this many authenticated streams at once; one more gets `max_connections` and is closed. */
+  maxConnections = Infinity;
+  /** Subscribe messages received, over all clients. */
+  subscribeMessages = 0;
   readonly #bars = new Map<string, Bar[]>();
   readonly #faults: PolygonFault[] = [];
   #pageSize: number;
@@ -45,6 +64,9 @@ export class FakePolygonServer {
     const server = createServer((req, res) => holder.self?.handle(req, res));
     const self = new FakePolygonServer(server, options);
     holder.self = self;
+    server.on('upgrade', (req, socket, head) => {
+      self.#wss.handleUpgrade(req, socket, head, (ws) => self.#onStream(ws));
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return self;
   }
@@ -76,7 +98,102 @@ export class FakePolygonServer {
     this.#faults.push(...faults);
   }
 
+  /** The stream's URL (`url` of `PolygonMultiSymbolFeed`). */
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${(this.#server.address() as AddressInfo).port}/stocks`;
+  }
+
+  /**
+   * Sends bars as per-minute aggregates (`AM`) to every client subscribed to their symbol, in frames
+   * of `frameSize` messages; also keeps them for the REST endpoint unless `keep: false`.
+   */
+  publish(bars: readonly Bar[], options: { frameSize?: number; keep?: boolean } = {}): void {
+    if (options.keep !== false) this.addBars(bars);
+    const size = options.frameSize ?? 100;
+    for (const c of this.#clients) {
+      const mine = bars.filter((b) => c.authenticated && c.subscriptions.has(b.symbol));
+      for (let i = 0; i < mine.length; i += size) {
+        c.socket.send(
+          JSON.stringify(
+            mine.slice(i, i + size).map((b) => ({ ev: 'AM', sym: b.symbol, v: b.volume, av: b.volume, op: b.open, vw: b.vwap, o: b.open, c: b.close, h: b.high, l: b.low, a: b.vwap, z: 1, n: b.tradeCount, s: b.start, e: b.end })),
+          ),
+        );
+      }
+    }
+  }
+
+  /** Sends a raw text frame to every client (a malformed frame, an unknown message). */
+  sendRaw(text: string): void {
+    for (const c of this.#clients) c.socket.send(text);
+  }
+
+  /** Sends a status message to every client. */
+  sendStatus(status: string, message: string): void {
+    this.sendRaw(JSON.stringify([{ ev: 'status', status, message }]));
+  }
+
+  /** Drops every stream connection without a close frame (a network failure). */
+  drop(): void {
+    for (const c of this.#clients) c.socket.terminate();
+    this.#clients.clear();
+  }
+
+  /** Authenticated stream clients now. */
+  get streams(): number {
+    return [...this.#clients].filter((c) => c.authenticated).length;
+  }
+
+  #onStream(socket: WebSocket): void {
+    const client: StreamClient = { socket, authenticated: false, subscriptions: new Set() };
+    this.#clients.add(client);
+    socket.on('close', () => this.#clients.delete(client));
+    socket.send(JSON.stringify([{ ev: 'status', status: 'connected', message: 'Connected Successfully' }]));
+    socket.on('message', (data) => {
+      let m: { action?: unknown; params?: unknown };
+      try {
+        const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+        m = JSON.parse(text) as typeof m;
+      } catch {
+        socket.send(JSON.stringify([{ ev: 'status', status: 'error', message: 'invalid JSON' }]));
+        return;
+      }
+      if (m.action === 'auth') {
+        if (m.params !== this.apiKey) {
+          socket.send(JSON.stringify([{ ev: 'status', status: 'auth_failed', message: 'authentication failed' }]));
+          socket.close();
+          return;
+        }
+        if (this.streams >= this.maxConnections) {
+          socket.send(JSON.stringify([{ ev: 'status', status: 'max_connections', message: 'Maximum number of websocket connections exceeded. You have reached the connection limit for your account.' }]));
+          socket.close(1008);
+          return;
+        }
+        client.authenticated = true;
+        socket.send(JSON.stringify([{ ev: 'status', status: 'auth_success', message: 'authenticated' }]));
+        return;
+      }
+      if (!client.authenticated) {
+        socket.send(JSON.stringify([{ ev: 'status', status: 'error', message: 'not authorized' }]));
+        return;
+      }
+      const params = typeof m.params === 'string' ? m.params.split(',').map((p) => p.trim()) : [];
+      if (m.action === 'subscribe') {
+        this.subscribeMessages++;
+        const replies = params.map((p) => {
+          if (p.startsWith('AM.')) client.subscriptions.add(p.slice(3));
+          return { ev: 'status', status: 'success', message: `subscribed to: ${p}` };
+        });
+        socket.send(JSON.stringify(replies));
+      } else if (m.action === 'unsubscribe') {
+        for (const p of params) if (p.startsWith('AM.')) client.subscriptions.delete(p.slice(3));
+        socket.send(JSON.stringify(params.map((p) => ({ ev: 'status', status: 'success', message: `unsubscribed to: ${p}` }))));
+      }
+    });
+  }
+
   async close(): Promise<void> {
+    for (const c of this.#clients) c.socket.terminate();
+    this.#wss.close();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }

@@ -1,0 +1,429 @@
+import type { Bar, Clock, FeedStats } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, SystemClock, invalidOption, nyse, redact, redactError } from '@feed/core';
+import type { HistoricalBars, ReconnectPolicy, WebSocketFactory } from '@feed/alpaca';
+import { backoffDelay, defaultWebSocketFactory, resolveReconnectPolicy } from '@feed/alpaca';
+import type { HeartbeatFault, KeepAliveOptions, Session, WatchdogOptions } from '@feed/alpaca/live';
+import { Connection, GapFiller, Heartbeat, SymbolTable, frameData } from '@feed/alpaca/live';
+import { KEY_VARIABLE, PolygonHistoricalClient, aggregateOf } from './history.js';
+
+/** Polygon's real-time stock stream (Massive's hosts answer the same protocol). */
+export const REALTIME_URL = 'wss://socket.polygon.io/stocks';
+/** Polygon's stock stream delayed by 15 minutes. */
+export const DELAYED_URL = 'wss://delayed.polygon.io/stocks';
+
+/** Options of `PolygonMultiSymbolFeed`: Alpaca's feed's, where they mean the same. */
+export interface PolygonFeedOptions {
+  readonly symbols: readonly string[];
+  /** @default process.env.POLYGON_API_KEY */
+  readonly apiKey?: string;
+  /** @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** `realtime` or `delayed` (15 minutes). @default 'realtime' */
+  readonly host?: 'realtime' | 'delayed';
+  /** A stream URL instead of `host` (a proxy, or `FakePolygonServer.wsUrl`). */
+  readonly url?: string;
+  /** The REST host for gap fill. @default 'https://api.polygon.io' */
+  readonly restUrl?: string;
+  /** @default 1 s doubling to 64 s, +-20 %, 10 attempts */
+  readonly reconnect?: ReconnectPolicy;
+  /** @default ping 10 s, pong within 5 s */
+  readonly keepAlive?: Partial<KeepAliveOptions> | false;
+  /** @default 180 s without a bar while NYSE is open */
+  readonly watchdog?: Partial<WatchdogOptions> | false;
+  /** Open + auth + subscription replies, per attempt. @default 10000 */
+  readonly connectTimeoutMs?: number;
+  /** @default { warmupBars: 0, timeoutMs: 10000 } with a PolygonHistoricalClient on `restUrl` */
+  readonly gapFill?: { readonly history?: HistoricalBars; readonly warmupBars?: number; readonly timeoutMs?: number } | false;
+  /** @default new SystemClock() */
+  readonly clock?: Clock;
+  /** @default a `ws` WebSocket */
+  readonly webSocketFactory?: WebSocketFactory;
+  /** @default Math.random */
+  readonly random?: () => number;
+}
+
+/** The Polygon feed's statistics. */
+export interface PolygonFeedStats extends FeedStats {
+  readonly frames: number;
+  readonly messages: number;
+  readonly malformed: number;
+  readonly rejectedBars: number;
+  readonly unknownMessages: number;
+  readonly statusMessages: number;
+  readonly duplicatesDropped: number;
+  readonly connectAttempts: number;
+  readonly pongTimeouts: number;
+  readonly watchdogTrips: number;
+  readonly gapFills: number;
+  readonly gapFillFailures: number;
+}
+
+/** Events this feed adds: as Alpaca's, where they mean the same. */
+export type PolygonFeedEvent =
+  | { readonly type: 'open'; readonly attempt: number }
+  | { readonly type: 'authenticated' }
+  | { readonly type: 'disconnected'; readonly reason: string }
+  | { readonly type: 'retry'; readonly attempt: number; readonly delayMs: number; readonly reason: string }
+  | { readonly type: 'reconnected'; readonly attempts: number }
+  | { readonly type: 'gapFill'; readonly reason: 'reconnect' | 'restart' | 'warmup'; readonly recovered: number; readonly from: number; readonly to: number }
+  | { readonly type: 'status'; readonly status: string; readonly message: string };
+
+/** A status Polygon sends that ends the feed: retrying cannot help. */
+const FATAL_STATUSES = new Set(['auth_failed']);
+
+/**
+ * Polygon's (Massive's) per-minute aggregates stream (`AM.<SYMBOL>`) as a `BarFeed`: auth with the
+ * key, subscribe, reconnect with backoff and jitter, keep-alive, the no-data watchdog, gap fill over
+ * REST: the same behaviour as Alpaca's feed, from the same modules (`@feed/alpaca/live`). Switching
+ * providers is one changed line.
+ */
+export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
+  readonly type = 'polygon';
+  readonly url: string;
+  readonly #key: string;
+  readonly #restUrl: string;
+  readonly #connection: Connection;
+  readonly #heartbeat: Heartbeat;
+  readonly #gap: GapFiller;
+  readonly #table = new SymbolTable((s) => this.indexOfSymbol(s));
+  readonly #gapFill: PolygonFeedOptions['gapFill'];
+  readonly #reconnectPolicy: ReturnType<typeof resolveReconnectPolicy>;
+  readonly #random: () => number;
+  #history: HistoricalBars | undefined;
+  #reconnecting: Promise<void> | undefined;
+  #startedAt: number | undefined;
+  /** Subscriptions sent and not yet confirmed, and who waits for them. */
+  #pending = new Set<string>();
+  #waiters: { resolve: () => void; reject: (e: FeedError) => void }[] = [];
+  #addedAt = new Map<string, number>();
+  #n = { frames: 0, messages: 0, malformed: 0, rejected: 0, unknown: 0, status: 0, duplicates: 0 };
+
+  constructor(options: PolygonFeedOptions) {
+    const clock = options.clock ?? new SystemClock();
+    super([...new Set(options.symbols)], clock);
+    const key = options.apiKey ?? (options.env ?? process.env)[KEY_VARIABLE];
+    if (key === undefined || key === '') {
+      throw new ConfigError({ code: 'invalid_option', message: `no Polygon key: set ${KEY_VARIABLE}, or pass apiKey`, issues: [{ path: 'apiKey', message: 'not given and not in the environment' }], source: 'environment' });
+    }
+    if (options.url !== undefined && !/^wss?:\/\//.test(options.url)) throw invalidOption('url', 'must be a ws:// or wss:// URL');
+    this.#key = key;
+    this.url = options.url ?? (options.host === 'delayed' ? DELAYED_URL : REALTIME_URL);
+    this.#restUrl = options.restUrl ?? 'https://api.polygon.io';
+    this.#gapFill = options.gapFill;
+    this.#reconnectPolicy = resolveReconnectPolicy(options.reconnect ?? {});
+    this.#random = options.random ?? Math.random;
+    this.#connection = new Connection(
+      {
+        url: this.url,
+        headers: () => ({}),
+        factory: options.webSocketFactory ?? defaultWebSocketFactory,
+        clock,
+        policy: this.#reconnectPolicy,
+        random: this.#random,
+        connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+        isFatal: (e) => e.detail?.fatal === true,
+        redact: (t) => this.#redact(t),
+      },
+      {
+        open: (s) => this.emitter.emit({ type: 'open', attempt: s.attempt }),
+        frame: (s, data) => this.#onFrame(s, data),
+        pong: (s) => this.#heartbeat.pong(s),
+        closed: (s, reason) => this.#lost(s, reason),
+        retry: (attempt, delayMs, error) => {
+          this.reportError(error);
+          this.emitter.emit({ type: 'retry', attempt, delayMs, reason: this.#redact(error.message) });
+        },
+      },
+    );
+    const ka = options.keepAlive === false ? false : { pingIntervalMs: options.keepAlive?.pingIntervalMs ?? 10_000, pongTimeoutMs: options.keepAlive?.pongTimeoutMs ?? 5_000 };
+    const wd = options.watchdog === false ? false : { noDataMs: options.watchdog?.noDataMs ?? 180_000, checkIntervalMs: options.watchdog?.checkIntervalMs ?? 10_000, calendar: options.watchdog?.calendar ?? nyse };
+    this.#heartbeat = new Heartbeat({
+      clock,
+      keepAlive: ka,
+      watchdog: wd,
+      expectsData: () => this.symbols.length > 0,
+      onFault: (s, fault, detail) => this.#onHeartbeatFault(s, fault, detail),
+    });
+    const g = options.gapFill === false ? { warmupBars: 0, timeoutMs: 0 } : { warmupBars: options.gapFill?.warmupBars ?? 0, timeoutMs: options.gapFill?.timeoutMs ?? 10_000 };
+    this.#gap = new GapFiller({
+      clock,
+      history: () => this.#historyClient(),
+      timeoutMs: g.timeoutMs,
+      warmupBars: g.warmupBars,
+      table: this.#table,
+      symbols: () => this.symbols,
+      startedAt: () => this.#startedAt,
+      subscribedAt: (s) => this.#addedAt.get(s),
+      deliverRecovered: (b) => this.#deliverRecovered(b),
+      deliverLive: (h) => this.#emitLive(h.bar),
+      report: (e) => this.reportError(e),
+      emit: (e) => this.emitter.emit({ type: 'gapFill', ...e }),
+    });
+    for (const s of this.symbols) this.#table.index(s);
+  }
+
+  override stats(): PolygonFeedStats {
+    return {
+      ...super.stats(),
+      frames: this.#n.frames,
+      messages: this.#n.messages,
+      malformed: this.#n.malformed,
+      rejectedBars: this.#n.rejected,
+      unknownMessages: this.#n.unknown,
+      statusMessages: this.#n.status,
+      duplicatesDropped: this.#n.duplicates,
+      connectAttempts: this.#connection.attempts,
+      pongTimeouts: this.#heartbeat.pongTimeouts,
+      watchdogTrips: this.#heartbeat.watchdogTrips,
+      gapFills: this.#gap.fills,
+      gapFillFailures: this.#gap.failures,
+    };
+  }
+
+  override toString(): string {
+    return `PolygonMultiSymbolFeed(${this.url}, ${this.symbols.length} symbols, ${this.state}, key ...${this.#key.slice(-4)})`;
+  }
+
+  /** Adds symbols; while connected, resolves once the server confirms each subscription. */
+  subscribe(symbols: readonly string[]): Promise<void> {
+    const add = [...new Set(symbols)].filter((s) => !this.symbols.includes(s));
+    if (add.length === 0) return Promise.resolve();
+    this.setSymbols([...this.symbols, ...add]);
+    for (const s of add) {
+      this.#table.index(s);
+      this.#addedAt.set(s, this.clock.now());
+    }
+    const s = this.#connection.session;
+    if (s === undefined || s.phase !== 'ready') return Promise.resolve();
+    return this.#sendSubscribe(s, add);
+  }
+
+  /** Removes symbols (Polygon does not confirm an unsubscribe). */
+  unsubscribe(symbols: readonly string[]): Promise<void> {
+    const remove = symbols.filter((s) => this.symbols.includes(s));
+    this.setSymbols(this.symbols.filter((s) => !remove.includes(s)));
+    const s = this.#connection.session;
+    if (s !== undefined && s.phase === 'ready' && remove.length > 0) s.send([{ data: JSON.stringify({ action: 'unsubscribe', params: remove.map((x) => `AM.${x}`).join(',') }), binary: false, fin: true }]);
+    return Promise.resolve();
+  }
+
+  protected override reportError(error: FeedError): void {
+    super.reportError(redactError(error, [this.#key]));
+  }
+
+  protected async doConnect(): Promise<void> {
+    this.#connection.reopen();
+    try {
+      await this.#connection.connect();
+    } catch (error) {
+      this.#connection.terminate();
+      const e = FeedError.isInstance(error) ? error : new ConnectionError({ message: String(error), cause: error });
+      this.reportError(e);
+      throw e;
+    }
+    this.#heartbeat.start(this.#connection.session as Session);
+  }
+
+  protected async doStart(): Promise<void> {
+    const first = this.#startedAt === undefined;
+    this.#startedAt ??= this.clock.now();
+    if (this.#gapFill === false || (first && (this.#gapFill?.warmupBars ?? 0) === 0)) {
+      this.#gap.releaseAll();
+      return;
+    }
+    this.#gap.hold();
+    await this.#gap.run(first ? 'warmup' : 'restart');
+  }
+
+  protected async doStop(): Promise<void> {
+    await this.#gap.abort();
+  }
+
+  protected async doDisconnect(): Promise<void> {
+    this.#heartbeat.stop();
+    await this.#connection.close();
+    const reconnecting = this.#reconnecting;
+    if (reconnecting !== undefined) await reconnecting.catch(() => undefined);
+    await this.#gap.abort();
+    this.#settle(new FeedError({ code: 'aborted', message: 'the feed was disconnected' }));
+  }
+
+  #lost(session: Session, reason: string): void {
+    this.#heartbeat.stop();
+    this.#connection.drop(session);
+    if (this.#connection.closing || this.#reconnecting !== undefined) return;
+    this.emitter.emit({ type: 'disconnected', reason: this.#redact(reason) });
+    if (this.state === 'streaming') this.setState('reconnecting');
+    if (this.#gapFill !== false) this.#gap.hold();
+    const delayMs = backoffDelay(this.#reconnectPolicy, 1, this.#random);
+    this.emitter.emit({ type: 'retry', attempt: 1, delayMs, reason: this.#redact(reason) });
+    this.#reconnecting = this.#connection.connect(delayMs).then(
+      (attempts) => {
+        this.#reconnecting = undefined;
+        this.reconnects++;
+        if (this.state === 'reconnecting') this.setState('streaming');
+        this.#heartbeat.start(this.#connection.session as Session);
+        this.emitter.emit({ type: 'reconnected', attempts });
+        if (this.#gapFill !== false && this.isActive()) void this.#gap.run('reconnect');
+      },
+      (error: unknown) => {
+        this.#reconnecting = undefined;
+        if (this.#connection.closing) return;
+        const e = FeedError.isInstance(error) ? error : new ConnectionError({ message: String(error), cause: error });
+        this.#heartbeat.stop();
+        this.#connection.terminate();
+        this.#settle(e);
+        void this.#gap.abort();
+        this.reportError(e);
+        this.setState('closed');
+      },
+    );
+  }
+
+  #onHeartbeatFault(session: Session, fault: HeartbeatFault, detail: string): void {
+    this.reportError(new ConnectionError({ message: `${fault}: ${detail}` }));
+    this.#connection.drop(session);
+    this.#lost(session, fault);
+  }
+
+  #sendSubscribe(session: Session, symbols: readonly string[]): Promise<void> {
+    for (const s of symbols) this.#pending.add(s);
+    const reply = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    session.send([{ data: JSON.stringify({ action: 'subscribe', params: symbols.map((s) => `AM.${s}`).join(',') }), binary: false, fin: true }]);
+    return reply;
+  }
+
+  #settle(error?: FeedError): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) {
+      if (error === undefined) w.resolve();
+      else w.reject(error);
+    }
+  }
+
+  #onFrame(session: Session, data: unknown): void {
+    this.#n.frames++;
+    const now = this.clock.now();
+    session.lastDataAt = now;
+    let messages: unknown;
+    try {
+      const raw = frameData(data);
+      messages = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8'));
+    } catch {
+      this.#malformed('the frame is not JSON');
+      return;
+    }
+    if (!Array.isArray(messages)) {
+      this.#malformed('the frame is not an array of messages');
+      return;
+    }
+    for (let i = 0; i < messages.length; i++) {
+      this.#n.messages++;
+      const m = messages[i] as Record<string, unknown> | null;
+      if (typeof m !== 'object' || m === null) {
+        this.#malformed(`message ${i} is not an object`);
+        continue;
+      }
+      if (m.ev === 'status') this.#onStatus(session, typeof m.status === 'string' ? m.status : 'unknown', typeof m.message === 'string' ? m.message : '');
+      else if (m.ev === 'AM') {
+        const bar = aggregateOf(m, String(m.sym), now);
+        if (typeof bar === 'string' || typeof m.sym !== 'string') this.#malformed(`message ${i} (AM): ${typeof bar === 'string' ? bar : 'sym is not a string'}`);
+        else this.#onBar(bar);
+      } else this.#n.unknown++;
+    }
+  }
+
+  #malformed(what: string): void {
+    this.#n.malformed++;
+    this.reportError(new FeedError({ code: 'protocol', message: `malformed frame from ${this.url}: ${what}; skipped` }));
+  }
+
+  /** Polygon's status messages drive the handshake and the subscriptions; every one is emitted. */
+  #onStatus(session: Session, status: string, message: string): void {
+    this.#n.status++;
+    this.emitter.emit({ type: 'status', status, message: this.#redact(message) });
+    switch (status) {
+      case 'connected':
+        session.send([{ data: JSON.stringify({ action: 'auth', params: this.#key }), binary: false, fin: true }]);
+        return;
+      case 'auth_success': {
+        this.#connection.authenticated();
+        this.emitter.emit({ type: 'authenticated' });
+        if (this.symbols.length === 0) {
+          this.#connection.ready(session);
+          return;
+        }
+        void this.#sendSubscribe(session, this.symbols).then(
+          () => this.#connection.ready(session),
+          () => undefined,
+        );
+        return;
+      }
+      case 'success': {
+        const m = /^subscribed to: (?:AM\.)?(\S+)/.exec(message);
+        if (m !== null) {
+          this.#pending.delete(m[1] as string);
+          if (this.#pending.size === 0) this.#settle();
+        }
+        return;
+      }
+      default: {
+        const fatal = FATAL_STATUSES.has(status);
+        const e = new FeedError({ code: fatal ? 'provider' : 'connection', message: this.#redact(`Polygon status '${status}': ${message}`), detail: { status, fatal } });
+        if (session.phase === 'handshake') this.#connection.fail(session, e);
+        else this.reportError(e);
+      }
+    }
+  }
+
+  /** A bar whose start is off the grid or more than one interval ahead of the clock is refused. */
+  #onBar(bar: Bar): void {
+    const now = this.clock.now();
+    if (bar.start % 60_000 !== 0 || bar.start > now) {
+      this.#n.rejected++;
+      this.reportError(new BarValidationError({ message: `${bar.symbol}: start ${bar.start} is ${bar.start > now ? 'ahead of the clock' : 'off the minute grid'}`, reason: bar.start > now ? 'future' : 'off_grid', symbol: bar.symbol, field: 'start' }));
+      return;
+    }
+    if (!this.isActive()) {
+      if (this.#startedAt === undefined) this.#gap.keep({ type: 'b', bar });
+      return;
+    }
+    if (this.#gap.holding) {
+      this.#gap.keep({ type: 'b', bar });
+      return;
+    }
+    this.#emitLive(bar);
+  }
+
+  #emitLive(bar: Bar): void {
+    const t = this.#table;
+    const i = t.index(bar.symbol);
+    if (bar.start <= (t.lastStart[i] as number)) {
+      this.#n.duplicates++;
+      return;
+    }
+    t.lastStart[i] = bar.start;
+    this.deliver(bar, i);
+  }
+
+  #deliverRecovered(bar: Bar): boolean {
+    const t = this.#table;
+    const i = t.index(bar.symbol);
+    if (bar.start <= (t.lastStart[i] as number)) return false;
+    t.lastStart[i] = bar.start;
+    this.barsRecovered++;
+    this.deliver(bar, i);
+    return true;
+  }
+
+  #historyClient(): HistoricalBars {
+    if (this.#gapFill !== false && this.#gapFill?.history !== undefined) return this.#gapFill.history;
+    this.#history ??= new PolygonHistoricalClient({ apiKey: this.#key, baseUrl: this.#restUrl, clock: this.clock });
+    return this.#history;
+  }
+
+  #redact(text: string): string {
+    return redact(text, [this.#key]);
+  }
+}
