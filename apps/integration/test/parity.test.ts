@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Bar } from '@feed/core';
+import type { Bar, BarFeed } from '@feed/core';
 import { MINUTE_MS, ManualClock } from '@feed/core';
 import { AlpacaMultiSymbolFeed } from '@feed/alpaca';
 import type { StreamEncoding } from '@feed/alpaca';
@@ -13,6 +13,8 @@ import { readBarsFromCsv, realDataCsv } from '@feed/csv';
 import { MockMultiSymbolFeed } from '@feed/mock';
 import { BarPublisher, NatsBarFeed, connectNats } from '@feed/nats';
 import { NatsServer, findNatsServer } from '@feed/nats/testing';
+import { PolygonMultiSymbolFeed } from '@feed/polygon';
+import { FakePolygonServer } from '@feed/polygon/testing';
 import { Random, generateFiles } from '@feed/synth';
 
 const SIX = ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX'];
@@ -93,9 +95,18 @@ async function viaReplay(): Promise<Run> {
   return run;
 }
 
-async function viaAlpaca(encoding: StreamEncoding, worker = false): Promise<Run> {
-  // The same files, minute by minute, through the fake Alpaca server. The clock moves as a replay
-  // moves it: to the end of each minute, then that minute's bars arrive.
+/** A live feed on a fake server, as `viaStream` drives it. */
+interface LiveSetup {
+  readonly feed: BarFeed;
+  publish(bars: Bar[]): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The same files, minute by minute, through a fake provider's stream. The clock moves as a replay
+ * moves it: to the end of each minute, then that minute's bars arrive.
+ */
+async function viaStream(open: (clock: ManualClock) => Promise<LiveSetup>): Promise<Run> {
   const groups = new Map<number, Bar[]>();
   for (const s of SIX) {
     for (const b of (await readBarsFromCsv(s, files[s] as string)).bars) {
@@ -105,9 +116,8 @@ async function viaAlpaca(encoding: StreamEncoding, worker = false): Promise<Run>
     }
   }
   const starts = [...groups.keys()].sort((a, b) => a - b);
-  const server = await FakeAlpacaServer.start();
   const clock = new ManualClock(starts[0]);
-  const feed = new AlpacaMultiSymbolFeed({ symbols: SIX, url: server.url(), restUrl: server.restUrl, keys: server.keys, encoding, clock, keepAlive: false, watchdog: false, worker });
+  const { feed, publish, close } = await open(clock);
   const dm = new MultiSymbolDataManager({ symbols: SIX, clock });
   const slices: Snapshot[] = [];
   dm.on('slice', (e) => slices.push(e.slice));
@@ -126,15 +136,31 @@ async function viaAlpaca(encoding: StreamEncoding, worker = false): Promise<Run>
     const arrived = new Promise<void>((resolve) => {
       wake = resolve;
     });
-    server.publish(group);
+    publish(group);
     await arrived;
   }
   clock.set(clock.now() + MINUTE_MS);
   const run = await collect(dm, slices);
   expect(feed.stats().errors).toBe(0);
   await feed.disconnect();
-  await server.close();
+  await close();
   return run;
+}
+
+function viaAlpaca(encoding: StreamEncoding, worker = false): Promise<Run> {
+  return viaStream(async (clock) => {
+    const server = await FakeAlpacaServer.start();
+    const feed = new AlpacaMultiSymbolFeed({ symbols: SIX, url: server.url(), restUrl: server.restUrl, keys: server.keys, encoding, clock, keepAlive: false, watchdog: false, worker });
+    return { feed, publish: (bars) => server.publish(bars), close: () => server.close() };
+  });
+}
+
+function viaPolygon(): Promise<Run> {
+  return viaStream(async (clock) => {
+    const server = await FakePolygonServer.start();
+    const feed = new PolygonMultiSymbolFeed({ symbols: SIX, url: server.wsUrl, restUrl: server.url, apiKey: server.apiKey, clock, keepAlive: false, watchdog: false });
+    return { feed, publish: (bars) => server.publish(bars), close: () => server.close() };
+  });
 }
 
 const NATS = findNatsServer();
@@ -197,6 +223,13 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(firstDifference(replay.slices, live.slices, 'slices')).toBeUndefined();
     expect(firstDifference(replay.history, live.history, 'history')).toBeUndefined();
     expect(firstDifference(replay.stats, live.stats, 'stats')).toBeUndefined();
+  }, 60_000);
+
+  it('through the fake Polygon stream (PolygonMultiSymbolFeed): identical, field by field', async () => {
+    const polygon = await viaPolygon();
+    expect(firstDifference(replay.slices, polygon.slices, 'slices')).toBeUndefined();
+    expect(firstDifference(replay.history, polygon.history, 'history')).toBeUndefined();
+    expect(firstDifference(replay.stats, polygon.stats, 'stats')).toBeUndefined();
   }, 60_000);
 
   it.skipIf(NATS === undefined)('through NATS JetStream (publisher, stream, NatsBarFeed replay): identical, field by field', async () => {
