@@ -11,6 +11,7 @@ describe('demo arguments', () => {
       config: undefined,
       simulate: false,
       live: false,
+      provider: 'alpaca',
       feed: 'iex',
       url: undefined,
       minutes: undefined,
@@ -36,6 +37,11 @@ describe('demo arguments', () => {
     expect(() => parseArgs(['--publish', 'nats://127.0.0.1:4222'])).toThrowError(/--publish goes with --live/);
     expect(() => parseArgs(['--nats', 'nats://h:1', '--live'])).toThrowError(/--nats reads bars from NATS/);
     expect(() => parseArgs(['--nats', 'http://h:1'])).toThrowError(/must be a nats:\/\/ or tls:\/\/ URL/);
+  });
+  it('reads --provider with --live', () => {
+    expect(parseArgs(['--live', '--provider', 'polygon'])).toMatchObject({ live: true, provider: 'polygon' });
+    expect(() => parseArgs(['--provider', 'polygon'])).toThrowError(/--provider goes with --live/);
+    expect(() => parseArgs(['--live', '--provider', 'iex'])).toThrowError(/--provider must be alpaca or polygon/);
   });
   it('reads --flag value and --flag=value', () => {
     expect(parseArgs(['--data', '/d', '--speed=39', '--date', '2025-10-01..2025-10-16', '--symbols', 'tqqq, sds'])).toMatchObject({

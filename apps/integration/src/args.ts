@@ -9,6 +9,8 @@ export interface DemoArgs {
   config: string | undefined;
   simulate: boolean;
   live: boolean;
+  /** With --live: whose stream. */
+  provider: 'alpaca' | 'polygon';
   feed: 'iex' | 'sip' | 'delayed_sip' | 'test';
   url: string | undefined;
   minutes: number | undefined;
@@ -38,7 +40,7 @@ export function exitOnError(usage: string): (error: unknown) => void {
   };
 }
 
-const VALUE_FLAGS = new Set(['--data', '--speed', '--date', '--symbols', '--config', '--feed', '--url', '--minutes', '--report', '--publish', '--nats']);
+const VALUE_FLAGS = new Set(['--provider', '--data', '--speed', '--date', '--symbols', '--config', '--feed', '--url', '--minutes', '--report', '--publish', '--nats']);
 
 /** Parses `--flag value` and `--flag=value`; unknown flags and missing values are usage errors. */
 export function parseArgs(argv: readonly string[]): DemoArgs {
@@ -50,6 +52,7 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
     config: undefined,
     simulate: false,
     live: false,
+    provider: 'alpaca',
     feed: 'iex',
     url: undefined,
     minutes: undefined,
@@ -111,6 +114,10 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
         out.minutes = n;
         break;
       }
+      case '--provider':
+        if (value !== 'alpaca' && value !== 'polygon') throw new UsageError(`--provider must be alpaca or polygon (got '${value}')`);
+        out.provider = value;
+        break;
       case '--publish':
       case '--nats':
         if (!/^(nats|tls):\/\/[^\s]+$/.test(value)) throw new UsageError(`${flag} must be a nats:// or tls:// URL (got '${value}')`);
@@ -123,6 +130,7 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
     }
   }
   if (out.live && (out.data !== undefined || out.simulate)) throw new UsageError('--live reads Alpaca: it takes no --data or --simulate');
+  if (out.provider !== 'alpaca' && !out.live) throw new UsageError('--provider goes with --live');
   if (out.publish !== undefined && !out.live) throw new UsageError('--publish goes with --live: the program that holds the Alpaca connection publishes');
   if (out.nats !== undefined && (out.live || out.data !== undefined || out.simulate)) throw new UsageError('--nats reads bars from NATS: it takes no --live, --data or --simulate');
   if (!out.live && out.nats === undefined && (out.url !== undefined || out.minutes !== undefined)) throw new UsageError('--url and --minutes go with --live');
@@ -142,6 +150,7 @@ export const USAGE = `usage: pnpm start [-- options]
   --simulate        ignore data files: simulate the market with @feed/synth
   --report FILE     write a self-contained HTML report (candles, forward fills, staleness)
   --live            the same program on Alpaca's stream (keys: APCA_API_KEY_ID / APCA_API_SECRET_KEY)
+  --provider P      with --live: alpaca (default) or polygon (key: POLYGON_API_KEY)
   --feed F          with --live: iex (default), sip, delayed_sip or test
   --url URL         with --live: a stream URL instead (a proxy, or a fake server)
   --minutes N       with --live or --nats: stop after N minutes (slices); default: until Ctrl-C

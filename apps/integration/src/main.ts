@@ -7,6 +7,7 @@ import { DEFAULT_SYMBOL_CONFIG, SystemClock, loadSymbolConfig, nyse, symbolsOf }
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { MockMultiSymbolFeed } from '@feed/mock';
 import { BarPublisher, NatsBarFeed, connectNats } from '@feed/nats';
+import { PolygonMultiSymbolFeed } from '@feed/polygon';
 import { USAGE, UsageError, exitOnError, parseArgs } from './args.js';
 import { APP_DATA_DIR, shownPath, userPath } from './paths.js';
 import { noSessionReason, prepareData, targetSessions } from './prepare-data.js';
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
   let subtitle: string;
   const synthetic = new Set<string>();
   if (args.live) {
-    subtitle = `live: Alpaca ${args.url ?? args.feed}${args.publish === undefined ? '' : `, published to ${args.publish}`}`;
+    subtitle = `live: ${args.provider === 'polygon' ? `Polygon ${args.url ?? 'realtime'}` : `Alpaca ${args.url ?? args.feed}`}${args.publish === undefined ? '' : `, published to ${args.publish}`}`;
   } else if (args.nats !== undefined) {
     subtitle = `live: NATS JetStream ${args.nats}`;
   } else if (args.data !== undefined) {
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
       outDir,
       env: args.simulate ? {} : process.env,
       restUrl: process.env.FEED_ALPACA_DATA_URL,
+      polygonUrl: process.env.FEED_POLYGON_URL,
       log: (l) => console.log(`  ${l}`),
     });
     for (const f of prepared) {
@@ -96,7 +98,9 @@ async function main(): Promise<void> {
 
   // The one line that differs between replay and live: the feed.
   const feed: BarFeed = args.live
-    ? new AlpacaMultiSymbolFeed({ symbols, feed: args.feed, ...(args.url === undefined ? {} : { url: args.url, restUrl: restUrlOf(args.url) }) })
+    ? args.provider === 'polygon'
+      ? new PolygonMultiSymbolFeed({ symbols, ...(args.url === undefined ? {} : { url: args.url, restUrl: args.url.replace(/^ws/, 'http').replace(/\/stocks\/?$/, '') }) })
+      : new AlpacaMultiSymbolFeed({ symbols, feed: args.feed, ...(args.url === undefined ? {} : { url: args.url, restUrl: restUrlOf(args.url) }) })
     : args.nats !== undefined
       ? new NatsBarFeed({ symbols, connection: { servers: args.nats, name: 'feed-demo' } })
       : new MockMultiSymbolFeed({ files, speed: args.speed, ...(dates === undefined ? {} : { dates }) });
@@ -118,7 +122,7 @@ async function main(): Promise<void> {
     interrupted = true;
     stop.abort();
   });
-  if (live) console.log(`\nconnecting to ${args.live ? (feed as AlpacaMultiSymbolFeed).url : args.nats} ...${args.minutes === undefined ? ' (Ctrl-C stops)' : ''}`);
+  if (live) console.log(`\nconnecting to ${args.live ? (feed as AlpacaMultiSymbolFeed | PolygonMultiSymbolFeed).url : args.nats} ...${args.minutes === undefined ? ' (Ctrl-C stops)' : ''}`);
   const result = await runProgram(feed, dm, { symbols, print: (l) => console.log(l), stopAfterSlices: args.minutes, signal: stop.signal, showSlices: live });
   if (publishing !== undefined) {
     await publishing.close();

@@ -1,5 +1,5 @@
 /**
- * pnpm prepare-data [DATE | FROM..TO] [--data DIR] [--out DIR] [--symbols A,B] [--config FILE]
+ * pnpm prepare-data [DATE | FROM..TO] [--data DIR] [--out DIR] [--symbols A,B] [--config FILE] [--source alpaca|polygon]
  *
  * Makes sure each of the six ETFs has a CSV with at least 200 regular-hours bars for the target
  * session (default: the most recent complete one): an existing file, a download from Alpaca when keys
@@ -10,12 +10,14 @@ import { UsageError, exitOnError } from './args.js';
 import { APP_DATA_DIR, shownPath, userPath } from './paths.js';
 import { prepareData, targetSessions } from './prepare-data.js';
 
-const USAGE = `usage: pnpm prepare-data [DATE | FROM..TO] [--data DIR] [--out DIR] [--symbols A,B] [--config FILE]
+const USAGE = `usage: pnpm prepare-data [DATE | FROM..TO] [--data DIR] [--out DIR] [--symbols A,B] [--config FILE] [--source alpaca|polygon]
   DATE, FROM..TO   New York session dates YYYY-MM-DD (default: the most recent complete session)
   --data DIR       look for existing files here first (never written to)
   --out DIR        where downloads and synthetic files go (default: apps/integration/data)
   --symbols A,B    a subset of the configured symbols
   --config FILE    a symbol configuration file (default: the six-ETF universe)
+  --source S       download from alpaca (APCA_API_KEY_ID / APCA_API_SECRET_KEY) or polygon
+                   (POLYGON_API_KEY); default: Alpaca when its keys are set, else Polygon
 Keys (optional): APCA_API_KEY_ID and APCA_API_SECRET_KEY; without them, missing files are synthesized.`;
 
 async function main(argv: string[]): Promise<void> {
@@ -24,6 +26,7 @@ async function main(argv: string[]): Promise<void> {
   let out = APP_DATA_DIR;
   let symbolsArg: string[] | undefined;
   let configPath: string | undefined;
+  let source: 'alpaca' | 'polygon' | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--') continue;
@@ -31,13 +34,17 @@ async function main(argv: string[]): Promise<void> {
       console.log(USAGE);
       return;
     }
-    const m = /^--(data|out|symbols|config)(?:=(.*))?$/.exec(a);
+    const m = /^--(data|out|symbols|config|source)(?:=(.*))?$/.exec(a);
     if (m !== null) {
       const v = m[2] ?? argv[++i];
       if (v === undefined || v === '') throw new UsageError(`--${m[1]} needs a value`);
       if (m[1] === 'data') data = userPath(v);
       else if (m[1] === 'out') out = userPath(v);
       else if (m[1] === 'symbols') symbolsArg = v.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+      else if (m[1] === 'source') {
+        if (v !== 'alpaca' && v !== 'polygon') throw new UsageError(`--source must be alpaca or polygon (got '${v}')`);
+        source = v;
+      }
       else configPath = v;
       continue;
     }
@@ -64,6 +71,8 @@ async function main(argv: string[]): Promise<void> {
     outDir: out,
     env: process.env,
     restUrl: process.env.FEED_ALPACA_DATA_URL,
+    polygonUrl: process.env.FEED_POLYGON_URL,
+    source,
     log: (l) => console.log(l),
   });
   console.log('');

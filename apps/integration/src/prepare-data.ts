@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Bar, MarketSession, SymbolConfig } from '@feed/core';
 import { FeedError, nyse } from '@feed/core';
 import { downloadBars, resolveCredentials } from '@feed/alpaca';
+import { KEY_VARIABLE as POLYGON_KEY, PolygonHistoricalClient } from '@feed/polygon';
 import { readBarsFromCsv, writeRealDataCsv } from '@feed/csv';
 import { generateFiles } from '@feed/synth';
 
@@ -36,6 +37,13 @@ export interface PrepareOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Alpaca's data API (a fake server in tests). */
   readonly restUrl?: string | undefined;
+  /**
+   * Where downloads come from: `alpaca` (keys APCA_*), `polygon` (POLYGON_API_KEY), or, by default,
+   * Alpaca when its keys are set, else Polygon when only its key is.
+   */
+  readonly source?: 'alpaca' | 'polygon' | undefined;
+  /** Polygon's REST host (a fake server in tests). */
+  readonly polygonUrl?: string | undefined;
   readonly seed?: number;
   readonly log: (line: string) => void;
 }
@@ -114,24 +122,33 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
     if (found !== undefined) baseFiles[base] = found.path;
   }
 
-  // 2. Downloads, when keys are set.
+  // 2. Downloads, when keys are set: Alpaca's, else Polygon's (or the one asked for).
   const wanted = [...o.symbols.filter((s) => !result.has(s)), ...bases.filter((b) => baseFiles[b] === undefined)];
   let keys;
   try {
     keys = resolveCredentials(undefined, o.env);
   } catch (error) {
-    o.log(`keys: ${(error as Error).message}; not downloading`);
+    o.log(`keys: ${(error as Error).message}; not downloading from Alpaca`);
   }
-  if (wanted.length > 0 && keys === undefined) {
+  const polygonKey = o.env[POLYGON_KEY] === '' ? undefined : o.env[POLYGON_KEY];
+  const source = o.source ?? (keys !== undefined ? 'alpaca' : polygonKey !== undefined ? 'polygon' : undefined);
+  const canDownload = source === 'alpaca' ? keys !== undefined : source === 'polygon' ? polygonKey !== undefined : false;
+  if (wanted.length > 0 && !canDownload) {
     const missingBases = bases.filter((b) => baseFiles[b] === undefined);
     const funds = o.symbols.filter((s) => !result.has(s));
-    o.log(`no Alpaca keys: ${funds.join(', ')} will be synthesized${missingBases.length > 0 ? ` (${missingBases.join(' and ')} simulated)` : ''}; set APCA_API_KEY_ID and APCA_API_SECRET_KEY to download`);
+    const set = source === 'polygon' ? `set ${POLYGON_KEY}` : `set APCA_API_KEY_ID and APCA_API_SECRET_KEY (or ${POLYGON_KEY})`;
+    o.log(`no ${source === 'polygon' ? 'Polygon key' : 'Alpaca keys'}: ${funds.join(', ')} will be synthesized${missingBases.length > 0 ? ` (${missingBases.join(' and ')} simulated)` : ''}; ${set} to download`);
   }
-  if (wanted.length > 0 && keys !== undefined) {
+  if (wanted.length > 0 && canDownload) {
     const tmp = await mkdtemp(join(o.outDir, '.download-'));
+    const provider = source === 'polygon' ? 'Polygon' : 'Alpaca';
     try {
-      o.log(`downloading ${wanted.join(', ')} for ${range} from Alpaca ...`);
-      const report = await downloadBars({ symbols: wanted, from: first.date, to: last.date, outDir: tmp, keys, ...(o.restUrl === undefined ? {} : { baseUrl: o.restUrl }) });
+      o.log(`downloading ${wanted.join(', ')} for ${range} from ${provider} ...`);
+      const from = { symbols: wanted, from: first.date, to: last.date, outDir: tmp };
+      const report =
+        source === 'polygon'
+          ? await downloadBars({ ...from, history: new PolygonHistoricalClient({ apiKey: polygonKey as string, ...(o.polygonUrl === undefined ? {} : { baseUrl: o.polygonUrl }) }) })
+          : await downloadBars({ ...from, keys: keys as NonNullable<typeof keys>, ...(o.restUrl === undefined ? {} : { baseUrl: o.restUrl }) });
       for (const f of report.files) {
         const bars = await readBars(f.symbol, f.path);
         const counts = barsPerSession(bars, sessions);
@@ -142,7 +159,7 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
         const path = join(o.outDir, `${f.symbol}.csv`);
         await mergeInto(f.symbol, path, bars);
         if (bases.includes(f.symbol)) baseFiles[f.symbol] = path;
-        if (o.symbols.includes(f.symbol)) result.set(f.symbol, { symbol: f.symbol, path, source: 'downloaded', bars: sum(counts), note: `downloaded from Alpaca, ${sum(counts)} bars in ${range}` });
+        if (o.symbols.includes(f.symbol)) result.set(f.symbol, { symbol: f.symbol, path, source: 'downloaded', bars: sum(counts), note: `downloaded from ${provider}, ${sum(counts)} bars in ${range}` });
       }
     } catch (error) {
       o.log(`download failed (${FeedError.isInstance(error) ? error.code : 'error'}: ${(error as Error).message}); falling back to synthetic data`);

@@ -4,10 +4,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MINUTE_MS, makeBar, nyse } from '@feed/core';
 import type { Bar } from '@feed/core';
 import { FakeAlpacaServer } from '@feed/alpaca/testing';
+import { FakePolygonServer } from '@feed/polygon/testing';
 import { cleanEnv, runApp } from './run.js';
 
 const demo = (args: string[], env = cleanEnv({ FEED_DATA_DIR: mkdtempSync(join(tmpdir(), 'feed-data-')) })) => runApp('src/main.ts', args, env);
@@ -134,6 +135,31 @@ describe('--live', () => {
       for (const s of SIX) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+5\\s+0\\s+0\\s+0\\s`, 'm'));
       expect(r.stdout).toMatch(/feed \(alpaca\): \d+ bars, 0 errors, 0 reconnects/);
       expect(r.stdout).not.toContain(server.keys.secretKey);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
+
+describe('--live --provider polygon', () => {
+  it('runs the same program on the fake Polygon stream: one changed option', async () => {
+    const server = await FakePolygonServer.start();
+    try {
+      const open = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - 5 * MINUTE_MS;
+      const minute = (m: number): Bar[] =>
+        SIX.map((symbol, k) => makeBar({ symbol, start: open + m * MINUTE_MS, open: 20 + k, high: 21 + k, low: 19 + k, close: 20.5 + k + m / 100, volume: 1000, receivedAt: 0 }));
+      // Publish once the demo has subscribed (waiting on the server's I/O, not on time).
+      void vi.waitFor(() => expect(server.subscribeMessages).toBeGreaterThanOrEqual(1), { timeout: 30_000, interval: 5 }).then(() => {
+        for (let m = 0; m < 5; m++) server.publish(minute(m), { frameSize: 6 });
+      });
+      const r = await demo(['--live', '--provider', 'polygon', '--url', server.wsUrl, '--minutes', '5'], cleanEnv({ POLYGON_API_KEY: server.apiKey }));
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`connecting to ${server.wsUrl}`);
+      expect(r.stdout.match(/^ {2}\d{4}-\d{2}-\d{2} \d{2}:\d{2} ET {2}6\/6 valid/gm)?.length).toBe(5);
+      for (const s of SIX) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+5\\s+0\\s+0\\s+0\\s`, 'm'));
+      expect(r.stdout).toMatch(/feed \(polygon\): \d+ bars, 0 errors, 0 reconnects/);
+      expect(r.stdout).not.toContain(server.apiKey);
     } finally {
       await server.close();
     }

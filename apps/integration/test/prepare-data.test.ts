@@ -6,6 +6,7 @@ import type { Bar } from '@feed/core';
 import { MINUTE_MS, makeBar, nyse } from '@feed/core';
 import { realDataCsv } from '@feed/csv';
 import { FakeAlpacaServer } from '@feed/alpaca/testing';
+import { FakePolygonServer } from '@feed/polygon/testing';
 import { MIN_BARS_PER_SESSION } from '../src/prepare-data.js';
 import { cleanEnv, runApp } from './run.js';
 
@@ -79,6 +80,28 @@ describe('pnpm prepare-data, run as a child process', () => {
     for (const s of ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX']) expect(row(r.stdout, s)).toMatch(/downloaded\s+391\s+/);
     expect(readFileSync(join(out, 'TQQQ.csv'), 'utf8').split('\n')).toHaveLength(391 + 2);
     expect(r.stdout + r.stderr).not.toContain(server.keys.secretKey);
+  }, 60_000);
+
+  it('with only POLYGON_API_KEY: downloads from Polygon (the fake server), regular hours only, and says so', async () => {
+    const polygon = await FakePolygonServer.start();
+    try {
+      const all: Bar[] = [];
+      for (const [k, s] of ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX'].entries()) all.push(...sessionBars(s, 391, 20 + k));
+      all.push(makeBar({ symbol: 'TQQQ', start: session.open - 60 * MINUTE_MS, open: 1, high: 1, low: 1, close: 1, volume: 1, receivedAt: 0 }));
+      polygon.addBars(all);
+      const out = tmp();
+      const r = await prepare([DATE, '--out', out], cleanEnv({ POLYGON_API_KEY: polygon.apiKey, FEED_POLYGON_URL: polygon.url }));
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('from Polygon');
+      for (const s of ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX']) expect(row(r.stdout, s)).toMatch(/downloaded\s+391\s+.*downloaded from Polygon/);
+      expect(readFileSync(join(out, 'TQQQ.csv'), 'utf8').split('\n')).toHaveLength(391 + 2);
+      expect(r.stdout + r.stderr).not.toContain(polygon.apiKey);
+      // --source alpaca without Alpaca keys: nothing downloaded, and it says what to set.
+      const alpacaOnly = await prepare([DATE, '--out', tmp(), '--symbols', 'TQQQ', '--source', 'alpaca'], cleanEnv({ POLYGON_API_KEY: polygon.apiKey, FEED_POLYGON_URL: polygon.url }));
+      expect(alpacaOnly.stdout).toMatch(/no Alpaca keys: TQQQ will be synthesized/);
+    } finally {
+      await polygon.close();
+    }
   }, 60_000);
 
   it('a failed download (rejected keys) falls back to synthetic data and says why', async () => {

@@ -10,8 +10,20 @@
  */
 import { FeedError } from '@feed/core';
 import { missingKeysMessage, resolveCredentials } from './credentials.js';
+import type { DownloadOptions } from './download.js';
 import { downloadBars } from './download.js';
 import { DATA_URL } from './rest.js';
+
+/** What a provider's download command adds to the shared one: its name, usage, keys and history client. */
+export interface DownloadProvider {
+  /** The command's name, in messages (`feed-alpaca-download`). */
+  readonly command: string;
+  readonly usage: string;
+  /** Flags beyond the shared ones (`symbols from to out format base-url force`), with their allowed values. */
+  readonly flags: Readonly<Record<string, readonly string[]>>;
+  /** The provider's part of `downloadBars`' options (keys, history client), or why it cannot run (exit 2). */
+  options(args: Readonly<Record<string, string>>, io: CliIo): Partial<DownloadOptions> | string;
+}
 
 const USAGE = `usage: feed-alpaca-download --symbols A,B,... --from YYYY-MM-DD [--to YYYY-MM-DD] [--out DIR]
                             [--feed iex|sip|delayed_sip] [--base-url URL] [--format csv|arrow] [--force]
@@ -28,7 +40,7 @@ export interface CliIo {
   readonly fetch?: typeof fetch;
 }
 
-function parse(argv: readonly string[]): Record<string, string> | string {
+function parse(argv: readonly string[], provider: DownloadProvider): Record<string, string> | string {
   const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -37,7 +49,7 @@ function parse(argv: readonly string[]): Record<string, string> | string {
       out.force = 'yes';
       continue;
     }
-    const m = /^--(symbols|from|to|out|feed|base-url|format)(?:=(.*))?$/.exec(a);
+    const m = new RegExp(`^--(${['symbols', 'from', 'to', 'out', 'base-url', 'format', ...Object.keys(provider.flags)].join('|')})(?:=(.*))?$`).exec(a);
     if (m === null) return `unknown argument '${a}'`;
     const value = m[2] ?? argv[++i];
     if (value === undefined || value.startsWith('--')) return `--${m[1]} needs a value`;
@@ -48,31 +60,54 @@ function parse(argv: readonly string[]): Record<string, string> | string {
   for (const k of ['from', 'to'] as const) {
     if (out[k] !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(out[k])) return `--${k} must be a date YYYY-MM-DD (got '${out[k]}')`;
   }
-  if (out.feed !== undefined && !['iex', 'sip', 'delayed_sip'].includes(out.feed)) return `--feed must be iex, sip or delayed_sip (got '${out.feed}')`;
+  for (const [flag, allowed] of Object.entries(provider.flags)) {
+    const v = out[flag];
+    if (v !== undefined && !allowed.includes(v)) return `--${flag} must be ${allowed.join(', ')} (got '${v}')`;
+  }
   if (out.format !== undefined && !['csv', 'arrow'].includes(out.format)) return `--format must be csv or arrow (got '${out.format}')`;
   return out;
 }
 
-/** Runs the CLI; returns the exit code. */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parse(argv);
+/** Alpaca's download command: the shared one with Alpaca's keys and feed. */
+const ALPACA: DownloadProvider = {
+  command: 'feed-alpaca-download',
+  usage: USAGE,
+  flags: { feed: ['iex', 'sip', 'delayed_sip'] },
+  options: (args, io) => {
+    let keys;
+    try {
+      keys = resolveCredentials(undefined, io.env);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    if (keys === undefined) return missingKeysMessage();
+    return { keys, feed: (args.feed ?? 'iex') as 'iex' | 'sip' | 'delayed_sip', baseUrl: args['base-url'] ?? DATA_URL, ...(io.fetch === undefined ? {} : { fetch: io.fetch }) };
+  },
+};
+
+/** Runs `feed-alpaca-download`; returns the exit code. */
+export function main(argv: readonly string[], io: CliIo): Promise<number> {
+  return runDownloadCli(argv, io, ALPACA);
+}
+
+/**
+ * The download command every provider shares (the same flags, progress, table, exit codes and
+ * never-lose-data rules of `downloadBars`), with the provider's keys and history client.
+ */
+export async function runDownloadCli(argv: readonly string[], io: CliIo, provider: DownloadProvider): Promise<number> {
+  const name = provider.command;
+  const args = parse(argv, provider);
   if (args === 'help') {
-    io.out(`${USAGE}\n`);
+    io.out(`${provider.usage}\n`);
     return 0;
   }
   if (typeof args === 'string') {
-    io.err(`feed-alpaca-download: ${args}\n${USAGE}\n`);
+    io.err(`${name}: ${args}\n${provider.usage}\n`);
     return 2;
   }
-  let keys;
-  try {
-    keys = resolveCredentials(undefined, io.env);
-  } catch (error) {
-    io.err(`feed-alpaca-download: ${(error as Error).message}\n`);
-    return 2;
-  }
-  if (keys === undefined) {
-    io.err(`feed-alpaca-download: ${missingKeysMessage()}\n`);
+  const own = provider.options(args, io);
+  if (typeof own === 'string') {
+    io.err(`${name}: ${own}\n`);
     return 2;
   }
   const symbols = (args.symbols as string).split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
@@ -84,12 +119,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       from: args.from as string,
       ...(args.to === undefined ? {} : { to: args.to }),
       outDir: args.out ?? '.',
-      feed: (args.feed ?? 'iex') as 'iex' | 'sip' | 'delayed_sip',
       format: (args.format ?? 'csv') as 'csv' | 'arrow',
       force: args.force === 'yes',
-      baseUrl: args['base-url'] ?? DATA_URL,
-      keys,
-      ...(io.fetch === undefined ? {} : { fetch: io.fetch }),
+      ...own,
       onProgress: (p) => {
         const pct = Math.round(p.fraction * 100);
         if (io.tty) {
@@ -107,16 +139,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     for (const f of report.files) io.out(`| ${f.symbol} | ${f.path} | ${f.bars} | ${f.sessions} | ${f.outsideHours} |\n`);
     const range = `${args.from}..${args.to ?? args.from}`;
     for (const k of report.kept) {
-      io.err(`feed-alpaca-download: ${k.symbol}: kept ${k.path}: it holds ${k.existing} bars of ${range}, the download only ${k.downloaded} (--force replaces it)\n`);
+      io.err(`${name}: ${k.symbol}: kept ${k.path}: it holds ${k.existing} bars of ${range}, the download only ${k.downloaded} (--force replaces it)\n`);
     }
     if (report.empty.length > 0) {
-      io.err(`feed-alpaca-download: no bars for ${report.empty.join(', ')} in ${range} (nothing written for ${report.empty.length === 1 ? 'it' : 'them'}): a wrong symbol, a range without data on this feed, or a plan that cannot read it\n`);
+      io.err(`${name}: no bars for ${report.empty.join(', ')} in ${range} (nothing written for ${report.empty.length === 1 ? 'it' : 'them'}): a wrong symbol, a range without data on this feed, or a plan that cannot read it\n`);
     }
     return report.empty.length > 0 || report.kept.length > 0 ? 1 : 0;
   } catch (error) {
     if (io.tty) io.err('\n');
     const what = FeedError.isInstance(error) ? `${error.name} (${error.code})` : 'error';
-    io.err(`feed-alpaca-download: ${what}: ${(error as Error).message}\n`);
+    io.err(`${name}: ${what}: ${(error as Error).message}\n`);
     return 1;
   }
 }

@@ -133,7 +133,10 @@ export async function downloadBars(options: DownloadOptions): Promise<DownloadRe
       }
     }
   } else {
-    for (const list of (await history.barsBySymbol({ symbols, start, end })).values()) for (const b of list) take(b);
+    for (const list of (await history.barsBySymbol({ symbols, start, end })).values()) {
+      for (const b of list) take(b);
+      count += list.length;
+    }
   }
   await mkdir(options.outDir, { recursive: true });
   const format = options.format ?? 'csv';

@@ -23,3 +23,5 @@ export type { HistoricalClientOptions, BarsRequest } from './rest.js';
 export { AlpacaHistoricalClient, DATA_URL, SANDBOX_DATA_URL } from './rest.js';
 export type { DownloadOptions, DownloadProgress, DownloadedFile, DownloadReport } from './download.js';
 export { downloadBars } from './download.js';
+export type { CliIo, DownloadProvider } from './download-cli.js';
+export { runDownloadCli } from './download-cli.js';

@@ -88,7 +88,7 @@ export class PolygonHistoricalClient implements HistoricalBars {
   }
 
   /** One symbol's bars in time order, page by page as they arrive. */
-  async *bars(symbol: string, request: Omit<PolygonBarsRequest, 'symbols'>): AsyncGenerator<Bar, void, undefined> {
+  async *barsOf(symbol: string, request: Omit<PolygonBarsRequest, 'symbols'>): AsyncGenerator<Bar, void, undefined> {
     const from = toMs(request.start);
     const to = request.end === undefined ? this.#http.clock.now() : toMs(request.end);
     if (!(Number.isFinite(from) && Number.isFinite(to))) throw new FeedError({ code: 'invalid_option', message: `bad range: start ${String(request.start)}, end ${String(request.end)}` });
@@ -122,7 +122,7 @@ export class PolygonHistoricalClient implements HistoricalBars {
     const out = new Map<string, Bar[]>();
     for (const symbol of request.symbols) {
       const list: Bar[] = [];
-      for await (const bar of this.bars(symbol, request)) list.push(bar);
+      for await (const bar of this.barsOf(symbol, request)) list.push(bar);
       out.set(symbol, list);
     }
     return out;

@@ -41,7 +41,10 @@ interface StreamClient {
 export class FakePolygonServer {
   readonly apiKey: string;
   readonly #server: Server;
-  readonly #wss = new WebSocketServer({ noServer: true });
+  readonly #wss = new WebSocketServer({ noServer: true, autoPong: false, perMessageDeflate: false });
+  #ignorePings = false;
+  /** Pings received from clients (each answered with a pong unless `ignorePings(true)`). */
+  pingsReceived = 0;
   readonly #clients = new Set<StreamClient>();
   /** At most this many authenticated streams at once; one more gets `max_connections` and is closed. */
   maxConnections = Infinity;
@@ -138,6 +141,11 @@ export class FakePolygonServer {
     this.#clients.clear();
   }
 
+  /** Stops (or resumes) answering pings: a client's keep-alive then sees a dead connection. */
+  ignorePings(on: boolean): void {
+    this.#ignorePings = on;
+  }
+
   /** Authenticated stream clients now. */
   get streams(): number {
     return [...this.#clients].filter((c) => c.authenticated).length;
@@ -147,6 +155,10 @@ export class FakePolygonServer {
     const client: StreamClient = { socket, authenticated: false, subscriptions: new Set() };
     this.#clients.add(client);
     socket.on('close', () => this.#clients.delete(client));
+    socket.on('ping', (data) => {
+      this.pingsReceived++;
+      if (!this.#ignorePings) socket.pong(data);
+    });
     socket.send(JSON.stringify([{ ev: 'status', status: 'connected', message: 'Connected Successfully' }]));
     socket.on('message', (data) => {
       let m: { action?: unknown; params?: unknown };

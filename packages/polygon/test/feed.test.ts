@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Bar } from '@feed/core';
-import { MINUTE_MS, ManualClock, barFromValues } from '@feed/core';
+import { MINUTE_MS, ManualClock, barFromValues, nyse } from '@feed/core';
 import type { PolygonFeedOptions } from '../src/index.js';
 import { PolygonMultiSymbolFeed } from '../src/index.js';
 import { FakePolygonServer } from '../src/testing.js';
@@ -112,6 +112,39 @@ describe('PolygonMultiSymbolFeed on the fake Polygon stream', () => {
     expect(bars.map(data)).toEqual([0, 1, 2, 3, 4].flatMap((m) => minute(m)).map(data));
     expect(feed.stats().barsRecovered).toBe(6);
     expect(events.filter((e) => e.type === 'gapFill')).toHaveLength(1);
+    await feed.disconnect();
+  });
+
+  it('keep-alive on the clock: no pong within the timeout reconnects (the same Heartbeat as Alpaca\'s feed)', async () => {
+    const { feed, clock, errors } = feedOn({ keepAlive: { pingIntervalMs: 10_000, pongTimeoutMs: 5_000 } });
+    await feed.connect();
+    await feed.start();
+    clock.advance(10_000);
+    await until(() => expect(server.pingsReceived).toBe(1));
+    clock.advance(5_000);
+    expect(feed.stats().pongTimeouts).toBe(0);
+    server.ignorePings(true);
+    clock.advance(5_000);
+    await until(() => expect(server.pingsReceived).toBe(2));
+    server.ignorePings(false);
+    clock.advance(5_000);
+    expect(feed.stats().pongTimeouts).toBe(1);
+    await until(() => expect(feed.stats().reconnects).toBe(1));
+    expect(errors.some((e) => /no pong within 5000 ms/.test(e.message))).toBe(true);
+    await feed.disconnect();
+  });
+
+  it('silence while the market is open trips the no-data watchdog and reconnects', async () => {
+    const open = Date.UTC(2025, 9, 16, 13, 30);
+    const { feed, clock, errors } = feedOn({ watchdog: { noDataMs: 120_000, checkIntervalMs: 10_000, calendar: nyse } }, new ManualClock(open + 3_600_000));
+    await feed.connect();
+    await feed.start();
+    clock.set(open + 3_600_000 + 119_000);
+    expect(feed.stats().watchdogTrips).toBe(0);
+    clock.set(open + 3_600_000 + 121_000);
+    expect(feed.stats().watchdogTrips).toBe(1);
+    await until(() => expect(feed.stats().reconnects).toBe(1));
+    expect(errors.some((e) => /no data for 120 s while the market is open/.test(e.message))).toBe(true);
     await feed.disconnect();
   });
 
