@@ -31,6 +31,7 @@ A file is written to a temporary name and renamed; an existing file holding more
 is kept unless --force. A symbol with no bars in the range is an error (exit 1).
 Keys: APCA_API_KEY_ID and APCA_API_SECRET_KEY (or ALPACA_PAPER_API_KEY and ALPACA_PAPER_SECRET_KEY).`;
 
+/** Where a command reads its environment and writes its output (the process, or a test's buffers). */
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly out: (text: string) => void;
