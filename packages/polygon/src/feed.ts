@@ -1,5 +1,5 @@
 import type { Bar, Clock, FeedStats } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, SystemClock, invalidOption, nyse, redact, redactError } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, MINUTE_MS, SystemClock, invalidOption, nyse, redact, redactError } from '@feed/core';
 import type { HistoricalBars, ReconnectPolicy, WebSocketFactory } from '@feed/alpaca';
 import { backoffDelay, defaultWebSocketFactory, resolveReconnectPolicy } from '@feed/alpaca';
 import type { HeartbeatFault, KeepAliveOptions, Session, WatchdogOptions } from '@feed/alpaca/live';
@@ -377,12 +377,14 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
     }
   }
 
-  /** A bar whose start is off the grid or more than one interval ahead of the clock is refused. */
+  /** A bar whose start is off the grid or more than one minute ahead of the clock is refused (as Alpaca's feed does). */
   #onBar(bar: Bar): void {
     const now = this.clock.now();
-    if (bar.start % 60_000 !== 0 || bar.start > now) {
+    const reason = bar.start % MINUTE_MS !== 0 ? 'off_grid' : bar.start - now > MINUTE_MS ? 'future' : undefined;
+    if (reason !== undefined) {
       this.#n.rejected++;
-      this.reportError(new BarValidationError({ message: `${bar.symbol}: start ${bar.start} is ${bar.start > now ? 'ahead of the clock' : 'off the minute grid'}`, reason: bar.start > now ? 'future' : 'off_grid', symbol: bar.symbol, field: 'start' }));
+      const what = reason === 'off_grid' ? 'is not on a minute boundary' : `is more than one minute ahead of the clock (${new Date(now).toISOString()})`;
+      this.reportError(new BarValidationError({ message: `${bar.symbol}: bar start ${new Date(bar.start).toISOString()} ${what}; bar dropped`, reason, symbol: bar.symbol, field: 'start' }));
       return;
     }
     if (!this.isActive()) {

@@ -148,6 +148,19 @@ describe('PolygonMultiSymbolFeed on the fake Polygon stream', () => {
     await feed.disconnect();
   });
 
+  it('a bar off the minute grid or more than a minute ahead of the clock is refused and counted, as Alpaca\'s feed does', async () => {
+    const { feed, clock, bars, errors } = feedOn();
+    await feed.connect();
+    await feed.start();
+    const ahead = barFromValues('TQQQ', clock.now() + 2 * MINUTE_MS, MINUTE_MS, 1, 1, 1, 1, 1, Number.NaN, -1, 0);
+    const offGrid = barFromValues('TQQQ', T0 + 30_000, MINUTE_MS, 1, 1, 1, 1, 1, Number.NaN, -1, 0);
+    server.publish([ahead, offGrid, ...minute(0)]);
+    await until(() => expect(bars).toHaveLength(2));
+    expect(feed.stats().rejectedBars).toBe(2);
+    expect(errors.map((e) => (e as { reason?: string }).reason)).toEqual(['future', 'off_grid']);
+    await feed.disconnect();
+  });
+
   it('subscribe() while streaming resolves on the server\'s confirmation; unknown statuses are reported', async () => {
     const { feed, bars, errors } = feedOn();
     await feed.connect();
