@@ -180,6 +180,11 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
     };
   }
 
+  /** Live timers and sockets, for leak checks (as Alpaca's feed's `resources()`). */
+  resources(): { readonly timers: number; readonly sockets: number } {
+    return { timers: this.#connection.timers + this.#heartbeat.timers, sockets: this.#connection.session === undefined ? 0 : 1 };
+  }
+
   override toString(): string {
     return `PolygonMultiSymbolFeed(${this.url}, ${this.symbols.length} symbols, ${this.state}, key ...${this.#key.slice(-4)})`;
   }

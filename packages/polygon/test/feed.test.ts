@@ -119,8 +119,11 @@ describe('PolygonMultiSymbolFeed on the fake Polygon stream', () => {
     const { feed, clock, errors } = feedOn({ keepAlive: { pingIntervalMs: 10_000, pongTimeoutMs: 5_000 } });
     await feed.connect();
     await feed.start();
+    const idle = feed.resources().timers;
     clock.advance(10_000);
     await until(() => expect(server.pingsReceived).toBe(1));
+    // The pong cancels its timeout: back to the ping timer alone (waiting on the socket, not on time).
+    await until(() => expect(feed.resources().timers).toBe(idle));
     clock.advance(5_000);
     expect(feed.stats().pongTimeouts).toBe(0);
     server.ignorePings(true);
