@@ -11,5 +11,7 @@ export type { HeartbeatOptions, HeartbeatFault } from './heartbeat.js';
 export { GapFiller } from './gap-fill.js';
 export type { GapFillerOptions, HeldBar } from './gap-fill.js';
 export { SymbolTable } from './symbol-table.js';
+export { LiveCore } from './live-core.js';
+export type { LiveCoreHooks } from './live-core.js';
 export { frameData } from './socket.js';
 export type { KeepAliveOptions, WatchdogOptions } from './feed-options.js';

@@ -1,6 +1,5 @@
 import type { Bar, FeedStats } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, MINUTE_MS, barFromValues, redact, redactError, withReceivedAt } from '@feed/core';
-import { backoffDelay } from './backoff.js';
+import { AbstractBarFeed, BarValidationError, ConfigError, FeedError, MINUTE_MS, barFromValues, redact, redactError, withReceivedAt } from '@feed/core';
 import type { Session } from './connection.js';
 import { Connection } from './connection.js';
 import type { Credentials } from './credentials.js';
@@ -10,7 +9,6 @@ import type { AlpacaFeedOptions, ResolvedFeedOptions } from './feed-options.js';
 import { resolveFeedOptions } from './feed-options.js';
 import type { GapFillReason, HeldBar } from './gap-fill.js';
 import { GapFiller } from './gap-fill.js';
-import type { HeartbeatFault } from './heartbeat.js';
 import { Heartbeat } from './heartbeat.js';
 import type { HistoricalBars } from './history.js';
 import type { BarMessageType, StreamEncoding, Subscription } from './messages.js';
@@ -20,6 +18,7 @@ import { AlpacaHandshake, encodeFrames, encodingMismatch, otherEncoding } from '
 import { AlpacaHistoricalClient } from './rest.js';
 import { frameData } from './socket.js';
 import { Subscriptions } from './subscriptions.js';
+import { LiveCore } from './live-core.js';
 import { SymbolTable } from './symbol-table.js';
 import { WorkerLink } from './worker-link.js';
 import type { WireEvent } from './worker-protocol.js';
@@ -116,8 +115,8 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   #remote: Float64Array | undefined;
   #remoteIndex: number[] = [];
   #remoteNames: string[] = [];
-  #reconnecting: Promise<void> | undefined;
-  #startedAt: number | undefined;
+  /** The lifecycle every live feed shares (connect, start, loss and reconnect, give up, disconnect). */
+  readonly #core: LiveCore;
 
   #frames = 0;
   #messages = 0;
@@ -152,7 +151,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
         open: (s) => this.emitter.emit({ type: 'open', attempt: s.attempt }),
         frame: (s, data, isBinary) => this.#onFrame(s, data, isBinary),
         pong: (s) => this.#heartbeat.pong(s),
-        closed: (s, reason) => this.#lost(s, reason),
+        closed: (s, reason) => this.#core.lost(s, reason),
         retry: (attempt, delayMs, error) => {
           this.reportError(error);
           this.emitter.emit({ type: 'retry', attempt, delayMs, reason: this.#redact(error.message) });
@@ -164,7 +163,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       keepAlive: o.keepAlive,
       watchdog: o.watchdog,
       expectsData: () => this.symbols.length > 0 && this.#subs.barsChannel,
-      onFault: (s, fault, detail) => this.#onHeartbeatFault(s, fault, detail),
+      onFault: (s, fault, detail) => this.#core.heartbeatFault(s, fault, detail),
     });
     const g = o.gapFill === false ? { warmupBars: 0, timeoutMs: 0 } : o.gapFill;
     this.#gap = new GapFiller({
@@ -174,12 +173,29 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       warmupBars: g.warmupBars,
       table: this.#table,
       symbols: () => this.symbols,
-      startedAt: () => this.#startedAt,
+      startedAt: () => this.#core.startedAt,
       subscribedAt: (s) => this.#subs.addedAt(s),
       deliverRecovered: (b) => this.#deliverRecovered(b),
       deliverLive: (h) => this.#emitLive(h.type, h.bar),
       report: (e) => this.reportError(e),
       emit: (e) => this.emitter.emit({ type: 'gapFill', ...e }),
+    });
+    this.#core = new LiveCore(this.#connection, this.#heartbeat, this.#gap, {
+      policy: o.reconnect,
+      random: o.random,
+      gapFill: o.gapFill !== false,
+      warmupBars: g.warmupBars,
+      state: () => this.state,
+      setState: (to) => this.setState(to),
+      isActive: () => this.isActive(),
+      now: () => this.clock.now(),
+      report: (e) => this.reportError(e),
+      emit: (e) => this.emitter.emit(e),
+      reconnected: () => {
+        this.reconnects++;
+      },
+      endedBy: (e) => this.#subs.rejectAll(e),
+      redact: (t) => this.#redact(t),
     });
     for (const s of o.symbols) this.#table.index(s);
   }
@@ -302,16 +318,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       this.reportError(e);
       throw e;
     }
-    this.#connection.reopen();
-    try {
-      await this.#connection.connect();
-    } catch (error) {
-      this.#connection.terminate();
-      const e = FeedError.isInstance(error) ? error : new ConnectionError({ message: String(error), cause: error });
-      this.reportError(e);
-      throw e;
-    }
-    this.#heartbeat.start(this.#connection.session as Session);
+    await this.#core.connect();
   }
 
   protected async doStart(): Promise<void> {
@@ -319,15 +326,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       await this.#link.call('start');
       return;
     }
-    const first = this.#startedAt === undefined;
-    this.#startedAt ??= this.clock.now();
-    if (this.#o.gapFill === false || (first && this.#o.gapFill.warmupBars === 0)) {
-      // Bars that arrived since connect(), in order (the gap fill below releases them otherwise).
-      this.#gap.releaseAll();
-      return;
-    }
-    this.#gap.hold();
-    await this.#gap.run(first ? 'warmup' : 'restart');
+    await this.#core.start();
   }
 
   protected async doStop(): Promise<void> {
@@ -336,7 +335,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       return;
     }
     // A fill in flight is aborted; held bars were never delivered, so the restart's fill recovers them.
-    this.#ignored += await this.#gap.abort();
+    this.#ignored += await this.#core.stop();
   }
 
   protected async doDisconnect(): Promise<void> {
@@ -346,11 +345,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       await link.call('disconnect').finally(() => link.terminate());
       return;
     }
-    this.#heartbeat.stop();
-    await this.#connection.close();
-    const reconnecting = this.#reconnecting;
-    if (reconnecting !== undefined) await reconnecting.catch(() => undefined);
-    await this.#gap.abort();
+    await this.#core.disconnect();
     this.#subs.rejectAll(new FeedError({ code: 'aborted', message: 'the feed was disconnected' }));
   }
 
@@ -492,48 +487,12 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     return h;
   }
 
-  #onHeartbeatFault(session: Session, fault: HeartbeatFault, detail: string): void {
-    this.reportError(new ConnectionError({ message: `${detail}: reconnecting`, detail: { fault } }));
-    this.#lost(session, fault);
-  }
+
 
   /** A ready connection was lost: report it and reconnect in the background. */
-  #lost(session: Session, reason: string): void {
-    this.#heartbeat.stop();
-    this.#connection.drop(session);
-    if (this.#connection.closing || this.#reconnecting !== undefined) return;
-    this.emitter.emit({ type: 'disconnected', reason: this.#redact(reason) });
-    if (this.state === 'streaming') this.setState('reconnecting');
-    // Live bars after the reconnect wait until the gap before them is filled.
-    if (this.#o.gapFill !== false) this.#gap.hold();
-    const delayMs = backoffDelay(this.#o.reconnect, 1, this.#o.random);
-    this.emitter.emit({ type: 'retry', attempt: 1, delayMs, reason: this.#redact(reason) });
-    this.#reconnecting = this.#connection.connect(delayMs).then(
-      (attempts) => {
-        this.#reconnecting = undefined;
-        this.reconnects++;
-        if (this.state === 'reconnecting') this.setState('streaming');
-        this.#heartbeat.start(this.#connection.session as Session);
-        this.emitter.emit({ type: 'reconnected', attempts });
-        if (this.#o.gapFill !== false && this.isActive()) void this.#gap.run('reconnect');
-      },
-      (error: unknown) => {
-        this.#reconnecting = undefined;
-        if (this.#connection.closing) return;
-        this.#giveUp(FeedError.isInstance(error) ? error : new ConnectionError({ message: String(error), cause: error }));
-      },
-    );
-  }
 
-  /** A fatal error or too many failed attempts: report, release everything, end in `closed`. */
-  #giveUp(error: FeedError): void {
-    this.#heartbeat.stop();
-    this.#connection.terminate();
-    this.#subs.rejectAll(error);
-    void this.#gap.abort();
-    this.reportError(error);
-    this.setState('closed');
-  }
+
+
 
   // ---- messages ----------------------------------------------------------------------------------
 
@@ -619,7 +578,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
           // The attempt fails; Connection retries it unless the code is fatal (then connect() reports it).
           this.#connection.fail(session, e);
         } else if (e.fatal) {
-          this.#giveUp(e);
+          this.#core.giveUp(e);
         } else {
           this.reportError(e);
           // A rejected subscribe or unsubscribe gets no subscription reply: release its waiter.
@@ -663,7 +622,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     if (this.#untrusted(bar)) return;
     if (!this.isActive()) {
       // Between connect() and the first start(): kept, and delivered when start() is called.
-      if (this.#startedAt === undefined && this.#gap.heldCount < MAX_HELD_BEFORE_START) this.#gap.keep({ type, bar });
+      if (this.#core.startedAt === undefined && this.#gap.heldCount < MAX_HELD_BEFORE_START) this.#gap.keep({ type, bar });
       else this.#ignored++;
       return;
     }

@@ -1,9 +1,9 @@
 import type { Bar, Clock, FeedStats } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, MINUTE_MS, SystemClock, invalidOption, nyse, redact, redactError } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConfigError, FeedError, MINUTE_MS, SystemClock, invalidOption, nyse, redact, redactError } from '@feed/core';
 import type { HistoricalBars, ReconnectPolicy, WebSocketFactory } from '@feed/alpaca';
-import { backoffDelay, defaultWebSocketFactory, resolveReconnectPolicy } from '@feed/alpaca';
-import type { HeartbeatFault, KeepAliveOptions, Session, WatchdogOptions } from '@feed/alpaca/live';
-import { Connection, GapFiller, Heartbeat, SymbolTable, frameData } from '@feed/alpaca/live';
+import { defaultWebSocketFactory, resolveReconnectPolicy } from '@feed/alpaca';
+import type { KeepAliveOptions, Session, WatchdogOptions } from '@feed/alpaca/live';
+import { Connection, GapFiller, Heartbeat, LiveCore, SymbolTable, frameData } from '@feed/alpaca/live';
 import { KEY_VARIABLE, PolygonHistoricalClient, aggregateOf } from './history.js';
 
 /** Polygon's real-time stock stream (Massive's hosts answer the same protocol). */
@@ -90,8 +90,8 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
   readonly #reconnectPolicy: ReturnType<typeof resolveReconnectPolicy>;
   readonly #random: () => number;
   #history: HistoricalBars | undefined;
-  #reconnecting: Promise<void> | undefined;
-  #startedAt: number | undefined;
+  /** The lifecycle Alpaca's feed runs too: connect, start, loss and reconnect, give up, disconnect. */
+  readonly #core: LiveCore;
   /** Subscriptions sent and not yet confirmed, and who waits for them. */
   #pending = new Set<string>();
   #waiters: { resolve: () => void; reject: (e: FeedError) => void }[] = [];
@@ -128,7 +128,7 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
         open: (s) => this.emitter.emit({ type: 'open', attempt: s.attempt }),
         frame: (s, data) => this.#onFrame(s, data),
         pong: (s) => this.#heartbeat.pong(s),
-        closed: (s, reason) => this.#lost(s, reason),
+        closed: (s, reason) => this.#core.lost(s, reason),
         retry: (attempt, delayMs, error) => {
           this.reportError(error);
           this.emitter.emit({ type: 'retry', attempt, delayMs, reason: this.#redact(error.message) });
@@ -142,7 +142,7 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
       keepAlive: ka,
       watchdog: wd,
       expectsData: () => this.symbols.length > 0,
-      onFault: (s, fault, detail) => this.#onHeartbeatFault(s, fault, detail),
+      onFault: (s, fault, detail) => this.#core.heartbeatFault(s, fault, detail),
     });
     const g = options.gapFill === false ? { warmupBars: 0, timeoutMs: 0 } : { warmupBars: options.gapFill?.warmupBars ?? 0, timeoutMs: options.gapFill?.timeoutMs ?? 10_000 };
     this.#gap = new GapFiller({
@@ -152,12 +152,29 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
       warmupBars: g.warmupBars,
       table: this.#table,
       symbols: () => this.symbols,
-      startedAt: () => this.#startedAt,
+      startedAt: () => this.#core.startedAt,
       subscribedAt: (s) => this.#addedAt.get(s),
       deliverRecovered: (b) => this.#deliverRecovered(b),
       deliverLive: (h) => this.#emitLive(h.bar),
       report: (e) => this.reportError(e),
       emit: (e) => this.emitter.emit({ type: 'gapFill', ...e }),
+    });
+    this.#core = new LiveCore(this.#connection, this.#heartbeat, this.#gap, {
+      policy: this.#reconnectPolicy,
+      random: this.#random,
+      gapFill: options.gapFill !== false,
+      warmupBars: g.warmupBars,
+      state: () => this.state,
+      setState: (to) => this.setState(to),
+      isActive: () => this.isActive(),
+      now: () => this.clock.now(),
+      report: (e) => this.reportError(e),
+      emit: (e) => this.emitter.emit(e),
+      reconnected: () => {
+        this.reconnects++;
+      },
+      endedBy: (e) => this.#settle(e),
+      redact: (t) => this.#redact(t),
     });
     for (const s of this.symbols) this.#table.index(s);
   }
@@ -216,79 +233,21 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
     super.reportError(redactError(error, [this.#key]));
   }
 
-  protected async doConnect(): Promise<void> {
-    this.#connection.reopen();
-    try {
-      await this.#connection.connect();
-    } catch (error) {
-      this.#connection.terminate();
-      const e = FeedError.isInstance(error) ? error : new ConnectionError({ message: String(error), cause: error });
-      this.reportError(e);
-      throw e;
-    }
-    this.#heartbeat.start(this.#connection.session as Session);
+  protected doConnect(): Promise<void> {
+    return this.#core.connect();
   }
 
-  protected async doStart(): Promise<void> {
-    const first = this.#startedAt === undefined;
-    this.#startedAt ??= this.clock.now();
-    if (this.#gapFill === false || (first && (this.#gapFill?.warmupBars ?? 0) === 0)) {
-      this.#gap.releaseAll();
-      return;
-    }
-    this.#gap.hold();
-    await this.#gap.run(first ? 'warmup' : 'restart');
+  protected doStart(): Promise<void> {
+    return this.#core.start();
   }
 
   protected async doStop(): Promise<void> {
-    await this.#gap.abort();
+    await this.#core.stop();
   }
 
   protected async doDisconnect(): Promise<void> {
-    this.#heartbeat.stop();
-    await this.#connection.close();
-    const reconnecting = this.#reconnecting;
-    if (reconnecting !== undefined) await reconnecting.catch(() => undefined);
-    await this.#gap.abort();
+    await this.#core.disconnect();
     this.#settle(new FeedError({ code: 'aborted', message: 'the feed was disconnected' }));
-  }
-
-  #lost(session: Session, reason: string): void {
-    this.#heartbeat.stop();
-    this.#connection.drop(session);
-    if (this.#connection.closing || this.#reconnecting !== undefined) return;
-    this.emitter.emit({ type: 'disconnected', reason: this.#redact(reason) });
-    if (this.state === 'streaming') this.setState('reconnecting');
-    if (this.#gapFill !== false) this.#gap.hold();
-    const delayMs = backoffDelay(this.#reconnectPolicy, 1, this.#random);
-    this.emitter.emit({ type: 'retry', attempt: 1, delayMs, reason: this.#redact(reason) });
-    this.#reconnecting = this.#connection.connect(delayMs).then(
-      (attempts) => {
-        this.#reconnecting = undefined;
-        this.reconnects++;
-        if (this.state === 'reconnecting') this.setState('streaming');
-        this.#heartbeat.start(this.#connection.session as Session);
-        this.emitter.emit({ type: 'reconnected', attempts });
-        if (this.#gapFill !== false && this.isActive()) void this.#gap.run('reconnect');
-      },
-      (error: unknown) => {
-        this.#reconnecting = undefined;
-        if (this.#connection.closing) return;
-        const e = FeedError.isInstance(error) ? error : new ConnectionError({ message: String(error), cause: error });
-        this.#heartbeat.stop();
-        this.#connection.terminate();
-        this.#settle(e);
-        void this.#gap.abort();
-        this.reportError(e);
-        this.setState('closed');
-      },
-    );
-  }
-
-  #onHeartbeatFault(session: Session, fault: HeartbeatFault, detail: string): void {
-    this.reportError(new ConnectionError({ message: `${fault}: ${detail}` }));
-    this.#connection.drop(session);
-    this.#lost(session, fault);
   }
 
   #sendSubscribe(session: Session, symbols: readonly string[]): Promise<void> {
@@ -393,7 +352,7 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
       return;
     }
     if (!this.isActive()) {
-      if (this.#startedAt === undefined) this.#gap.keep({ type: 'b', bar });
+      if (this.#core.startedAt === undefined) this.#gap.keep({ type: 'b', bar });
       return;
     }
     if (this.#gap.holding) {
