@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bar, MarketSession, SymbolConfig } from '@feed/core';
 import { FeedError, nyse } from '@feed/core';
-import { downloadBars, resolveCredentials } from '@feed/alpaca';
+import { AlpacaHistoricalClient, resolveCredentials } from '@feed/alpaca';
+import { downloadBars } from '@feed/live';
 import { KEY_VARIABLE as POLYGON_KEY, PolygonHistoricalClient } from '@feed/polygon';
 import { readBarsFromCsv, writeRealDataCsv } from '@feed/csv';
 import { generateFiles } from '@feed/synth';
@@ -148,7 +149,7 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
       const report =
         source === 'polygon'
           ? await downloadBars({ ...from, history: new PolygonHistoricalClient({ apiKey: polygonKey as string, ...(o.polygonUrl === undefined ? {} : { baseUrl: o.polygonUrl }) }) })
-          : await downloadBars({ ...from, keys: keys as NonNullable<typeof keys>, ...(o.restUrl === undefined ? {} : { baseUrl: o.restUrl }) });
+          : await downloadBars({ ...from, history: new AlpacaHistoricalClient({ keys: keys as NonNullable<typeof keys>, ...(o.restUrl === undefined ? {} : { baseUrl: o.restUrl }) }) });
       for (const f of report.files) {
         const bars = await readBars(f.symbol, f.path);
         const counts = barsPerSession(bars, sessions);

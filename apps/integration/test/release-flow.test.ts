@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const PACKAGES = ['core', 'csv', 'data-manager', 'mock', 'alpaca', 'synth'];
+const PACKAGES = ['core', 'csv', 'data-manager', 'mock', 'live', 'alpaca', 'polygon', 'synth'];
 const scratch: string[] = [];
 const tmp = (prefix: string): string => {
   const d = mkdtempSync(join(tmpdir(), prefix));
@@ -47,9 +47,12 @@ describe('release flow', () => {
       'packages/core': version(REPO, 'packages/core'),
       'packages/data-manager': version(REPO, 'packages/data-manager'),
       'packages/csv': bump(version(REPO, 'packages/csv'), 'minor'),
-      // The three depend on @feed/csv.
+      // These depend on @feed/csv, whose 0.2.0 leaves their ^0.1.0 range.
       'packages/mock': bump(version(REPO, 'packages/mock'), 'patch'),
+      'packages/live': bump(version(REPO, 'packages/live'), 'patch'),
       'packages/alpaca': bump(version(REPO, 'packages/alpaca'), 'patch'),
+      // Polygon depends on csv only through @feed/live, whose patch stays inside its range.
+      'packages/polygon': version(REPO, 'packages/polygon'),
       'packages/synth': bump(version(REPO, 'packages/synth'), 'patch'),
       'apps/integration': version(REPO, 'apps/integration'),
       'tooling/tsconfig': version(REPO, 'tooling/tsconfig'),
@@ -80,16 +83,20 @@ describe('release flow', () => {
       ['@feed/data-manager', 'MultiSymbolDataManager'],
       ['@feed/csv', 'loadBars'],
       ['@feed/mock', 'MockMultiSymbolFeed'],
+      ['@feed/live', 'RetryingGet'],
       ['@feed/alpaca', 'AlpacaMultiSymbolFeed'],
       ['@feed/alpaca/testing', 'FakeAlpacaServer'],
+      ['@feed/polygon', 'PolygonMultiSymbolFeed'],
+      ['@feed/polygon/testing', 'FakePolygonServer'],
       ['@feed/synth', 'generateLeveraged'],
     ];
     const esm = checks.map(([m, e]) => `if (typeof (await import(${JSON.stringify(m)}))[${JSON.stringify(e)}] !== 'function') throw new Error(${JSON.stringify(`${m}: no ${e}`)});`).join('\n');
     const cjs = checks.map(([m, e]) => `if (typeof require(${JSON.stringify(m)})[${JSON.stringify(e)}] !== 'function') throw new Error(${JSON.stringify(`${m}: no ${e}`)});`).join('\n');
     execFileSync(process.execPath, ['--input-type=module', '-e', `${esm}\nconsole.log('esm ok');`], { cwd: project, stdio: 'pipe' });
     execFileSync(process.execPath, ['--input-type=commonjs', '-e', `${cjs}\nconsole.log('cjs ok');`], { cwd: project, stdio: 'pipe' });
-    // The two commands the packages ship.
+    // The commands the packages ship.
     expect(execFileSync(join(project, 'node_modules/.bin/feed-alpaca-download'), ['--help'], { encoding: 'utf8' })).toContain('usage: feed-alpaca-download');
+    expect(execFileSync(join(project, 'node_modules/.bin/feed-polygon-download'), ['--help'], { encoding: 'utf8' })).toContain('usage: feed-polygon-download');
     const synth = spawnSync(join(project, 'node_modules/.bin/feed-synth'), ['--help'], { encoding: 'utf8' });
     expect(synth.status).toBe(0);
     expect(synth.stdout + synth.stderr).toMatch(/usage: feed-synth/);

@@ -24,7 +24,7 @@ export interface Subscription {
   readonly dailyBars: readonly string[];
 }
 
-export const DAY_MS = 86_400_000;
+const DAY_MS = 86_400_000;
 
 /** The text of each error code of the stream (alpaca-protocol.md). */
 export const ALPACA_ERROR_TEXT: Readonly<Record<number, string>> = {

@@ -1,6 +1,7 @@
 import { decode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
-import { AlpacaHandshake, MAX_FRAME_BYTES, encodeFrames, otherEncoding } from './protocol.js';
+import { MAX_FRAME_BYTES } from '@feed/live';
+import { AlpacaHandshake, encodeFrames, otherEncoding } from './protocol.js';
 import type { StreamMessage } from './messages.js';
 
 const subscription = { bars: ['TQQQ'], updatedBars: [], dailyBars: [] };

@@ -1,5 +1,7 @@
 import { encode } from '@msgpack/msgpack';
 import { FeedError } from '@feed/core';
+import type { OutgoingFrame } from '@feed/live';
+import { toFrames } from '@feed/live';
 import { AlpacaError } from './errors.js';
 import type { StreamEncoding, StreamMessage, Subscription } from './messages.js';
 import { ALPACA_ERROR_TEXT } from './messages.js';
@@ -79,31 +81,13 @@ export class AlpacaHandshake {
   }
 }
 
-/** The largest frame the feed sends; longer messages are fragmented (alpaca-py uses the same size). */
-export const MAX_FRAME_BYTES = 32_768;
-
-/** One frame to send: the message's bytes, or a fragment of them (`fin` on the last). */
-export interface OutgoingFrame {
-  readonly data: string | Uint8Array;
-  readonly binary: boolean;
-  readonly fin: boolean;
-}
-
 /**
  * A message as the frames that carry it: one frame, or fragments of at most 32 KiB for a large
  * message (subscribing thousands of symbols), as Alpaca's own SDK sends it.
  */
 export function encodeFrames(message: Record<string, unknown>, encoding: StreamEncoding): OutgoingFrame[] {
   const binary = encoding === 'msgpack';
-  const bytes = binary ? encode(message) : Buffer.from(JSON.stringify(message));
-  if (bytes.byteLength <= MAX_FRAME_BYTES) {
-    return [{ data: binary ? bytes : Buffer.from(bytes).toString(), binary, fin: true }];
-  }
-  const frames: OutgoingFrame[] = [];
-  for (let at = 0; at < bytes.byteLength; at += MAX_FRAME_BYTES) {
-    frames.push({ data: bytes.subarray(at, at + MAX_FRAME_BYTES), binary, fin: at + MAX_FRAME_BYTES >= bytes.byteLength });
-  }
-  return frames;
+  return toFrames(binary ? encode(message) : Buffer.from(JSON.stringify(message)), binary);
 }
 
 /**

@@ -1,10 +1,9 @@
-import type { Bar } from '@feed/core';
+import type { Bar, HistoricalBars, HistoryRequest } from '@feed/core';
 import { ConfigError, FeedError, HttpError, MINUTE_MS } from '@feed/core';
+import type { RetryingGetOptions } from '@feed/live';
+import { RetryingGet, snippet } from '@feed/live';
 import type { AlpacaKeys, Credentials } from './credentials.js';
 import { missingKeysMessage, resolveCredentials } from './credentials.js';
-import type { HistoricalBars, HistoryRequest } from './history.js';
-import type { RetryingGetOptions } from './http.js';
-import { RetryingGet, snippet } from './http.js';
 import { barOf } from './messages.js';
 
 /** Alpaca's data API host. */

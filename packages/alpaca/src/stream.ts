@@ -1,25 +1,18 @@
-import type { Bar, FeedStats } from '@feed/core';
+import type { Bar, FeedStats, HistoricalBars } from '@feed/core';
 import { AbstractBarFeed, BarValidationError, ConfigError, FeedError, MINUTE_MS, barFromValues, redact, redactError, withReceivedAt } from '@feed/core';
-import type { Session } from './connection.js';
-import { Connection } from './connection.js';
+import type { GapFillReason, HeldBar, Session } from '@feed/live';
+import { Connection, GapFiller, Heartbeat, LiveCore, SymbolTable, frameData } from '@feed/live';
 import type { Credentials } from './credentials.js';
 import { missingKeysMessage } from './credentials.js';
 import { AlpacaError } from './errors.js';
 import type { AlpacaFeedOptions, ResolvedFeedOptions } from './feed-options.js';
 import { resolveFeedOptions } from './feed-options.js';
-import type { GapFillReason, HeldBar } from './gap-fill.js';
-import { GapFiller } from './gap-fill.js';
-import { Heartbeat } from './heartbeat.js';
-import type { HistoricalBars } from './history.js';
 import type { BarMessageType, StreamEncoding, Subscription } from './messages.js';
 import { barOf, decodeRaw, toMessage } from './messages.js';
 import type { ProtocolAction } from './protocol.js';
 import { AlpacaHandshake, encodeFrames, encodingMismatch, otherEncoding } from './protocol.js';
 import { AlpacaHistoricalClient } from './rest.js';
-import { frameData } from './socket.js';
 import { Subscriptions } from './subscriptions.js';
-import { LiveCore } from './live-core.js';
-import { SymbolTable } from './symbol-table.js';
 import { WorkerLink } from './worker-link.js';
 import type { WireEvent } from './worker-protocol.js';
 import { BAR_STRIDE, COUNTER_NAMES, KIND_RECOVERED, fromWire } from './worker-protocol.js';
@@ -176,7 +169,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       startedAt: () => this.#core.startedAt,
       subscribedAt: (s) => this.#subs.addedAt(s),
       deliverRecovered: (b) => this.#deliverRecovered(b),
-      deliverLive: (h) => this.#emitLive(h.type, h.bar),
+      deliverLive: (h) => this.#emitLive(h.revision, h.bar),
       report: (e) => this.reportError(e),
       emit: (e) => this.emitter.emit({ type: 'gapFill', ...e }),
     });
@@ -622,22 +615,22 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     if (this.#untrusted(bar)) return;
     if (!this.isActive()) {
       // Between connect() and the first start(): kept, and delivered when start() is called.
-      if (this.#core.startedAt === undefined && this.#gap.heldCount < MAX_HELD_BEFORE_START) this.#gap.keep({ type, bar });
+      if (this.#core.startedAt === undefined && this.#gap.heldCount < MAX_HELD_BEFORE_START) this.#gap.keep({ revision: type === 'u', bar });
       else this.#ignored++;
       return;
     }
     if (this.#gap.holding) {
-      this.#gap.keep({ type, bar });
+      this.#gap.keep({ revision: type === 'u', bar });
       return;
     }
-    this.#emitLive(type, bar);
+    this.#emitLive(type === 'u', bar);
   }
 
   /** Delivers a live bar; a minute bar no later than the last one delivered for its symbol is a duplicate. */
-  #emitLive(type: HeldBar['type'], bar: Bar): void {
+  #emitLive(revision: HeldBar['revision'], bar: Bar): void {
     const t = this.#table;
     const i = t.index(bar.symbol);
-    if (type === 'b') {
+    if (!revision) {
       const last = t.lastStart[i] as number;
       if (bar.start <= last) {
         this.#duplicates++;

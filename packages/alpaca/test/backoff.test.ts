@@ -1,28 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ConnectionError, ManualClock } from '@feed/core';
-import type { AlpacaFeedOptions, WebSocketLike } from '../src/index.js';
-import { AlpacaMultiSymbolFeed, DEFAULT_RECONNECT_POLICY, backoffDelay, resolveReconnectPolicy } from '../src/index.js';
+import { ConnectionError, ManualClock } from '@feed/core';
+import type { WebSocketLike } from '@feed/live';
+import type { AlpacaFeedOptions } from '../src/index.js';
+import { AlpacaMultiSymbolFeed } from '../src/index.js';
 import { driveRetries } from './helpers.js';
-
-describe('backoffDelay', () => {
-  const p = resolveReconnectPolicy();
-  it('doubles from 1 s to 64 s', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((k) => backoffDelay(p, k, () => 0.5))).toEqual([
-      1000, 2000, 4000, 8000, 16000, 32000, 64000, 64000, 64000, 64000,
-    ]);
-  });
-  it('spreads each delay by +-20 %', () => {
-    expect(backoffDelay(p, 3, () => 0)).toBe(3200);
-    expect(backoffDelay(p, 3, () => 0.999999)).toBe(4800);
-  });
-  it('rejects a nonsense policy with the path of each problem', () => {
-    expect(() => resolveReconnectPolicy({ maxAttempts: 0, jitter: 2 })).toThrow(ConfigError);
-    expect(() => resolveReconnectPolicy({ maxAttempts: 0, jitter: 2 })).toThrow(/reconnect.jitter.*reconnect.maxAttempts|reconnect.maxAttempts/);
-    expect(resolveReconnectPolicy({ maxAttempts: Infinity }).maxAttempts).toBe(Infinity);
-    expect(DEFAULT_RECONNECT_POLICY).toMatchObject({ initialDelayMs: 1000, maxDelayMs: 64000, maxAttempts: 10, jitter: 0.2 });
-  });
-});
 
 /** A socket that fails to connect, asynchronously, like a refused TCP connection. */
 class RefusedSocket extends EventEmitter implements WebSocketLike {

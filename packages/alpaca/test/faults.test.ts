@@ -2,7 +2,8 @@ import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BarValidationError, ConfigError, ConnectionError, FeedError, MINUTE_MS, ManualClock, nyse } from '@feed/core';
 import { FakeAlpacaServer } from '../src/testing.js';
-import { AlpacaError, AlpacaMultiSymbolFeed, defaultWebSocketFactory } from '../src/index.js';
+import { defaultWebSocketFactory } from '@feed/live';
+import { AlpacaError, AlpacaMultiSymbolFeed } from '../src/index.js';
 import { LATER, OPEN, bars, clockOf, feedOn, record, until } from './helpers.js';
 
 let server: FakeAlpacaServer;

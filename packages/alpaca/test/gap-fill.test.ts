@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bar } from '@feed/core';
 import { FeedError, ManualClock, MINUTE_MS } from '@feed/core';
-import type { AlpacaFeedOptions, AlpacaMultiSymbolFeed, BarsRequest, HistoricalBars } from '../src/index.js';
+import type { HistoricalBars } from '@feed/core';
+import type { AlpacaFeedOptions, AlpacaMultiSymbolFeed, BarsRequest } from '../src/index.js';
 import { AlpacaHistoricalClient } from '../src/index.js';
 import { FakeAlpacaServer } from '../src/testing.js';
 import { bars, data, feedOn, record, OPEN, until } from './helpers.js';

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FeedError } from '@feed/core';
 import { FakeAlpacaServer } from '../src/testing.js';
 import type { StreamEncoding } from '../src/index.js';
-import { defaultWebSocketFactory } from '../src/index.js';
+import { defaultWebSocketFactory } from '@feed/live';
 import { bars, data, feedOn, record, OPEN, until } from './helpers.js';
 
 let server: FakeAlpacaServer;

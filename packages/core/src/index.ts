@@ -51,3 +51,5 @@ export type { MarketSession, MarketCalendarOptions } from './calendar.js';
 export { MarketCalendar, nyse, NEW_YORK } from './calendar.js';
 export type { WallTime } from './time-zone.js';
 export { wallTime, zoneOffsetMs, zonedTimeToEpoch, newYorkOffsetMs } from './time-zone.js';
+export type { HistoricalBars, HistoryRequest } from './history.js';
+export { MAX_SYMBOL_LENGTH, checkSymbols, isSymbol, quoteSymbol, symbolFileName, symbolProblem, symbolSchema } from './symbol-name.js';

@@ -63,7 +63,7 @@ describe('symbol configuration', () => {
 
   it('names a malformed symbol', () => {
     const found = issues({ version: 1, symbols: { tqqq: { description: 'x', underlying: 'QQQ', leverage: 3, expenseRatio: 0 } } });
-    expect(found[0]).toMatch(/^symbols\.tqqq: must be 1-10 characters/);
+    expect(found[0]).toMatch(/^symbols\.tqqq: "tqqq" must be a ticker/);
   });
 
   it('names a wrong version and an empty universe', () => {

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { configIssues } from './options.js';
+import { symbolSchema } from './symbol-name.js';
 
-const SYMBOL_RE = /^[A-Z][A-Z0-9.]{0,9}$/;
-
-const symbolName = z.string().regex(SYMBOL_RE, 'must be 1-10 characters, uppercase letters, digits or dots, starting with a letter');
+// One rule for a symbol everywhere (options, files, CLIs, the network): `symbol-name.ts`.
+const symbolName = symbolSchema;
 
 const symbolInfo = z.strictObject({
   description: z.string().min(1, 'must not be empty'),

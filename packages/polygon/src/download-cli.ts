@@ -7,8 +7,8 @@
  *
  * The key comes from POLYGON_API_KEY. Exit codes: 0 done, 1 failed, 2 bad usage or no key.
  */
-import type { CliIo, DownloadProvider } from '@feed/alpaca';
-import { runDownloadCli } from '@feed/alpaca';
+import type { CliIo, DownloadProvider } from '@feed/live';
+import { runDownloadCli } from '@feed/live';
 import { KEY_VARIABLE, POLYGON_URL, PolygonHistoricalClient } from './history.js';
 
 const USAGE = `usage: feed-polygon-download --symbols A,B,... --from YYYY-MM-DD [--to YYYY-MM-DD] [--out DIR]

@@ -1,9 +1,8 @@
-import type { Bar, Clock, FeedStats } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ConfigError, FeedError, MINUTE_MS, SystemClock, invalidOption, nyse, redact, redactError } from '@feed/core';
-import type { HistoricalBars, ReconnectPolicy, WebSocketFactory } from '@feed/alpaca';
-import { defaultWebSocketFactory, resolveReconnectPolicy } from '@feed/alpaca';
-import type { KeepAliveOptions, Session, WatchdogOptions } from '@feed/alpaca/live';
-import { Connection, GapFiller, Heartbeat, LiveCore, SymbolTable, frameData } from '@feed/alpaca/live';
+import type { Bar, FeedStats, HistoricalBars } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConfigError, FeedError, MINUTE_MS, parseOptions, redact, redactError } from '@feed/core';
+import type { LiveFeedOptions, ResolvedLiveOptions, Session } from '@feed/live';
+import { Connection, GapFiller, Heartbeat, LiveCore, SymbolTable, frameData, jsonFrames, liveOptionsShape, resolveLiveOptions } from '@feed/live';
+import { z } from 'zod';
 import { KEY_VARIABLE, PolygonHistoricalClient, aggregateOf } from './history.js';
 
 /** Polygon's real-time stock stream (Massive's hosts answer the same protocol). */
@@ -11,36 +10,43 @@ export const REALTIME_URL = 'wss://socket.polygon.io/stocks';
 /** Polygon's stock stream delayed by 15 minutes. */
 export const DELAYED_URL = 'wss://delayed.polygon.io/stocks';
 
-/** Options of `PolygonMultiSymbolFeed`: Alpaca's feed's, where they mean the same. */
-export interface PolygonFeedOptions {
-  readonly symbols: readonly string[];
-  /** @default process.env.POLYGON_API_KEY */
+/** Options of `PolygonMultiSymbolFeed`: the shared live options (`@feed/live`) and Polygon's own. */
+export interface PolygonFeedOptions extends LiveFeedOptions {
+  /**
+   * The API key.
+   * @default process.env.POLYGON_API_KEY
+   */
   readonly apiKey?: string;
-  /** @default process.env */
+  /**
+   * Where the key is read from when `apiKey` is not given.
+   * @default process.env
+   */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** `realtime` or `delayed` (15 minutes). @default 'realtime' */
+  /**
+   * `realtime` or `delayed` (15 minutes).
+   * @default 'realtime'
+   */
   readonly host?: 'realtime' | 'delayed';
-  /** A stream URL instead of `host` (a proxy, or `FakePolygonServer.wsUrl`). */
+  /**
+   * A stream URL instead of `host` (a proxy, or `FakePolygonServer.wsUrl`).
+   * @default the host's URL
+   */
   readonly url?: string;
-  /** The REST host for gap fill. @default 'https://api.polygon.io' */
+  /**
+   * The REST host for gap fill.
+   * @default 'https://api.polygon.io'
+   */
   readonly restUrl?: string;
-  /** @default 1 s doubling to 64 s, +-20 %, 10 attempts */
-  readonly reconnect?: ReconnectPolicy;
-  /** @default ping 10 s, pong within 5 s */
-  readonly keepAlive?: Partial<KeepAliveOptions> | false;
-  /** @default 180 s without a bar while NYSE is open */
-  readonly watchdog?: Partial<WatchdogOptions> | false;
-  /** Open + auth + subscription replies, per attempt. @default 10000 */
-  readonly connectTimeoutMs?: number;
-  /** @default { warmupBars: 0, timeoutMs: 10000 } with a PolygonHistoricalClient on `restUrl` */
-  readonly gapFill?: { readonly history?: HistoricalBars; readonly warmupBars?: number; readonly timeoutMs?: number } | false;
-  /** @default new SystemClock() */
-  readonly clock?: Clock;
-  /** @default a `ws` WebSocket */
-  readonly webSocketFactory?: WebSocketFactory;
-  /** @default Math.random */
-  readonly random?: () => number;
 }
+
+const schema = z.object({
+  ...liveOptionsShape,
+  apiKey: z.string('must be a string').optional(),
+  env: z.record(z.string(), z.string().optional(), 'must be an object of environment variables').optional(),
+  host: z.enum(['realtime', 'delayed'], "must be 'realtime' or 'delayed'").default('realtime'),
+  url: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').optional(),
+  restUrl: z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+});
 
 /** The Polygon feed's statistics. */
 export interface PolygonFeedStats extends FeedStats {
@@ -74,7 +80,7 @@ const FATAL_STATUSES = new Set(['auth_failed']);
 /**
  * Polygon's (Massive's) per-minute aggregates stream (`AM.<SYMBOL>`) as a `BarFeed`: auth with the
  * key, subscribe, reconnect with backoff and jitter, keep-alive, the no-data watchdog, gap fill over
- * REST: the same behaviour as Alpaca's feed, from the same modules (`@feed/alpaca/live`). Switching
+ * REST: the same behaviour as Alpaca's feed, from the same modules (`@feed/live`). Switching
  * providers is one changed line.
  */
 export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
@@ -86,9 +92,7 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
   readonly #heartbeat: Heartbeat;
   readonly #gap: GapFiller;
   readonly #table = new SymbolTable((s) => this.indexOfSymbol(s));
-  readonly #gapFill: PolygonFeedOptions['gapFill'];
-  readonly #reconnectPolicy: ReturnType<typeof resolveReconnectPolicy>;
-  readonly #random: () => number;
+  readonly #o: ResolvedLiveOptions;
   #history: HistoricalBars | undefined;
   /** The lifecycle Alpaca's feed runs too: connect, start, loss and reconnect, give up, disconnect. */
   readonly #core: LiveCore;
@@ -99,28 +103,27 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
   #n = { frames: 0, messages: 0, malformed: 0, rejected: 0, unknown: 0, status: 0, duplicates: 0 };
 
   constructor(options: PolygonFeedOptions) {
-    const clock = options.clock ?? new SystemClock();
-    super([...new Set(options.symbols)], clock);
-    const key = options.apiKey ?? (options.env ?? process.env)[KEY_VARIABLE];
+    const parsed = parseOptions(schema, options, 'PolygonMultiSymbolFeed options');
+    const o = resolveLiveOptions(parsed);
+    super(o.symbols, o.clock);
+    const clock = o.clock;
+    this.#o = o;
+    const key = parsed.apiKey ?? (parsed.env ?? process.env)[KEY_VARIABLE];
     if (key === undefined || key === '') {
       throw new ConfigError({ code: 'invalid_option', message: `no Polygon key: set ${KEY_VARIABLE}, or pass apiKey`, issues: [{ path: 'apiKey', message: 'not given and not in the environment' }], source: 'environment' });
     }
-    if (options.url !== undefined && !/^wss?:\/\//.test(options.url)) throw invalidOption('url', 'must be a ws:// or wss:// URL');
     this.#key = key;
-    this.url = options.url ?? (options.host === 'delayed' ? DELAYED_URL : REALTIME_URL);
-    this.#restUrl = options.restUrl ?? 'https://api.polygon.io';
-    this.#gapFill = options.gapFill;
-    this.#reconnectPolicy = resolveReconnectPolicy(options.reconnect ?? {});
-    this.#random = options.random ?? Math.random;
+    this.url = parsed.url ?? (parsed.host === 'delayed' ? DELAYED_URL : REALTIME_URL);
+    this.#restUrl = parsed.restUrl ?? 'https://api.polygon.io';
     this.#connection = new Connection(
       {
         url: this.url,
         headers: () => ({}),
-        factory: options.webSocketFactory ?? defaultWebSocketFactory,
+        factory: o.webSocketFactory,
         clock,
-        policy: this.#reconnectPolicy,
-        random: this.#random,
-        connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+        policy: o.reconnect,
+        random: o.random,
+        connectTimeoutMs: o.connectTimeoutMs,
         isFatal: (e) => e.detail?.fatal === true,
         redact: (t) => this.#redact(t),
       },
@@ -135,16 +138,14 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
         },
       },
     );
-    const ka = options.keepAlive === false ? false : { pingIntervalMs: options.keepAlive?.pingIntervalMs ?? 10_000, pongTimeoutMs: options.keepAlive?.pongTimeoutMs ?? 5_000 };
-    const wd = options.watchdog === false ? false : { noDataMs: options.watchdog?.noDataMs ?? 180_000, checkIntervalMs: options.watchdog?.checkIntervalMs ?? 10_000, calendar: options.watchdog?.calendar ?? nyse };
     this.#heartbeat = new Heartbeat({
       clock,
-      keepAlive: ka,
-      watchdog: wd,
+      keepAlive: o.keepAlive,
+      watchdog: o.watchdog,
       expectsData: () => this.symbols.length > 0,
       onFault: (s, fault, detail) => this.#core.heartbeatFault(s, fault, detail),
     });
-    const g = options.gapFill === false ? { warmupBars: 0, timeoutMs: 0 } : { warmupBars: options.gapFill?.warmupBars ?? 0, timeoutMs: options.gapFill?.timeoutMs ?? 10_000 };
+    const g = o.gapFill === false ? { warmupBars: 0, timeoutMs: 0 } : o.gapFill;
     this.#gap = new GapFiller({
       clock,
       history: () => this.#historyClient(),
@@ -160,9 +161,9 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
       emit: (e) => this.emitter.emit({ type: 'gapFill', ...e }),
     });
     this.#core = new LiveCore(this.#connection, this.#heartbeat, this.#gap, {
-      policy: this.#reconnectPolicy,
-      random: this.#random,
-      gapFill: options.gapFill !== false,
+      policy: o.reconnect,
+      random: o.random,
+      gapFill: o.gapFill !== false,
       warmupBars: g.warmupBars,
       state: () => this.state,
       setState: (to) => this.setState(to),
@@ -225,7 +226,7 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
     const remove = symbols.filter((s) => this.symbols.includes(s));
     this.setSymbols(this.symbols.filter((s) => !remove.includes(s)));
     const s = this.#connection.session;
-    if (s !== undefined && s.phase === 'ready' && remove.length > 0) s.send([{ data: JSON.stringify({ action: 'unsubscribe', params: remove.map((x) => `AM.${x}`).join(',') }), binary: false, fin: true }]);
+    if (s !== undefined && s.phase === 'ready' && remove.length > 0) s.send(jsonFrames({ action: 'unsubscribe', params: remove.map((x) => `AM.${x}`).join(',') }));
     return Promise.resolve();
   }
 
@@ -253,7 +254,7 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
   #sendSubscribe(session: Session, symbols: readonly string[]): Promise<void> {
     for (const s of symbols) this.#pending.add(s);
     const reply = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    session.send([{ data: JSON.stringify({ action: 'subscribe', params: symbols.map((s) => `AM.${s}`).join(',') }), binary: false, fin: true }]);
+    session.send(jsonFrames({ action: 'subscribe', params: symbols.map((s) => `AM.${s}`).join(',') }));
     return reply;
   }
 
@@ -309,7 +310,7 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
     this.emitter.emit({ type: 'status', status, message: this.#redact(message) });
     switch (status) {
       case 'connected':
-        session.send([{ data: JSON.stringify({ action: 'auth', params: this.#key }), binary: false, fin: true }]);
+        session.send(jsonFrames({ action: 'auth', params: this.#key }));
         return;
       case 'auth_success': {
         this.#connection.authenticated();
@@ -352,11 +353,11 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
       return;
     }
     if (!this.isActive()) {
-      if (this.#core.startedAt === undefined) this.#gap.keep({ type: 'b', bar });
+      if (this.#core.startedAt === undefined) this.#gap.keep({ revision: false, bar });
       return;
     }
     if (this.#gap.holding) {
-      this.#gap.keep({ type: 'b', bar });
+      this.#gap.keep({ revision: false, bar });
       return;
     }
     this.#emitLive(bar);
@@ -384,7 +385,7 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
   }
 
   #historyClient(): HistoricalBars {
-    if (this.#gapFill !== false && this.#gapFill?.history !== undefined) return this.#gapFill.history;
+    if (this.#o.gapFill !== false && this.#o.gapFill.history !== undefined) return this.#o.gapFill.history;
     this.#history ??= new PolygonHistoricalClient({ apiKey: this.#key, baseUrl: this.#restUrl, clock: this.clock });
     return this.#history;
   }

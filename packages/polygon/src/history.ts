@@ -1,7 +1,7 @@
-import type { Bar } from '@feed/core';
+import type { Bar, HistoricalBars, HistoryRequest } from '@feed/core';
 import { ConfigError, FeedError, HttpError, MINUTE_MS, barFromValues } from '@feed/core';
-import type { HistoricalBars, HistoryRequest, RetryingGetOptions } from '@feed/alpaca';
-import { RetryingGet } from '@feed/alpaca';
+import type { RetryingGetOptions } from '@feed/live';
+import { RetryingGet } from '@feed/live';
 
 /** Polygon's REST host (Polygon is now Massive; the host still answers). */
 export const POLYGON_URL = 'https://api.polygon.io';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bar } from '@feed/core';
 import { ConfigError, FeedError, HttpError, MINUTE_MS, ManualClock, barFromValues } from '@feed/core';
-import type { RetryInfo } from '@feed/alpaca';
+import type { RetryInfo } from '@feed/live';
 import { PolygonHistoricalClient } from '../src/index.js';
 import { FakePolygonServer } from '../src/testing.js';
 

@@ -1,6 +1,5 @@
 import type { Clock } from '@feed/core';
 import { FeedError, HttpError, SystemClock, redact, redactError, sleep, timeoutSignal } from '@feed/core';
-import type { RetryInfo } from './history.js';
 
 /**
  * A GET that is bounded in every direction, shared by the providers' history clients: a timeout per
@@ -8,6 +7,18 @@ import type { RetryInfo } from './history.js';
  * waits that honour `Retry-After` and `X-RateLimit-Reset` up to a cap, a retry budget per call, an
  * abort signal, and errors that are typed and never hold a secret.
  */
+
+/** A wait before a retry of a history request. */
+export interface RetryInfo {
+  /** The retry's number for this request (1 = the first). */
+  readonly attempt: number;
+  /** How long the client waits before it, in milliseconds. */
+  readonly delayMs: number;
+  /** Why: `server error (503)`, `rate limited (429)`, a network error. */
+  readonly reason: string;
+  /** The HTTP status that caused it, or 0 for no response. */
+  readonly status: number;
+}
 
 /** The limits of every request and call (each provider's client takes them as options). */
 export interface RetryingGetOptions {

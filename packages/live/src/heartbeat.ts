@@ -1,5 +1,5 @@
 import type { Clock } from '@feed/core';
-import type { KeepAliveOptions, WatchdogOptions } from './feed-options.js';
+import type { KeepAliveOptions, WatchdogOptions } from './live-options.js';
 import type { Session } from './connection.js';
 import { TimerSet } from './timers.js';
 

@@ -2,8 +2,7 @@ import type { Clock } from '@feed/core';
 import { ConnectionError, FeedError, sleep } from '@feed/core';
 import type { ResolvedReconnectPolicy } from './backoff.js';
 import { backoffDelay } from './backoff.js';
-import type { OutgoingFrame } from './protocol.js';
-import type { WebSocketFactory, WebSocketLike } from './socket.js';
+import type { OutgoingFrame, WebSocketFactory, WebSocketLike } from './socket.js';
 import { TimerSet } from './timers.js';
 
 /** One connection: its socket, and whether its handshake is done. */

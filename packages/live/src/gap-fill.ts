@@ -1,7 +1,5 @@
-import type { Bar, Clock } from '@feed/core';
+import type { Bar, Clock, HistoricalBars } from '@feed/core';
 import { FeedError, MINUTE_MS, timeoutSignal } from '@feed/core';
-import type { HistoricalBars } from './history.js';
-import { DAY_MS } from './messages.js';
 import type { SymbolTable } from './symbol-table.js';
 
 /** Why a gap fill ran. */
@@ -9,8 +7,9 @@ export type GapFillReason = 'reconnect' | 'restart' | 'warmup';
 
 /** A live bar kept while a gap before it is filled (or before the first `start()`). */
 export interface HeldBar {
-  readonly type: 'b' | 'u';
   readonly bar: Bar;
+  /** A revision of a minute already delivered (Alpaca's updated bar), not a new minute. */
+  readonly revision: boolean;
 }
 
 /** What a gap fill needs: the clock, the history client, its deadline, the feed's table, and how to deliver. */
@@ -145,7 +144,7 @@ export class GapFiller {
     const since = (s: string): number => {
       const last = o.table.lastStartOf(s);
       if (last !== undefined) return last + MINUTE_MS;
-      if (warmup > 0) return now - 7 * DAY_MS;
+      if (warmup > 0) return now - 7 * 86_400_000;
       const t = Math.max(o.startedAt() ?? now, o.subscribedAt(s) ?? -Infinity);
       return Math.floor(t / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
     };

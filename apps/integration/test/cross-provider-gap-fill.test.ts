@@ -3,8 +3,8 @@ import type { Bar } from '@feed/core';
 import { MINUTE_MS, ManualClock, barFromValues } from '@feed/core';
 import { AlpacaMultiSymbolFeed } from '@feed/alpaca';
 import { FakeAlpacaServer } from '@feed/alpaca/testing';
-import { PolygonHistoricalClient } from '../src/index.js';
-import { FakePolygonServer } from '../src/testing.js';
+import { PolygonHistoricalClient } from '@feed/polygon';
+import { FakePolygonServer } from '@feed/polygon/testing';
 
 const T0 = Date.UTC(2025, 9, 16, 13, 30);
 const SYMBOLS = ['TQQQ', 'SQQQ'];

@@ -15,22 +15,12 @@ export interface HistoryRequest {
 }
 
 /**
- * A reader of historical minute bars: what a live feed's gap fill needs of a provider (Alpaca's
- * `AlpacaHistoricalClient`, Polygon's, or your own).
+ * A reader of historical minute bars: what a live feed's gap fill, a warm-up or a download needs of
+ * a provider (`AlpacaHistoricalClient` in `@feed/alpaca`, `PolygonHistoricalClient` in
+ * `@feed/polygon`, or your own). It sits beside `BarFeed`: a history client is to REST what a feed
+ * is to a stream.
  */
 export interface HistoricalBars {
   /** Every bar of the request, per symbol, in time order. */
   barsBySymbol(request: HistoryRequest): Promise<Map<string, Bar[]>>;
-}
-
-/** A wait before a retry of a history request. */
-export interface RetryInfo {
-  /** The retry's number for this request (1 = the first). */
-  readonly attempt: number;
-  /** How long the client waits before it, in milliseconds. */
-  readonly delayMs: number;
-  /** Why: `server error (503)`, `rate limited (429)`, a network error. */
-  readonly reason: string;
-  /** The HTTP status that caused it, or 0 for no response. */
-  readonly status: number;
 }

@@ -35,3 +35,33 @@ export function frameData(data: unknown): string | Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data as Uint8Array[]);
   return String(data);
 }
+
+/** One frame to send: a message's bytes or text, or a fragment of them (`fin` on the last). */
+export interface OutgoingFrame {
+  readonly data: string | Uint8Array;
+  readonly binary: boolean;
+  readonly fin: boolean;
+}
+
+/** The largest frame sent in one piece; a larger message goes out in fragments of this size. */
+export const MAX_FRAME_BYTES = 32_768;
+
+/**
+ * A message as the frames that carry it: one frame, or fragments of at most 32 KiB for a large one
+ * (subscribing thousands of symbols), as providers' own SDKs send them. Text goes as a text frame.
+ */
+export function toFrames(bytes: Uint8Array, binary: boolean): OutgoingFrame[] {
+  if (bytes.byteLength <= MAX_FRAME_BYTES) {
+    return [{ data: binary ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(), binary, fin: true }];
+  }
+  const frames: OutgoingFrame[] = [];
+  for (let at = 0; at < bytes.byteLength; at += MAX_FRAME_BYTES) {
+    frames.push({ data: bytes.subarray(at, at + MAX_FRAME_BYTES), binary, fin: at + MAX_FRAME_BYTES >= bytes.byteLength });
+  }
+  return frames;
+}
+
+/** A JSON message as the frames that carry it (text, fragmented past `MAX_FRAME_BYTES`). */
+export function jsonFrames(message: unknown): OutgoingFrame[] {
+  return toFrames(Buffer.from(JSON.stringify(message)), false);
+}

@@ -30,6 +30,7 @@ export interface ReconnectPolicy {
   maxAttempts?: number;
 }
 
+/** A reconnect policy with every field filled in. */
 export type ResolvedReconnectPolicy = Required<ReconnectPolicy>;
 
 /** The default reconnect policy: 1 s doubling to 64 s, +-20 % jitter, 10 attempts in a row. */

@@ -1,0 +1,3 @@
+import { feedBuild } from '@feed/tsup-config';
+
+export default feedBuild({ entry: ['src/index.ts'] });
