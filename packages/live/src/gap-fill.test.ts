@@ -89,7 +89,7 @@ describe('GapFiller (on a ManualClock)', () => {
   });
 
   it('abort() ends a run at once and drops the held bars, counting them', async () => {
-    const history: HistoricalBars = { barsBySymbol: (r) => new Promise((_res, rej) => r.signal?.addEventListener('abort', () => rej(r.signal?.reason))) };
+    const history: HistoricalBars = { barsBySymbol: (r) => new Promise((_res, rej) => r.signal?.addEventListener('abort', () => rej(r.signal?.reason as Error))) };
     const { gap, delivered, errors } = setup(history);
     gap.hold();
     gap.keep({ bar: bar('A', 9), revision: false });
