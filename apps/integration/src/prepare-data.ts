@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bar, MarketSession, SymbolConfig } from '@feed/core';
-import { FeedError, nyse } from '@feed/core';
+import { FeedError, isSymbol, nyse } from '@feed/core';
 import { AlpacaHistoricalClient, resolveCredentials } from '@feed/alpaca';
 import { downloadBars } from '@feed/live';
 import { KEY_VARIABLE as POLYGON_KEY, PolygonHistoricalClient } from '@feed/polygon';
-import { readBarsFromCsv, writeRealDataCsv } from '@feed/csv';
+import { barFilePath, readBarsFromCsv, writeRealDataCsv } from '@feed/csv';
 import { generateFiles } from '@feed/synth';
 
 /** Fewest regular-hours bars a file must hold for each target session to count. */
@@ -95,8 +95,8 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
   const range = first.date === last.date ? first.date : `${first.date}..${last.date}`;
   const result = new Map<string, PreparedFile>();
   const candidates = (symbol: string): string[] => [
-    ...(o.dataDir === undefined ? [] : [join(o.dataDir, `${symbol}.csv`)]),
-    join(o.outDir, `${symbol}.csv`),
+    ...(o.dataDir === undefined ? [] : [barFilePath(o.dataDir, symbol, 'csv')]),
+    barFilePath(o.outDir, symbol, 'csv'),
   ];
   /** The first existing file with enough bars, if any. */
   const existing = async (symbol: string): Promise<{ path: string; bars: number } | undefined> => {
@@ -110,7 +110,9 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
   // 1. Existing files, for the symbols and then for the underlyings of those still missing.
   const baseOf = (s: string): string | undefined => {
     const u = o.config.symbols[s]?.underlying;
-    return u === 'VIX_FUTURES' ? 'SPY' : u;
+    // An underlying is free text in a configuration: only a ticker can name a file or a download.
+    const base = u === 'VIX_FUTURES' ? 'SPY' : u;
+    return base !== undefined && isSymbol(base) ? base : undefined;
   };
   for (const symbol of o.symbols) {
     const found = await existing(symbol);
@@ -157,7 +159,7 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
           o.log(`  ${f.symbol}: downloaded only ${sum(counts)} bars (fewer than ${MIN_BARS_PER_SESSION} in a session); not used`);
           continue;
         }
-        const path = join(o.outDir, `${f.symbol}.csv`);
+        const path = barFilePath(o.outDir, f.symbol, 'csv');
         await mergeInto(f.symbol, path, bars);
         if (bases.includes(f.symbol)) baseFiles[f.symbol] = path;
         if (o.symbols.includes(f.symbol)) result.set(f.symbol, { symbol: f.symbol, path, source: 'downloaded', bars: sum(counts), note: `downloaded from ${provider}, ${sum(counts)} bars in ${range}` });

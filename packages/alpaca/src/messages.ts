@@ -1,6 +1,6 @@
 import { Decoder, EXT_TIMESTAMP, ExtensionCodec, decodeTimestampToTimeSpec } from '@msgpack/msgpack';
 import type { Bar } from '@feed/core';
-import { MINUTE_MS, barFromValues } from '@feed/core';
+import { MAX_SYMBOL_LENGTH, MINUTE_MS, barFromValues, quoteSymbol } from '@feed/core';
 
 /** How the stream's frames are encoded: JSON text, or msgpack (`Content-Type: application/msgpack`). */
 export type StreamEncoding = 'json' | 'msgpack';
@@ -110,15 +110,22 @@ function strings(v: unknown): readonly string[] {
   return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
 }
 
+/** Untrusted text for an error message, cut to 40 characters. */
+function cut(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}... (${text.length} characters)` : text;
+}
+
 /**
  * The bar of a bar message (`T` of `b`, `u` or `d`), or the reason it is malformed: a missing symbol,
- * a bad time, or an OHLCV field that is not a finite number. The REST API gives the symbol beside
+ * a bad time, an OHLCV field that is not a finite number, a negative volume or a price not above 0. The REST API gives the symbol beside
  * the bars rather than in each (`symbol`).
  */
 export function barOf(m: Record<string, unknown>, receivedAt: number, intervalMs: number, symbol: unknown = m.S): Bar | string {
   if (typeof symbol !== 'string' || symbol.length === 0) return 'bar message without a symbol (S)';
+  // Untrusted text in an error message is cut short (a 10 000-character symbol, a huge time).
+  const name = symbol.length <= MAX_SYMBOL_LENGTH ? symbol : quoteSymbol(symbol);
   const start = timeOf(m.t);
-  if (!Number.isFinite(start)) return `${symbol}: bar time t=${JSON.stringify(m.t)} is not an RFC 3339 time`;
+  if (!Number.isFinite(start)) return `${name}: bar time t=${cut(JSON.stringify(m.t) ?? 'missing')} is not an RFC 3339 time`;
   const open = num(m.o);
   const high = num(m.h);
   const low = num(m.l);
@@ -126,8 +133,10 @@ export function barOf(m: Record<string, unknown>, receivedAt: number, intervalMs
   const volume = num(m.v);
   if (!(Number.isFinite(open) && Number.isFinite(high) && Number.isFinite(low) && Number.isFinite(close) && Number.isFinite(volume))) {
     const bad = ['o', 'h', 'l', 'c', 'v'].find((k) => !Number.isFinite(num(m[k]))) ?? 'o';
-    return `${symbol}: field '${bad}' is ${JSON.stringify(m[bad]) ?? 'missing'}, not a number`;
+    return `${name}: field '${bad}' is ${m[bad] === undefined ? 'missing' : cut(JSON.stringify(m[bad]) ?? 'unprintable')}, not a number`;
   }
+  if (volume < 0) return `${name}: field 'v' is ${volume}: a volume is never negative`;
+  if (!(open > 0 && high > 0 && low > 0 && close > 0)) return `${name}: a price (o h l c = ${open} ${high} ${low} ${close}) is not > 0`;
   const vw = m.vw;
   const n = m.n;
   return barFromValues(

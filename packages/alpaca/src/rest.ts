@@ -61,6 +61,10 @@ export interface BarsRequest extends HistoryRequest {
   readonly maxBars?: number;
 }
 
+function toMs(t: number | Date | string): number {
+  return typeof t === 'number' ? t : typeof t === 'string' ? Date.parse(t) : t.getTime();
+}
+
 function toIso(t: number | Date | string): string {
   if (typeof t === 'string') return t;
   return new Date(typeof t === 'number' ? t : t.getTime()).toISOString();
@@ -79,6 +83,8 @@ export class AlpacaHistoricalClient implements HistoricalBars {
   readonly feed: 'iex' | 'sip' | 'delayed_sip';
   readonly #credentials: Credentials;
   readonly #http: RetryingGet;
+  #droppedUnasked = 0;
+  #droppedOutOfRange = 0;
 
   constructor(options: HistoricalClientOptions = {}) {
     const credentials = resolveCredentials(options.keys, options.env ?? process.env);
@@ -87,17 +93,29 @@ export class AlpacaHistoricalClient implements HistoricalBars {
     }
     this.#credentials = credentials;
     this.baseUrl = (options.baseUrl ?? DATA_URL).replace(/\/+$/, '');
+    let origin: string;
+    try {
+      origin = new URL(this.baseUrl).origin;
+    } catch {
+      throw new ConfigError({ code: 'invalid_option', message: `baseUrl ${JSON.stringify(this.baseUrl)} is not a URL`, issues: [{ path: 'baseUrl', message: 'must be an http:// or https:// URL' }] });
+    }
+    if (!/^https?:$/.test(new URL(this.baseUrl).protocol)) throw new ConfigError({ code: 'invalid_option', message: `baseUrl ${JSON.stringify(this.baseUrl)} is not an http:// or https:// URL`, issues: [{ path: 'baseUrl', message: 'must be an http:// or https:// URL' }] });
     this.feed = options.feed ?? 'iex';
     this.#http = new RetryingGet(options, {
+      origin,
       headers: () => ({ 'APCA-API-KEY-ID': credentials.keyId, 'APCA-API-SECRET-KEY': credentials.secretKey, accept: 'application/json' }),
       secrets: () => credentials.secrets(),
       refused: (status, text, url) => this.#refused(status, text, url),
     });
   }
 
-  /** Requests made, retries after errors, waits for the rate limit and timed-out requests, since construction. */
-  stats(): { requests: number; retries: number; rateLimitWaits: number; timeouts: number } {
-    return this.#http.stats();
+  /**
+   * Requests made, retries after errors, waits for the rate limit, timed-out requests and redirects
+   * followed; bars dropped because the server sent them for a symbol not asked for, or outside the
+   * asked range. Since construction.
+   */
+  stats(): { requests: number; retries: number; rateLimitWaits: number; timeouts: number; redirects: number; droppedUnasked: number; droppedOutOfRange: number } {
+    return { ...this.#http.stats(), droppedUnasked: this.#droppedUnasked, droppedOutOfRange: this.#droppedOutOfRange };
   }
 
   toString(): string {
@@ -124,34 +142,61 @@ export class AlpacaHistoricalClient implements HistoricalBars {
       sort: request.sort ?? 'asc',
     });
     if (request.end !== undefined) params.set('end', toIso(request.end));
-    const call = this.#http.call(request.signal);
-    const seen = new Set<string>();
-    let token: string | null = null;
-    let total = 0;
-    const max = request.maxBars ?? Infinity;
-    do {
-      if (token !== null) params.set('page_token', token);
-      const url = `${this.baseUrl}/v2/stocks/bars?${params.toString()}`;
-      const body = await this.#http.get(url, call);
-      const page = this.#parsePage(body, url);
-      for (const bar of page.bars) {
-        if (total >= max) return;
-        total++;
-        yield bar;
-      }
-      token = page.next;
-      if (token !== null) {
-        // A server that hands back a token it gave before would page forever.
-        if (seen.has(token)) {
-          throw new FeedError({
-            code: 'protocol',
-            message: this.#redact(`malformed response from ${url}: next_page_token '${snippet(token, 40)}' was already followed (the pages loop)`),
-            detail: { url: this.#redact(url) },
-          });
+    const from = toMs(request.start);
+    const to = request.end === undefined ? Infinity : toMs(request.end);
+    if (Number.isNaN(from) || Number.isNaN(to)) throw new FeedError({ code: 'invalid_option', message: `bad range: start ${String(request.start)}, end ${String(request.end)}` });
+    const asked = new Set(request.symbols);
+    const call = this.#http.call(request.signal, `bars of ${snippet(request.symbols.join(','), 60)} from ${toIso(request.start)} to ${request.end === undefined ? 'now' : toIso(request.end)}`);
+    try {
+      const seen = new Set<string>();
+      // A bar is new when it starts after the last one kept for its symbol (pages are in time order per symbol).
+      const last = new Map<string, number>();
+      let token: string | null = null;
+      let total = 0;
+      const max = request.maxBars ?? Infinity;
+      do {
+        if (token !== null) params.set('page_token', token);
+        const url = `${this.baseUrl}/v2/stocks/bars?${params.toString()}`;
+        const body = await this.#http.get(url, call);
+        const page = this.#parsePage(body, url);
+        let fresh = 0;
+        const kept: Bar[] = [];
+        for (const bar of page.bars) {
+          if (!asked.has(bar.symbol)) {
+            this.#droppedUnasked++;
+            continue;
+          }
+          if (bar.start < from || bar.start > to) {
+            this.#droppedOutOfRange++;
+            continue;
+          }
+          const prev = last.get(bar.symbol);
+          if (prev === undefined || (request.sort === 'desc' ? bar.start < prev : bar.start > prev)) fresh++;
+          last.set(bar.symbol, bar.start);
+          kept.push(bar);
         }
-        seen.add(token);
-      }
-    } while (token !== null && total < max);
+        this.#http.page(call, fresh, this.#redact(url));
+        for (const bar of kept) {
+          if (total >= max) return;
+          total++;
+          yield bar;
+        }
+        token = page.next;
+        if (token !== null) {
+          // A server that hands back a token it gave before would page forever.
+          if (seen.has(token)) {
+            throw new FeedError({
+              code: 'protocol',
+              message: this.#redact(`malformed response from ${url}: next_page_token '${snippet(token, 40)}' was already followed (the pages loop)`),
+              detail: { url: this.#redact(url) },
+            });
+          }
+          seen.add(token);
+        }
+      } while (token !== null && total < max);
+    } finally {
+      call.end();
+    }
   }
 
   /** All bars of the request, per symbol, in time order. */
@@ -179,22 +224,24 @@ export class AlpacaHistoricalClient implements HistoricalBars {
       // JSON.parse's own message quotes the body's first characters, which may be anything: not used.
       throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: not JSON (${text.length} bytes)`, detail: { url: where } });
     }
-    if (typeof body !== 'object' || body === null) throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: not an object` });
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: ${Array.isArray(body) ? 'an array' : String(body)}, not an object with bars`, detail: { url: where } });
+    }
     const b = body as { bars?: unknown; next_page_token?: unknown };
     const next = b.next_page_token;
     if (next !== null && next !== undefined && typeof next !== 'string') {
-      throw new FeedError({ code: 'protocol', message: this.#redact(`malformed response from ${where}: next_page_token is ${snippet(JSON.stringify(next), 40)}`) });
+      throw new FeedError({ code: 'protocol', message: this.#redact(`malformed response from ${where}: next_page_token is ${snippet(JSON.stringify(next), 40)}`), detail: { url: where } });
     }
     const bars: Bar[] = [];
     const receivedAt = this.#http.clock.now();
     if (b.bars !== null && b.bars !== undefined) {
-      if (typeof b.bars !== 'object' || Array.isArray(b.bars)) throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: 'bars' is not an object` });
+      if (typeof b.bars !== 'object' || Array.isArray(b.bars)) throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: 'bars' is not an object`, detail: { url: where } });
       for (const [symbol, list] of Object.entries(b.bars as Record<string, unknown>)) {
-        if (!Array.isArray(list)) throw new FeedError({ code: 'protocol', message: this.#redact(`malformed response from ${where}: bars.${snippet(symbol, 20)} is not an array`) });
+        if (!Array.isArray(list)) throw new FeedError({ code: 'protocol', message: this.#redact(`malformed response from ${where}: bars.${snippet(symbol, 20)} is not an array`), detail: { url: where } });
         for (let i = 0; i < list.length; i++) {
           const m = list[i] as Record<string, unknown>;
           const bar = typeof m === 'object' && m !== null ? barOf(m, receivedAt, MINUTE_MS, symbol) : 'not an object';
-          if (typeof bar === 'string') throw new FeedError({ code: 'protocol', message: this.#redact(`malformed response from ${where}: bars.${snippet(symbol, 20)}[${i}]: ${bar}`) });
+          if (typeof bar === 'string') throw new FeedError({ code: 'protocol', message: this.#redact(`malformed response from ${where}: bars.${snippet(symbol, 20)}[${i}]: ${bar}`), detail: { url: where, symbol: snippet(symbol, 40), index: i } });
           bars.push(bar);
         }
       }

@@ -1,5 +1,5 @@
 import type { Bar, FeedStats, HistoricalBars } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ConfigError, FeedError, MINUTE_MS, barFromValues, redact, redactError, withReceivedAt } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConfigError, FeedError, MINUTE_MS, barFromValues, checkSymbols, quoteSymbol, redact, redactError, withReceivedAt } from '@feed/core';
 import type { GapFillReason, HeldBar, Session } from '@feed/live';
 import { Connection, GapFiller, Heartbeat, LiveCore, SymbolTable, frameData } from '@feed/live';
 import type { Credentials } from './credentials.js';
@@ -45,6 +45,8 @@ export interface AlpacaFeedStats extends FeedStats {
   readonly dailyBars: number;
   /** Bars that arrived while the feed was stopped and were not delivered. */
   readonly ignoredWhileStopped: number;
+  /** Bars for a symbol this feed did not subscribe (or no longer does): dropped, each reported as `unknown_symbol`. */
+  readonly unexpectedSymbolBars: number;
   /** Connection attempts, successful or not. */
   readonly connectAttempts: number;
   /** Times the pong timeout fired. */
@@ -120,6 +122,9 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   #daily = 0;
   #ignored = 0;
   #duplicates = 0;
+  #unexpected = 0;
+  /** The symbols subscribed now: a bar for any other is dropped (a server may send anything). */
+  readonly #wanted = new Set<string>();
 
   constructor(options: AlpacaFeedOptions) {
     const o = resolveFeedOptions(options);
@@ -190,7 +195,10 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       endedBy: (e) => this.#subs.rejectAll(e),
       redact: (t) => this.#redact(t),
     });
-    for (const s of o.symbols) this.#table.index(s);
+    for (const s of o.symbols) {
+      this.#table.index(s);
+      this.#wanted.add(s);
+    }
   }
 
   /** The server's last subscription reply. */
@@ -205,8 +213,10 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   subscribe(symbols: readonly string[]): Promise<void> {
     const add = [...new Set(symbols)].filter((s) => !this.symbols.includes(s));
     if (add.length === 0) return Promise.resolve();
+    checkSymbols(add, 'subscribe()');
     if (this.#o.worker !== undefined) return this.#remoteSubscription('subscribe', add);
     this.setSymbols([...this.symbols, ...add]);
+    for (const s of add) this.#wanted.add(s);
     for (const s of add) this.#table.index(s);
     // A gap fill recovers a symbol's bars from its subscription on, not from before it.
     this.#subs.added(add, this.clock.now());
@@ -219,6 +229,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
     if (remove.length === 0) return Promise.resolve();
     if (this.#o.worker !== undefined) return this.#remoteSubscription('unsubscribe', remove);
     this.setSymbols(this.symbols.filter((s) => !remove.includes(s)));
+    for (const s of remove) this.#wanted.delete(s);
     return this.#sendSubscription('unsubscribe', remove);
   }
 
@@ -257,6 +268,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       updatedBars: this.#updated,
       dailyBars: this.#daily,
       ignoredWhileStopped: this.#ignored,
+      unexpectedSymbolBars: this.#unexpected,
       duplicatesDropped: this.#duplicates,
       gapFills: this.#gap.fills,
       gapFillFailures: this.#gap.failures,
@@ -438,6 +450,7 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
       updatedBars: v('updatedBars'),
       dailyBars: v('dailyBars'),
       ignoredWhileStopped: v('ignoredWhileStopped'),
+      unexpectedSymbolBars: v('unexpectedSymbolBars'),
       duplicatesDropped: v('duplicatesDropped'),
       gapFills: v('gapFills'),
       gapFillFailures: v('gapFillFailures'),
@@ -606,6 +619,11 @@ export class AlpacaMultiSymbolFeed extends AbstractBarFeed<AlpacaFeedEvent> {
   }
 
   #onBar(type: BarMessageType, bar: Bar): void {
+    if (!this.#wanted.has(bar.symbol)) {
+      this.#unexpected++;
+      this.reportError(new FeedError({ code: 'unknown_symbol', message: `a bar for ${quoteSymbol(bar.symbol)}, which this feed did not subscribe, dropped`, detail: { symbol: bar.symbol.slice(0, 40) } }));
+      return;
+    }
     if (type === 'd') {
       this.#daily++;
       this.emitter.emit({ type: 'dailyBar', bar });

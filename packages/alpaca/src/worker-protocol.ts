@@ -26,6 +26,7 @@ export const COUNTER_NAMES = [
   'updatedBars',
   'dailyBars',
   'ignoredWhileStopped',
+  'unexpectedSymbolBars',
   'duplicatesDropped',
   'gapFills',
   'gapFillFailures',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, CsvError, FeedError, HttpError, StateError, redact, redactError } from './errors.js';
+import { ConfigError, CsvError, FeedError, HttpError, StateError, findSecretPieces, redact, redactError } from './errors.js';
 
 describe('FeedError', () => {
   it('carries a code and is recognized by isInstance along its class chain', () => {
@@ -61,5 +61,15 @@ describe('redact', () => {
       expect(e.stack ?? '').not.toMatch(/CR3T-VAL|0123456789/);
     }
     expect(FeedError.isInstance(outer)).toBe(true);
+  });
+});
+
+describe('findSecretPieces', () => {
+  it('finds the whole secret and every 8-character piece, and nothing in clean text', () => {
+    const secret = 'sk_live_ABCDEFGHIJKLMNOP';
+    expect(findSecretPieces('all clean: ***', [secret])).toEqual([]);
+    expect(findSecretPieces(`key=${secret}`, [secret])).toContain(secret);
+    expect(findSecretPieces('...EFGHIJKL...', [secret])).toEqual(['EFGHIJKL']);
+    expect(findSecretPieces('EFGHIJK', [secret])).toEqual([]);
   });
 });

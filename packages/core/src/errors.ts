@@ -23,7 +23,9 @@ export type FeedErrorCode =
   | 'listener'
   | 'aborted'
   | 'timeout'
-  | 'gap_unfilled';
+  | 'gap_unfilled'
+  /** A bounded loop ran out of its budget (pages, requests, time): what was asked and what came are in the message. */
+  | 'limit';
 
 const BRAND = Symbol.for('@feed/core/FeedError');
 
@@ -251,4 +253,22 @@ export function redactError<E extends Error>(error: E, secrets: readonly (string
   };
   clean(error);
   return error;
+}
+
+/**
+ * Every place a secret shows in `text`: the whole secret, or any piece of 8 or more characters of
+ * it (what `redact` removes). Empty when the text is clean. For tests and log audits: scan every
+ * error, event and output line a run produced for the keys it used.
+ */
+export function findSecretPieces(text: string, secrets: Iterable<string | undefined>): string[] {
+  const found: string[] = [];
+  for (const s of secrets) {
+    if (s === undefined || s.length < 4) continue;
+    if (text.includes(s)) found.push(s);
+    for (let i = 0; i + SECRET_PIECE <= s.length; i++) {
+      const piece = s.slice(i, i + SECRET_PIECE);
+      if (text.includes(piece) && !found.includes(piece)) found.push(piece);
+    }
+  }
+  return found;
 }

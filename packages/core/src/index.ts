@@ -37,6 +37,7 @@ export {
   CalendarError,
   redact,
   redactError,
+  findSecretPieces,
 } from './errors.js';
 export type { SymbolConfig, SymbolInfo } from './symbols.js';
 export {

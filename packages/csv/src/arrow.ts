@@ -1,4 +1,5 @@
 import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { CsvError } from '@feed/core';
 import type { Vector } from 'apache-arrow';
 import { DataType, Float64, Schema, Table, TimeUnit, TimestampMillisecond, makeVector, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
@@ -135,7 +136,11 @@ export async function readArrowFile(file: string): Promise<{ bars: BarColumns; m
   return decodeArrow(bytes, file);
 }
 
-/** Writes `bytes` to `path` through a temporary file and a rename: a reader never sees half a file. */
+/**
+ * Writes `bytes` to `path` through a temporary file and a rename: a reader never sees half a file.
+ * A failure is a `CsvError` (`csv_file`) naming `path` and why (a missing folder, no permission),
+ * never the temporary name.
+ */
 export async function writeAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
@@ -147,6 +152,17 @@ export async function writeAtomically(path: string, bytes: Uint8Array | string):
     await rename(tmp, path);
   } catch (error) {
     await unlink(tmp).catch(() => undefined);
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? `its folder ${dirname(path)} does not exist`
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a folder'
+            : code === 'ENOSPC'
+              ? 'no space left on the device'
+              : (error as Error).message.split(tmp).join(path);
+    throw new CsvError({ code: 'csv_file', message: `cannot write: ${why}`, file: path, cause: error, detail: { errno: code } });
   }
 }

@@ -12,3 +12,4 @@ export type { ArrowBarMetadata } from './arrow.js';
 export { encodeArrow, decodeArrow, readArrowFile, isArrowPath, writeAtomically, ARROW_METADATA_KEY } from './arrow.js';
 export type { BarFileFormat } from './writer.js';
 export { REAL_DATA_HEADER, formatPrice, nyIso, realDataLine, realDataCsv, writeRealDataCsv, writeBarsFile } from './writer.js';
+export { barFilePath, fileInside } from './paths.js';

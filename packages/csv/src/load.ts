@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CsvError } from '@feed/core';
 import { encodeArrow, isArrowPath, readArrowFile, writeAtomically } from './arrow.js';
+import { fileInside } from './paths.js';
 import type { BarColumns } from './columns.js';
 import type { ParseReport } from './reader.js';
 import { parseCsv } from './reader.js';
@@ -89,7 +90,7 @@ export async function cacheKey(file: string, intervalMs: number): Promise<string
 /** Cache files of one symbol's source share a prefix: `SYMBOL-<hash of the path>-`. */
 function cachePrefix(symbol: string, file: string): string {
   const pathHash = createHash('sha256').update(resolve(file)).digest('hex').slice(0, 12);
-  return `${symbol.replace(/[^A-Za-z0-9._-]/g, '_')}-${pathHash}-`;
+  return `${symbol.slice(0, 40).replace(/[^A-Za-z0-9._-]/g, '_')}-${pathHash}-`;
 }
 
 /** Keeps one cache file per source: older versions of the same source's columns are removed. */
@@ -162,7 +163,7 @@ export async function loadBars(symbol: string, file: string, options: LoadOption
     let cached: { bars: BarColumns; report: ParseReport } | undefined;
     if (dir !== undefined) {
       try {
-        cacheFile = join(dir, `${cachePrefix(symbol, file)}${await cacheKey(file, intervalMs)}.arrow`);
+        cacheFile = fileInside(dir, `${cachePrefix(symbol, file)}${await cacheKey(file, intervalMs)}.arrow`);
         const r = await readArrowFile(cacheFile).catch(() => undefined);
         const stored = r?.metadata?.report as Record<string, unknown> | undefined;
         if (r !== undefined && stored !== undefined) cached = { bars: r.bars, report: restoreReport(symbol, file, stored) };

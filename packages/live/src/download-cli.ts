@@ -3,7 +3,7 @@
  * never-lose-data rules of `downloadBars`. A provider's command (`feed-alpaca-download`,
  * `feed-polygon-download`) supplies only its name, usage, extra flags and history client.
  */
-import { FeedError } from '@feed/core';
+import { FeedError, symbolProblem } from '@feed/core';
 import type { DownloadOptions } from './download.js';
 import { downloadBars } from './download.js';
 
@@ -77,6 +77,17 @@ export async function runDownloadCli(argv: readonly string[], io: CliIo, provide
     return 2;
   }
   const symbols = (args.symbols as string).split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  for (const s of symbols) {
+    const problem = symbolProblem(s);
+    if (problem !== undefined) {
+      io.err(`${name}: --symbols: ${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s)} ${problem}\n${provider.usage}\n`);
+      return 2;
+    }
+  }
+  if (symbols.length === 0) {
+    io.err(`${name}: --symbols lists no symbol\n${provider.usage}\n`);
+    return 2;
+  }
   let lastTenth = -1;
   const started = performance.now();
   try {

@@ -1,9 +1,8 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Bar, HistoricalBars, HistoryRequest, MarketCalendar, MarketSession } from '@feed/core';
-import { invalidOption, nyse } from '@feed/core';
+import { checkSymbols, invalidOption, nyse } from '@feed/core';
 import type { BarFileFormat } from '@feed/csv';
-import { loadBars, writeBarsFile } from '@feed/csv';
+import { barFilePath, loadBars, writeBarsFile } from '@feed/csv';
 
 /** Options of `downloadBars`. */
 export interface DownloadOptions {
@@ -87,6 +86,8 @@ export async function downloadBars(options: DownloadOptions): Promise<DownloadRe
   if (options.symbols.length === 0) {
     throw invalidOption('symbols', 'must not be empty', 'no symbols to download');
   }
+  // A file name is only ever built from a checked symbol, and stays inside outDir.
+  checkSymbols(options.symbols, 'downloadBars symbols');
   if (sessions.length === 0) {
     throw invalidOption('from', 'the range holds no NYSE session', `no trading session between ${options.from} and ${to}`);
   }
@@ -135,7 +136,7 @@ export async function downloadBars(options: DownloadOptions): Promise<DownloadRe
   const kept: { symbol: string; path: string; existing: number; downloaded: number }[] = [];
   for (const symbol of symbols) {
     const bars = (bySymbol.get(symbol) as Bar[]).sort((a, b) => a.start - b.start);
-    const path = join(options.outDir, `${symbol}.${format}`);
+    const path = barFilePath(options.outDir, symbol, format);
     if (bars.length === 0) {
       empty.push(symbol);
       continue;

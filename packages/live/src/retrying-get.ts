@@ -4,8 +4,11 @@ import { FeedError, HttpError, SystemClock, redact, redactError, sleep, timeoutS
 /**
  * A GET that is bounded in every direction, shared by the providers' history clients: a timeout per
  * request (headers and body), retries of 5xx, network errors and timeouts with doubling delays, 429
- * waits that honour `Retry-After` and `X-RateLimit-Reset` up to a cap, a retry budget per call, an
- * abort signal, and errors that are typed and never hold a secret.
+ * waits that honour `Retry-After` and `X-RateLimit-Reset` up to a cap, a retry budget per call, a
+ * budget of requests, of pages without a new bar and of time per call, an abort signal, and errors
+ * that are typed and never hold a secret. Credentials stay with their origin: redirects are followed
+ * by hand, only within the origin the client was given, and a request to any other origin is refused
+ * before anything is sent.
  */
 
 /** A wait before a retry of a history request. */
@@ -68,20 +71,61 @@ export interface RetryingGetOptions {
   clock?: Clock;
   /** Told before every wait for a retry (for logging, metrics, or a test driving a `ManualClock`). */
   onRetry?: (info: RetryInfo) => void;
+  /**
+   * Redirects (301, 302, 303, 307, 308) one request may follow, each within the client's origin and
+   * each spending one retry of the call's budget. A redirect to another origin is never followed.
+   * @default 5
+   */
+  maxRedirects?: number;
+  /**
+   * Requests one call (one `bars()` or `barsBySymbol()`, over all its pages and retries) may make.
+   * @default 10000
+   */
+  maxRequestsPerCall?: number;
+  /**
+   * Pages one call may receive that bring no new bar (empty, or only bars it already had): a server
+   * that hands out fresh page tokens forever is stopped here, not by the request budget.
+   * @default 10
+   */
+  maxPagesWithoutBars?: number;
+  /**
+   * How long one call may take in all, pages, retries and waits included, in milliseconds of clock time.
+   * @default 600000
+   */
+  callTimeoutMs?: number;
 }
 
-/** What a provider adds: its headers, its secrets (removed from every text), its words for a refusal. */
+/** What a provider adds: its origin, headers and query credentials, its secrets (removed from every text), its words for a refusal. */
 export interface RetryingGetInit {
+  /**
+   * The only origin (`https://host:port`) requests may go to: the origin of the base URL the user
+   * named. A URL of any other origin, first or by redirect, is an `HttpError` and nothing is sent.
+   */
+  readonly origin: string;
+  /** Headers of every request (the provider's keys go here, or in `authorize`). */
   readonly headers: () => Record<string, string>;
+  /** The URL as requested, with the provider's query credentials added (Polygon's `apiKey`); called only for URLs of `origin`. */
+  readonly authorize?: (url: URL) => URL;
   readonly secrets: () => readonly string[];
   /** The error for a status retrying cannot cure (401, 403, ...), in the provider's words; undefined: the generic one. */
   readonly refused?: (status: number, text: string, url: string) => FeedError | undefined;
 }
 
-/** One call's state (a call may span pages): its retry budget and its signal. */
+/** One call's state (a call may span pages): its budgets, its signal (the caller's and the call's deadline), what it asked and what came. */
 export interface CallState {
   retriesLeft: number;
-  readonly signal: AbortSignal | undefined;
+  /** Aborts when the caller's signal does or the call's deadline (`callTimeoutMs`) passes. */
+  readonly signal: AbortSignal;
+  /** Requests made, pages received, pages that brought no new bar, bars kept. */
+  requests: number;
+  pages: number;
+  pagesWithoutBars: number;
+  bars: number;
+  /** What the call asked, for error messages (`TQQQ,SQQQ from ... to ...`). */
+  readonly asked: string;
+  readonly startedAt: number;
+  /** Ends the call's deadline timer (always, in a `finally`). */
+  end(): void;
 }
 
 /** The bounded GET (see the module's comment). */
@@ -96,6 +140,11 @@ export class RetryingGet {
   readonly #retryBudget: number;
   readonly #clock: Clock;
   readonly #onRetry: ((info: RetryInfo) => void) | undefined;
+  readonly #maxRedirects: number;
+  readonly #maxRequestsPerCall: number;
+  readonly #maxPagesWithoutBars: number;
+  readonly #callTimeoutMs: number;
+  #redirects = 0;
   #requests = 0;
   #retries = 0;
   #rateLimitWaits = 0;
@@ -112,6 +161,10 @@ export class RetryingGet {
     this.#retryBudget = options.retryBudget ?? 20;
     this.#clock = options.clock ?? new SystemClock();
     this.#onRetry = options.onRetry;
+    this.#maxRedirects = options.maxRedirects ?? 5;
+    this.#maxRequestsPerCall = options.maxRequestsPerCall ?? 10_000;
+    this.#maxPagesWithoutBars = options.maxPagesWithoutBars ?? 10;
+    this.#callTimeoutMs = options.callTimeoutMs ?? 600_000;
   }
 
   /** The clock of every wait and timeout. */
@@ -119,14 +172,43 @@ export class RetryingGet {
     return this.#clock;
   }
 
-  /** A new call's state: the full retry budget. */
-  call(signal: AbortSignal | undefined): CallState {
-    return { retriesLeft: this.#retryBudget, signal };
+  /** A new call's state: the full budgets, and a deadline `callTimeoutMs` from now. `asked` says what the call asks for (in errors). */
+  call(signal: AbortSignal | undefined, asked = 'the request'): CallState {
+    const deadline = timeoutSignal(this.#clock, this.#callTimeoutMs, this.redact(`${asked}: the whole call`), signal);
+    return { retriesLeft: this.#retryBudget, signal: deadline.signal, requests: 0, pages: 0, pagesWithoutBars: 0, bars: 0, asked: this.redact(asked), startedAt: this.#clock.now(), end: () => deadline.dispose() };
   }
 
-  /** Requests made, retries after errors, waits for the rate limit and timed-out requests, since construction. */
-  stats(): { requests: number; retries: number; rateLimitWaits: number; timeouts: number } {
-    return { requests: this.#requests, retries: this.#retries, rateLimitWaits: this.#rateLimitWaits, timeouts: this.#timeouts };
+  /**
+   * Records a page of the call and how many new bars it brought; past `maxPagesWithoutBars` pages
+   * that brought none, the call fails with a `limit` error saying what was asked and what came.
+   */
+  page(call: CallState, newBars: number, url: string): void {
+    call.pages++;
+    call.bars += newBars;
+    if (newBars > 0) return;
+    call.pagesWithoutBars++;
+    if (call.pagesWithoutBars > this.#maxPagesWithoutBars) {
+      throw this.#limit(call, url, `${call.pagesWithoutBars} pages brought no new bar (maxPagesWithoutBars ${this.#maxPagesWithoutBars}): the server keeps handing out pages`);
+    }
+  }
+
+  /** Requests made, retries after errors, waits for the rate limit, timed-out requests and redirects followed, since construction. */
+  stats(): { requests: number; retries: number; rateLimitWaits: number; timeouts: number; redirects: number } {
+    return { requests: this.#requests, retries: this.#retries, rateLimitWaits: this.#rateLimitWaits, timeouts: this.#timeouts, redirects: this.#redirects };
+  }
+
+  /** The URL parsed, or a typed error naming it (a `next_url` that is not a URL); a relative one resolves against `base`. */
+  parseUrl(text: string, base: string | undefined, what: string): URL {
+    try {
+      return base === undefined ? new URL(text) : new URL(text, base);
+    } catch {
+      throw new FeedError({ code: 'protocol', message: this.redact(`malformed response: ${what} ${snippet(JSON.stringify(text), 80)} is not a URL`), detail: { url: this.redact(base ?? '') } });
+    }
+  }
+
+  /** Whether `url` is of the client's origin (the only one credentials may go to). */
+  sameOrigin(url: URL): boolean {
+    return url.origin === this.#init.origin;
   }
 
   /** `text` without the provider's secrets. */
@@ -134,19 +216,31 @@ export class RetryingGet {
     return redact(text, this.#init.secrets());
   }
 
-  /** GET `url` under the call's budget and signal: the body of a 2xx, or a typed error. */
-  async get(url: string, call: CallState): Promise<string> {
+  /**
+   * GET `url` under the call's budgets and signal: the body of a 2xx, or a typed error. `url` holds
+   * no credential: the provider's headers and `authorize` add them, only for the client's origin.
+   */
+  async get(target: string, call: CallState): Promise<string> {
     let failures = 0;
     let waits = 0;
+    let redirects = 0;
+    let current = this.parseUrl(target, undefined, 'URL');
     for (;;) {
+      const url = current.toString();
       throwIfAborted(call.signal);
+      if (!this.sameOrigin(current)) {
+        throw new HttpError({ status: 0, message: this.redact(`refused to send a request to ${current.origin}: credentials go only to ${this.#init.origin}, the origin of the base URL`), url: this.redact(url), detail: { origin: this.#init.origin, refused: current.origin } });
+      }
+      if (call.requests >= this.#maxRequestsPerCall) throw this.#limit(call, url, `${call.requests} requests made (maxRequestsPerCall ${this.#maxRequestsPerCall})`);
+      call.requests++;
       this.#requests++;
       const timeout = timeoutSignal(this.#clock, this.#timeoutMs, `GET ${this.redact(url)}`, call.signal);
       let status: number;
       let text: string;
       let headers: Headers;
       try {
-        const response = await this.#fetch(url, { headers: this.#init.headers(), signal: timeout.signal });
+        const sent = this.#init.authorize === undefined ? current : this.#init.authorize(new URL(current));
+        const response = await this.#fetch(sent.toString(), { headers: this.#init.headers(), signal: timeout.signal, redirect: 'manual' });
         status = response.status;
         headers = response.headers;
         // The body is read under the same timeout: a server may send headers and then stall.
@@ -164,6 +258,29 @@ export class RetryingGet {
         continue;
       }
       timeout.dispose();
+      if (status >= 300 && status < 400 && status !== 304) {
+        // Followed by hand: fetch would carry custom headers (the keys) to any host a server names.
+        const location = headers.get('location');
+        if (location === null || location === '') throw new HttpError({ status, message: 'a redirect without a Location header', url: this.redact(url) });
+        const next = this.parseUrl(location, url, `redirect Location`);
+        if (!this.sameOrigin(next)) {
+          throw new HttpError({
+            status,
+            message: this.redact(`redirect from ${current.origin} to another origin, ${next.origin}, refused: credentials go only to ${this.#init.origin}`),
+            url: this.redact(url),
+            detail: { origin: this.#init.origin, refused: next.origin },
+          });
+        }
+        if (redirects >= this.#maxRedirects) throw new HttpError({ status, message: `more than ${this.#maxRedirects} redirects (maxRedirects)`, url: this.redact(url) });
+        redirects++;
+        this.#redirects++;
+        if (call.retriesLeft <= 0) {
+          throw new HttpError({ status, message: this.redact(`retry budget of ${this.#retryBudget} spent; last: a redirect to ${next.pathname}`), url: this.redact(url), detail: { retryBudget: this.#retryBudget } });
+        }
+        call.retriesLeft--;
+        current = next;
+        continue;
+      }
       if (status === 429) {
         if (waits >= this.#maxRateLimitWaits) {
           throw new HttpError({ status: 429, message: `rate limited ${waits + 1} times in a row; giving up`, url: this.redact(url) });
@@ -194,6 +311,15 @@ export class RetryingGet {
       if (status < 200 || status >= 300) throw new HttpError({ status, message: this.redact(snippet(text) || `status ${status}`), url: this.redact(url) });
       return text;
     }
+  }
+
+  #limit(call: CallState, url: string, what: string): FeedError {
+    const elapsed = this.#clock.now() - call.startedAt;
+    return new FeedError({
+      code: 'limit',
+      message: this.redact(`${call.asked}: gave up: ${what}; came: ${call.pages} pages, ${call.bars} bars, ${call.requests} requests in ${elapsed} ms (last ${url})`),
+      detail: { url: this.redact(url), pages: call.pages, bars: call.bars, requests: call.requests, pagesWithoutBars: call.pagesWithoutBars, elapsedMs: elapsed },
+    });
   }
 
   /** Spends one retry of the call's budget and waits; the wait ends at once if the call is aborted. */

@@ -54,9 +54,10 @@ authorization {
 }
 `,
     });
-  });
+    // Certificates by openssl and a TLS server's start: seconds on a loaded 2-core machine.
+  }, 60_000);
   afterAll(async () => {
-    await server.stop();
+    await (server as NatsServer | undefined)?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

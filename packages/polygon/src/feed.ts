@@ -1,5 +1,5 @@
 import type { Bar, FeedStats, HistoricalBars } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ConfigError, FeedError, MINUTE_MS, parseOptions, redact, redactError } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConfigError, FeedError, MINUTE_MS, checkSymbols, parseOptions, quoteSymbol, redact, redactError } from '@feed/core';
 import type { LiveFeedOptions, ResolvedLiveOptions, Session } from '@feed/live';
 import { Connection, GapFiller, Heartbeat, LiveCore, SymbolTable, frameData, jsonFrames, liveOptionsShape, resolveLiveOptions } from '@feed/live';
 import { z } from 'zod';
@@ -57,6 +57,8 @@ export interface PolygonFeedStats extends FeedStats {
   readonly unknownMessages: number;
   readonly statusMessages: number;
   readonly duplicatesDropped: number;
+  /** Bars for a symbol this feed did not subscribe: dropped, each reported as `unknown_symbol`. */
+  readonly unexpectedSymbolBars: number;
   readonly connectAttempts: number;
   readonly pongTimeouts: number;
   readonly watchdogTrips: number;
@@ -100,7 +102,7 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
   #pending = new Set<string>();
   #waiters: { resolve: () => void; reject: (e: FeedError) => void }[] = [];
   #addedAt = new Map<string, number>();
-  #n = { frames: 0, messages: 0, malformed: 0, rejected: 0, unknown: 0, status: 0, duplicates: 0 };
+  #n = { frames: 0, messages: 0, malformed: 0, rejected: 0, unknown: 0, status: 0, duplicates: 0, unexpected: 0 };
 
   constructor(options: PolygonFeedOptions) {
     const parsed = parseOptions(schema, options, 'PolygonMultiSymbolFeed options');
@@ -190,6 +192,7 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
       unknownMessages: this.#n.unknown,
       statusMessages: this.#n.status,
       duplicatesDropped: this.#n.duplicates,
+      unexpectedSymbolBars: this.#n.unexpected,
       connectAttempts: this.#connection.attempts,
       pongTimeouts: this.#heartbeat.pongTimeouts,
       watchdogTrips: this.#heartbeat.watchdogTrips,
@@ -211,6 +214,7 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
   subscribe(symbols: readonly string[]): Promise<void> {
     const add = [...new Set(symbols)].filter((s) => !this.symbols.includes(s));
     if (add.length === 0) return Promise.resolve();
+    checkSymbols(add, 'subscribe()');
     this.setSymbols([...this.symbols, ...add]);
     for (const s of add) {
       this.#table.index(s);
@@ -344,6 +348,11 @@ export class PolygonMultiSymbolFeed extends AbstractBarFeed<PolygonFeedEvent> {
 
   /** A bar whose start is off the grid or more than one minute ahead of the clock is refused (as Alpaca's feed does). */
   #onBar(bar: Bar): void {
+    if (!this.symbols.includes(bar.symbol)) {
+      this.#n.unexpected++;
+      this.reportError(new FeedError({ code: 'unknown_symbol', message: `a bar for ${quoteSymbol(bar.symbol)}, which this feed did not subscribe, dropped`, detail: { symbol: bar.symbol.slice(0, 40) } }));
+      return;
+    }
     const now = this.clock.now();
     const reason = bar.start % MINUTE_MS !== 0 ? 'off_grid' : bar.start - now > MINUTE_MS ? 'future' : undefined;
     if (reason !== undefined) {

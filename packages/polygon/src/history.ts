@@ -53,6 +53,8 @@ export class PolygonHistoricalClient implements HistoricalBars {
   readonly adjusted: boolean;
   readonly #key: string;
   readonly #http: RetryingGet;
+  #droppedUnasked = 0;
+  #droppedOutOfRange = 0;
 
   constructor(options: PolygonHistoryOptions = {}) {
     const key = options.apiKey ?? (options.env ?? process.env)[KEY_VARIABLE];
@@ -66,17 +68,35 @@ export class PolygonHistoricalClient implements HistoricalBars {
     }
     this.#key = key;
     this.baseUrl = (options.baseUrl ?? POLYGON_URL).replace(/\/+$/, '');
+    let base: URL | undefined;
+    try {
+      base = new URL(this.baseUrl);
+    } catch {
+      base = undefined;
+    }
+    if (base === undefined || !/^https?:$/.test(base.protocol)) {
+      throw new ConfigError({ code: 'invalid_option', message: `baseUrl ${JSON.stringify(this.baseUrl)} is not an http:// or https:// URL`, issues: [{ path: 'baseUrl', message: 'must be an http:// or https:// URL' }] });
+    }
     this.adjusted = options.adjusted ?? true;
     this.#http = new RetryingGet(options, {
+      origin: base.origin,
       headers: () => ({ accept: 'application/json' }),
+      // The key rides in the query, added to each request of this origin only (a next_url comes without it).
+      authorize: (u) => {
+        u.searchParams.set('apiKey', key);
+        return u;
+      },
       secrets: () => [key],
       refused: (status, text, url) => this.#refused(status, text, url),
     });
   }
 
-  /** Requests, retries, rate-limit waits and timeouts since construction. */
-  stats(): { requests: number; retries: number; rateLimitWaits: number; timeouts: number } {
-    return this.#http.stats();
+  /**
+   * Requests, retries, rate-limit waits, timeouts and redirects followed; results dropped because they
+   * were for another ticker than asked, or outside the asked range. Since construction.
+   */
+  stats(): { requests: number; retries: number; rateLimitWaits: number; timeouts: number; redirects: number; droppedUnasked: number; droppedOutOfRange: number } {
+    return { ...this.#http.stats(), droppedUnasked: this.#droppedUnasked, droppedOutOfRange: this.#droppedOutOfRange };
   }
 
   toString(): string {
@@ -92,29 +112,68 @@ export class PolygonHistoricalClient implements HistoricalBars {
     const from = toMs(request.start);
     const to = request.end === undefined ? this.#http.clock.now() : toMs(request.end);
     if (!(Number.isFinite(from) && Number.isFinite(to))) throw new FeedError({ code: 'invalid_option', message: `bad range: start ${String(request.start)}, end ${String(request.end)}` });
-    const call = this.#http.call(request.signal);
+    const call = this.#http.call(request.signal, `minute aggregates of ${symbol} from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`);
     const max = request.maxBars ?? Infinity;
     let url: string | null = `${this.baseUrl}/v2/aggs/ticker/${encodeURIComponent(symbol)}/range/1/minute/${from}/${to}?adjusted=${this.adjusted}&sort=asc&limit=50000`;
     const seen = new Set<string>();
     let total = 0;
-    while (url !== null) {
-      const body = await this.#http.get(this.#withKey(url), call);
-      const page = this.#parse(body, url, symbol);
-      for (const bar of page.bars) {
-        // The range is inclusive of bars starting at `to`; Polygon's end is a day when given as a date.
-        if (bar.start > to) continue;
-        if (total >= max) return;
-        total++;
-        yield bar;
-      }
-      url = page.next;
-      if (url !== null) {
-        if (seen.has(url)) {
-          throw new FeedError({ code: 'protocol', message: this.#http.redact(`malformed response for ${symbol}: next_url ${url} was already followed (the pages loop)`), detail: { symbol } });
+    let last = -Infinity;
+    try {
+      while (url !== null) {
+        const body = await this.#http.get(url, call);
+        const page = this.#parse(body, url, symbol);
+        const kept: Bar[] = [];
+        let fresh = 0;
+        if (page.ticker !== undefined && page.ticker !== symbol) this.#droppedUnasked += page.bars.length;
+        else {
+          for (const bar of page.bars) {
+            // The range is inclusive of bars starting at `to`; Polygon's end is a day when given as a date.
+            if (bar.start < from || bar.start > to) {
+              this.#droppedOutOfRange++;
+              continue;
+            }
+            if (bar.start > last) {
+              fresh++;
+              last = bar.start;
+            }
+            kept.push(bar);
+          }
         }
-        seen.add(url);
+        this.#http.page(call, fresh, this.#http.redact(url));
+        for (const bar of kept) {
+          if (total >= max) return;
+          total++;
+          yield bar;
+        }
+        url = page.next === null ? null : this.#nextUrl(page.next, url, symbol);
+        if (url !== null) {
+          if (seen.has(url)) {
+            throw new FeedError({ code: 'protocol', message: this.#http.redact(`malformed response for ${symbol}: next_url ${url} was already followed (the pages loop)`), detail: { symbol, url: this.#http.redact(url) } });
+          }
+          seen.add(url);
+        }
       }
+    } finally {
+      call.end();
     }
+  }
+
+  /**
+   * A `next_url` as the URL to request: parsed safely (a relative one against the page's URL), its
+   * `apiKey` removed (the client adds its own), and of the base URL's origin, else a protocol error:
+   * the key never goes to a host the user did not name.
+   */
+  #nextUrl(next: string, from: string, symbol: string): string {
+    const u = this.#http.parseUrl(next, from, 'next_url');
+    if (!this.#http.sameOrigin(u)) {
+      throw new FeedError({
+        code: 'protocol',
+        message: this.#http.redact(`malformed response for ${symbol}: next_url points to ${u.origin}, not ${new URL(this.baseUrl).origin} (the key goes only to the base URL's origin)`),
+        detail: { symbol, url: this.#http.redact(from), refused: u.origin },
+      });
+    }
+    u.searchParams.delete('apiKey');
+    return u.toString();
   }
 
   /** Every bar of the request, per symbol, in time order (one symbol after another). */
@@ -128,14 +187,7 @@ export class PolygonHistoricalClient implements HistoricalBars {
     return out;
   }
 
-  /** The URL with the key attached (a `next_url` comes without it). */
-  #withKey(url: string): string {
-    const u = new URL(url);
-    u.searchParams.set('apiKey', this.#key);
-    return u.toString();
-  }
-
-  #parse(text: string, url: string, symbol: string): { bars: Bar[]; next: string | null } {
+  #parse(text: string, url: string, symbol: string): { bars: Bar[]; next: string | null; ticker: string | undefined } {
     const where = this.#http.redact(url);
     let body: unknown;
     try {
@@ -143,26 +195,29 @@ export class PolygonHistoricalClient implements HistoricalBars {
     } catch {
       throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: not JSON (${text.length} bytes)`, detail: { url: where } });
     }
-    if (typeof body !== 'object' || body === null) throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: not an object` });
-    const b = body as { status?: unknown; results?: unknown; next_url?: unknown; error?: unknown; message?: unknown };
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: ${Array.isArray(body) ? 'an array' : String(body)}, not an object with results`, detail: { url: where } });
+    }
+    const b = body as { status?: unknown; results?: unknown; next_url?: unknown; error?: unknown; message?: unknown; ticker?: unknown };
+    const ticker = typeof b.ticker === 'string' ? b.ticker : undefined;
     if (b.status === 'ERROR' || b.status === 'NOT_AUTHORIZED') {
       const said = [b.error, b.message, b.status].find((x): x is string => typeof x === 'string') ?? 'an error';
       throw new FeedError({ code: 'provider', message: this.#http.redact(`Polygon: ${said} (${where})`), detail: { status: b.status } });
     }
     const next = typeof b.next_url === 'string' && b.next_url.length > 0 ? b.next_url : null;
     if (b.next_url !== undefined && b.next_url !== null && typeof b.next_url !== 'string') {
-      throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: next_url is not a string` });
+      throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: next_url is not a string`, detail: { url: where } });
     }
     const bars: Bar[] = [];
-    if (b.results === undefined || b.results === null) return { bars, next };
-    if (!Array.isArray(b.results)) throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: results is not an array` });
+    if (b.results === undefined || b.results === null) return { bars, next, ticker };
+    if (!Array.isArray(b.results)) throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: results is not an array`, detail: { url: where } });
     const receivedAt = this.#http.clock.now();
     b.results.forEach((r: unknown, i: number) => {
       const bar = aggregateOf(r, symbol, receivedAt);
       if (typeof bar === 'string') throw new FeedError({ code: 'protocol', message: `malformed response from ${where}: results[${i}]: ${bar}`, detail: { url: where, index: i } });
       bars.push(bar);
     });
-    return { bars, next };
+    return { bars, next, ticker };
   }
 
   #refused(status: number, text: string, url: string): FeedError | undefined {
@@ -189,6 +244,8 @@ export function aggregateOf(r: unknown, symbol: string, receivedAt: number): Bar
   const a = r as Record<string, unknown>;
   const start = a.t ?? a.s;
   for (const [k, v] of [['t', start], ['o', a.o], ['h', a.h], ['l', a.l], ['c', a.c], ['v', a.v]] as const) if (!isNum(v)) return `${k} is not a finite number`;
+  if ((a.v as number) < 0) return `v is ${a.v as number}: a volume is never negative`;
+  for (const k of ['o', 'h', 'l', 'c'] as const) if ((a[k] as number) <= 0) return `${k} is ${a[k] as number}: a price is > 0`;
   if (a.vw !== undefined && !isNum(a.vw)) return 'vw is not a finite number';
   if (a.n !== undefined && !isNum(a.n)) return 'n is not a finite number';
   return barFromValues(symbol, start as number, MINUTE_MS, a.o as number, a.h as number, a.l as number, a.c as number, a.v as number, isNum(a.vw) ? a.vw : Number.NaN, isNum(a.n) ? a.n : -1, receivedAt);

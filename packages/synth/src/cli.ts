@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { FeedError, loadSymbolConfig } from '@feed/core';
+import { FeedError, loadSymbolConfig, symbolProblem } from '@feed/core';
 import type { GenerateOptions } from './generate.js';
 import { generateFiles } from './generate.js';
 
@@ -44,6 +44,10 @@ function parse(argv: string[]): GenerateOptions {
       }
       case '--symbols':
         opts.symbols = value.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+        for (const s of opts.symbols) {
+          const problem = symbolProblem(s);
+          if (problem !== undefined) throw new UsageError(`--symbols: ${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s)} ${problem}`);
+        }
         break;
       case '--format':
         if (value !== 'csv' && value !== 'arrow') throw new UsageError(`--format must be csv or arrow (got '${value}')`);

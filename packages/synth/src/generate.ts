@@ -1,9 +1,8 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Bar, SymbolConfig } from '@feed/core';
 import { DEFAULT_SYMBOL_CONFIG, DEFAULT_SYMBOLS, NEW_YORK, invalidOption, nyse, zonedTimeToEpoch } from '@feed/core';
 import type { BarFileFormat } from '@feed/csv';
-import { readBarsFromCsv, writeBarsFile } from '@feed/csv';
+import { barFilePath, readBarsFromCsv, writeBarsFile } from '@feed/csv';
 import { generateLeveraged, specFromConfig } from './leverage.js';
 import { Random } from './random.js';
 import { simulateMarket } from './simulator.js';
@@ -152,7 +151,7 @@ export async function generateFiles(options: GenerateOptions): Promise<Generated
     return write(symbol, thinTrading(bars, chance, seed * 1009 + index), `${source}, no trade in ${(chance * 100).toFixed(chance < 0.01 ? 2 : 1)} % of minutes`);
   };
   const write = async (symbol: string, bars: Bar[], source: string): Promise<void> => {
-    const path = join(options.outDir, `${symbol}.${options.format ?? 'csv'}`);
+    const path = barFilePath(options.outDir, symbol, options.format ?? 'csv');
     const n = await writeBarsFile(path, bars, options.format ?? 'csv');
     out.push({ symbol, path, bars: n, source });
     options.onProgress?.({ symbol, path, bars: n, done: out.length, total, source });

@@ -1,0 +1,94 @@
+/**
+ * `@feed/live/testing`: the plumbing of a test server for a live feed, with no protocol in it. An
+ * HTTP server and a WebSocket server on 127.0.0.1 (a free port), recording what clients sent, for
+ * tests that write the protocol themselves: a hostile server, a provider's fake, a proxy.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
+
+/** One request a test HTTP server received. */
+export interface RecordedRequest {
+  readonly method: string;
+  /** Path and query, as sent. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** A running test HTTP server. */
+export interface TestHttpServer {
+  /** `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** Every request, in arrival order. */
+  readonly requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+/** How a test HTTP server answers: `url` is the request's URL parsed against the server's. */
+export type TestHttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
+
+/** Starts an HTTP server on 127.0.0.1 that records each request and hands it to `handler`. */
+export async function startHttpServer(handler: TestHttpHandler): Promise<TestHttpServer> {
+  const requests: RecordedRequest[] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push({ method: req.method ?? 'GET', url: req.url ?? '', headers: req.headers });
+    handler(req, res, new URL(req.url ?? '/', 'http://127.0.0.1'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Writes a JSON answer (a string body is sent as it is: malformed JSON on purpose). */
+export function sendJson(res: ServerResponse, body: unknown, status = 200, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+/** A running test WebSocket server. */
+export interface TestWsServer {
+  /** `ws://127.0.0.1:PORT` followed by `path`. */
+  url(path?: string): string;
+  /** Every client socket, in connection order (closed ones stay). */
+  readonly sockets: WebSocket[];
+  /** Every upgrade request's headers, in connection order. */
+  readonly upgrades: IncomingHttpHeaders[];
+  /** Sends to the newest client. */
+  send(data: string | Uint8Array, binary?: boolean): void;
+  close(): Promise<void>;
+}
+
+/** Starts a WebSocket server on 127.0.0.1; `onConnection` runs for each client (the protocol is the test's). */
+export async function startWsServer(onConnection: (socket: WebSocket, upgrade: IncomingMessage) => void = () => undefined): Promise<TestWsServer> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  await new Promise<void>((resolve) => wss.once('listening', resolve));
+  const sockets: WebSocket[] = [];
+  const upgrades: IncomingHttpHeaders[] = [];
+  wss.on('connection', (socket, req) => {
+    sockets.push(socket);
+    upgrades.push(req.headers);
+    onConnection(socket, req);
+  });
+  const port = (wss.address() as AddressInfo).port;
+  return {
+    url: (path = '') => `ws://127.0.0.1:${port}${path}`,
+    sockets,
+    upgrades,
+    send: (data, binary = false) => sockets[sockets.length - 1]?.send(data, { binary }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of wss.clients) s.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}
