@@ -41,6 +41,15 @@ describe('feed-synth, run as a command', () => {
     expect(half.stderr).toContain('give both --from and --to, or neither (got only --from)');
   }, 60_000);
 
+  it('--symbols ../pwned (a path, not a ticker): a usage error (exit 2), nothing written', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'feed-synth-hostile-'));
+    const r = await cli(['--out', join(root, 'out'), '--from', '2025-10-16', '--to', '2025-10-16', '--symbols', 'UPRO,../pwned']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--symbols: "../PWNED" must be a ticker');
+    expect(existsSync(join(root, 'out'))).toBe(false);
+    expect(existsSync(join(root, 'PWNED.csv'))).toBe(false);
+  }, 60_000);
+
   it('exits 1 with a clear message for a missing input file', async () => {
     const r = await cli(['--out', '/tmp/x', '--spy', '/nonexistent/SPY.csv', '--symbols', 'UPRO']);
     expect(r.code).toBe(1);
