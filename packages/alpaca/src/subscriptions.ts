@@ -8,13 +8,11 @@ interface Waiter {
 }
 
 /**
- * What the feed asked the server for and what the server confirmed: the subscribe messages, the
- * time each symbol was added (gap fill starts there), and the calls of `subscribe()` and
- * `unsubscribe()` waiting for the server's reply, in order.
+ * What the feed asked the server for and what the server confirmed: the subscribe messages, and the
+ * calls of `subscribe()` and `unsubscribe()` waiting for the server's reply, in order.
  */
 export class Subscriptions {
   #confirmed: Subscription = { bars: [], updatedBars: [], dailyBars: [] };
-  readonly #addedAt = new Map<string, number>();
   #waiters: Waiter[] = [];
 
   constructor(private readonly channels: Required<Channels>) {}
@@ -27,15 +25,6 @@ export class Subscriptions {
   /** Whether a bar channel is subscribed (the watchdog expects data only then). */
   get barsChannel(): boolean {
     return this.channels.bars || this.channels.updatedBars;
-  }
-
-  /** Remembers when symbols were added while running. */
-  added(symbols: readonly string[], now: number): void {
-    for (const s of symbols) this.#addedAt.set(s, now);
-  }
-
-  addedAt(symbol: string): number | undefined {
-    return this.#addedAt.get(symbol);
   }
 
   /** The message for `symbols` on every configured channel; undefined when there are none. */

@@ -9,7 +9,8 @@ import { ManualClock, SystemClock } from '@feed/core';
 import type { AlpacaFeedOptions } from './feed-options.js';
 import { AlpacaMultiSymbolFeed } from './stream.js';
 import type { FromWorker, ToWorker, WireEvent } from './worker-protocol.js';
-import { BAR_STRIDE, COUNTER_NAMES, KIND_LIVE, KIND_RECOVERED, MAX_BATCH, toWire } from './worker-protocol.js';
+import type { WireCounters } from './worker-protocol.js';
+import { BAR_STRIDE, KIND_LIVE, KIND_RECOVERED, MAX_BATCH, toWire } from './worker-protocol.js';
 
 /** What the main thread hands the worker. */
 export interface WorkerInit {
@@ -49,13 +50,17 @@ class WorkerFeed extends AlpacaMultiSymbolFeed {
   #count = 0;
   #names: [number, string][] = [];
   #named = 0;
-  #recovered = 0;
   #flushQueued = false;
 
-  protected override deliver(bar: Bar, index: number): void {
-    // A recovered bar is counted just before it is delivered: that tells the two kinds apart.
-    const kind = this.barsRecovered !== this.#recovered ? KIND_RECOVERED : KIND_LIVE;
-    this.#recovered = this.barsRecovered;
+  protected override deliverLive(bar: Bar, index: number): void {
+    this.#batch(bar, index, KIND_LIVE);
+  }
+
+  protected override deliverRecovered(bar: Bar, index: number): void {
+    this.#batch(bar, index, KIND_RECOVERED);
+  }
+
+  #batch(bar: Bar, index: number, kind: number): void {
     while (this.#named <= index) {
       this.#names.push([this.#named, this.symbolAt(this.#named)]);
       this.#named++;
@@ -95,14 +100,8 @@ class WorkerFeed extends AlpacaMultiSymbolFeed {
     this.#names = [];
   }
 
-  counters(): Float64Array {
-    const s = this.scalarStats();
-    const out = new Float64Array(COUNTER_NAMES.length);
-    COUNTER_NAMES.forEach((name, i) => {
-      const v = s[name];
-      out[i] = typeof v === 'boolean' ? Number(v) : v;
-    });
-    return out;
+  counters(): WireCounters {
+    return this.scalarStats();
   }
 }
 

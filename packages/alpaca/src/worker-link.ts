@@ -4,14 +4,14 @@ import type { Clock, Unsubscribe } from '@feed/core';
 import { ConnectionError, FeedError, SystemClock } from '@feed/core';
 import type { AlpacaFeedOptions } from './feed-options.js';
 import type { WorkerInit } from './worker-entry.js';
-import type { FromWorker, ToWorker, WireEvent } from './worker-protocol.js';
+import type { FromWorker, ToWorker, WireCounters, WireEvent } from './worker-protocol.js';
 import { fromWire } from './worker-protocol.js';
 
 /** What the link tells the feed on the main thread. */
 export interface WorkerLinkHandlers {
   bars(data: Float64Array, count: number, names: readonly (readonly [number, string])[]): void;
   event(event: WireEvent): void;
-  counters(counters: Float64Array): void;
+  counters(counters: WireCounters): void;
   /** The worker died or could not start: the feed ends as after a fatal error. */
   failed(error: FeedError): void;
 }

@@ -16,28 +16,8 @@ export const KIND_RECOVERED = 1;
 /** Bars per batch at most: a batch is one task on the main thread, so this bounds its length. */
 export const MAX_BATCH = 2048;
 
-/** The worker feed's counters, by position in `counters`. */
-export const COUNTER_NAMES = [
-  'frames',
-  'messages',
-  'malformed',
-  'rejectedBars',
-  'unknownMessages',
-  'updatedBars',
-  'dailyBars',
-  'ignoredWhileStopped',
-  'unexpectedSymbolBars',
-  'duplicatesDropped',
-  'gapFills',
-  'gapFillFailures',
-  'gapFillTimeouts',
-  'gapFillInProgress',
-  'heldBars',
-  'connectAttempts',
-  'pongTimeouts',
-  'watchdogTrips',
-  'reconnects',
-] as const;
+/** The worker feed's counters: its `scalarStats()` as they were when the message left (names from the statistics object, not a list). */
+export type WireCounters = Readonly<Record<string, number | boolean>>;
 
 /** An error as it crosses threads: its class by name and the fields to rebuild it. */
 export interface WireError {
@@ -65,9 +45,9 @@ export type ToWorker =
 
 /** Worker -> main. `counters` rides on every message, so the main thread's statistics stay current. */
 export type FromWorker =
-  | { readonly type: 'bars'; readonly data: Float64Array; readonly count: number; readonly names: readonly (readonly [number, string])[]; readonly counters: Float64Array }
-  | { readonly type: 'event'; readonly event: WireEvent; readonly counters: Float64Array }
-  | { readonly type: 'reply'; readonly id: number; readonly error?: WireError; readonly symbols?: readonly string[]; readonly counters: Float64Array }
+  | { readonly type: 'bars'; readonly data: Float64Array; readonly count: number; readonly names: readonly (readonly [number, string])[]; readonly counters: WireCounters }
+  | { readonly type: 'event'; readonly event: WireEvent; readonly counters: WireCounters }
+  | { readonly type: 'reply'; readonly id: number; readonly error?: WireError; readonly symbols?: readonly string[]; readonly counters: WireCounters }
   | { readonly type: 'fatal'; readonly error: WireError };
 
 /** The feed's events other than `bar`, with errors and bars made plain. */

@@ -2,9 +2,9 @@
  * `@feed/live`: the live machinery every provider's feed shares and no provider owns: the connection
  * and its session (open, handshake promise, connect timeout, retries with backoff and jitter),
  * keep-alive and the no-data watchdog, gap fill with its held buffer and deadline, the per-symbol
- * table, the lifecycle (`LiveCore`), the shared options (one zod shape), the bounded retrying GET of
- * every history client, and the download command. It imports no provider: `@feed/alpaca` and
- * `@feed/polygon` are adapters on it.
+ * table, `AbstractLiveFeed` (the one owner of a live feed's lifecycle and bar path), the shared
+ * options (one zod shape), the bounded retrying GET of every history client, and the download
+ * command. It imports no provider: `@feed/alpaca` and `@feed/polygon` are adapters on it.
  */
 export type { ReconnectPolicy, ResolvedReconnectPolicy } from './backoff.js';
 export { DEFAULT_RECONNECT_POLICY, backoffDelay, reconnectPolicySchema, resolveReconnectPolicy } from './backoff.js';
@@ -17,8 +17,8 @@ export type { HeartbeatOptions, HeartbeatFault } from './heartbeat.js';
 export { GapFiller } from './gap-fill.js';
 export type { GapFillerOptions, GapFillReason, HeldBar } from './gap-fill.js';
 export { SymbolTable } from './symbol-table.js';
-export { LiveCore } from './live-core.js';
-export type { LiveCoreHooks } from './live-core.js';
+export type { FeedResources, LatencyStats, LiveFeedEvent, LiveFeedStats, LiveProvider, LiveScalarStats } from './abstract-live-feed.js';
+export { AbstractLiveFeed, MAX_HELD_BEFORE_START } from './abstract-live-feed.js';
 export type { GapFillOptions, KeepAliveOptions, LiveFeedOptions, ParsedLiveOptions, ResolvedLiveOptions, WatchdogOptions } from './live-options.js';
 export { LIVE_DEFAULTS, liveOptionsShape, objectWith, resolveLiveOptions } from './live-options.js';
 export type { CallState, RetryInfo, RetryingGetInit, RetryingGetOptions } from './retrying-get.js';

@@ -1,0 +1,609 @@
+import type { Bar, FeedState, FeedStats, HistoricalBars, TypedEvent } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConnectionError, FeedError, MINUTE_MS, checkSymbols, quoteSymbol, redact, redactError, withReceivedAt } from '@feed/core';
+import { backoffDelay } from './backoff.js';
+import type { Session } from './connection.js';
+import { Connection } from './connection.js';
+import type { GapFillReason } from './gap-fill.js';
+import { GapFiller } from './gap-fill.js';
+import type { HeartbeatFault } from './heartbeat.js';
+import { Heartbeat } from './heartbeat.js';
+import type { ResolvedLiveOptions } from './live-options.js';
+import type { OutgoingFrame } from './socket.js';
+import { frameData } from './socket.js';
+import { SymbolTable } from './symbol-table.js';
+
+/** Bars kept between `connect()` and the first `start()`; beyond this they are counted as ignored. */
+export const MAX_HELD_BEFORE_START = 100_000;
+
+/** Latency from a bar's end to its receipt, in milliseconds. */
+export interface LatencyStats {
+  readonly count: number;
+  readonly avgMs: number;
+  readonly maxMs: number;
+}
+
+/** The statistics every live feed keeps, whatever its provider. */
+export interface LiveFeedStats extends FeedStats {
+  /** Frames received. */
+  readonly frames: number;
+  /** Messages received (a frame holds one or more). */
+  readonly messages: number;
+  /** Frames or messages that could not be read, dropped and reported. */
+  readonly malformed: number;
+  /** Bars refused because their start is off the minute grid or ahead of the clock (`invalid_bar`). */
+  readonly rejectedBars: number;
+  /** Messages of types the feed does not handle (trades, quotes, ...), ignored. */
+  readonly unknownMessages: number;
+  /** Bars that arrived while the feed was stopped (or past the cap before the first start) and were not delivered. */
+  readonly ignoredWhileStopped: number;
+  /** Bars for a symbol the feed did not subscribe (or no longer does): dropped, each reported as `unknown_symbol`. */
+  readonly unexpectedSymbolBars: number;
+  /** Bars that arrived both live and by gap fill (or twice live), delivered once: the extra copies. */
+  readonly duplicatesDropped: number;
+  /** Connection attempts, successful or not. */
+  readonly connectAttempts: number;
+  /** Times the pong timeout fired. */
+  readonly pongTimeouts: number;
+  /** Times the no-data watchdog reconnected. */
+  readonly watchdogTrips: number;
+  /** Gap fills run; those that failed (each reported as `gap_unfilled`), and of those, the ones that hit the deadline. */
+  readonly gapFills: number;
+  readonly gapFillFailures: number;
+  readonly gapFillTimeouts: number;
+  /** Whether a gap fill is running now, and how many live bars wait behind it. */
+  readonly gapFillInProgress: boolean;
+  readonly heldBars: number;
+  /** Latency from bar end to receipt (live bars only), in total and per symbol. */
+  readonly latency: LatencyStats;
+  readonly latencyBySymbol: Readonly<Record<string, LatencyStats>>;
+}
+
+/** The counters of `LiveFeedStats` that are single numbers or flags (what a worker thread sends with each message), with `reconnects`. */
+export type LiveScalarStats = Omit<LiveFeedStats, keyof FeedStats | 'latency' | 'latencyBySymbol'> & { readonly reconnects: number };
+
+/** The events every live feed adds to `bar`, `error` and `state`. */
+export type LiveFeedEvent =
+  | { readonly type: 'open'; readonly attempt: number }
+  | { readonly type: 'authenticated' }
+  | { readonly type: 'disconnected'; readonly reason: string }
+  | { readonly type: 'retry'; readonly attempt: number; readonly delayMs: number; readonly reason: string }
+  /** A reconnect succeeded after `attempts` attempts (this reconnect's, not the feed's total). */
+  | { readonly type: 'reconnected'; readonly attempts: number }
+  | { readonly type: 'gapFill'; readonly reason: GapFillReason; readonly recovered: number; readonly from: number; readonly to: number };
+
+/** Diagnostic counts for leak checks: live timers and listeners on the current socket. */
+export interface FeedResources {
+  readonly timers: number;
+  readonly socketListeners: number;
+  readonly sockets: number;
+}
+
+/** What a provider tells the feed once, at construction: where, with which headers, which secrets, what is fatal. */
+export interface LiveProvider {
+  /** The stream URL (never holds credentials). */
+  readonly url: string;
+  /** Headers of the upgrade request (keys, when the provider authenticates by header; the encoding). */
+  readonly headers: () => Record<string, string>;
+  /** Every secret the feed holds: removed from each message, event and error. */
+  readonly secrets: () => readonly string[];
+  /** Whether an error ends the connection attempts at once (a refused key, an encoding mismatch). */
+  readonly isFatal: (error: FeedError) => boolean;
+  /** Whether data is expected at all once subscribed (the watchdog sleeps otherwise). @default true */
+  readonly expectsData?: () => boolean;
+}
+
+/**
+ * The one owner of a live feed's lifecycle and bar path, whatever the provider: connection and
+ * session, keep-alive and the watchdog, reconnect with backoff, gap fill with its held buffer and
+ * deadline; and every bar's way to the listeners: the subscribed-symbol check, the untrusted-bar
+ * checks (off the grid, ahead of the clock), the held-bar cap before the first `start()`, bars
+ * dropped while stopped (counted), dedupe and revisions, recovered bars (checked, once), latency,
+ * every statistic and event. `stop()` and `disconnect()` work in every state: while connecting they
+ * cancel the connect and resolve.
+ *
+ * A provider's feed extends it and supplies what differs: the URL, headers and secrets
+ * (`LiveProvider`), the decoding of a frame (`onFrame`, which drives the handshake through
+ * `authenticated()`, `handshakeDone()`, `handshakeFailed()` and hands bars to `acceptBar()`), its
+ * subscribe message (`sendSubscription`), and its history client (`createHistory`).
+ */
+export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends AbstractBarFeed<LiveFeedEvent | X> {
+  /** The stream URL (never holds credentials). */
+  readonly url: string;
+  /** The shared options, validated and defaulted. */
+  protected readonly live: ResolvedLiveOptions;
+  readonly #provider: LiveProvider;
+  readonly #connection: Connection;
+  readonly #heartbeat: Heartbeat;
+  readonly #gap: GapFiller;
+  readonly #table = new SymbolTable((s) => this.indexOfSymbol(s));
+  /** The symbols subscribed now: a bar for any other is dropped (a server may send anything). */
+  readonly #wanted = new Set<string>();
+  /** When each symbol added after the start was added: gap fill recovers it from there. */
+  readonly #addedAt = new Map<string, number>();
+  #history: HistoricalBars | undefined;
+  #reconnecting: Promise<void> | undefined;
+  /** The last `connect()` call, settled either way, so that stop() or disconnect() can wait for its end. */
+  #connectCall: Promise<void> | undefined;
+  #startedAt: number | undefined;
+  #frames = 0;
+  #messages = 0;
+  #malformed = 0;
+  #rejected = 0;
+  #unknown = 0;
+  #ignored = 0;
+  #unexpected = 0;
+  #duplicates = 0;
+
+  protected constructor(live: ResolvedLiveOptions, provider: LiveProvider) {
+    super(live.symbols, live.clock);
+    this.live = live;
+    this.#provider = provider;
+    this.url = provider.url;
+    for (const s of live.symbols) {
+      this.#table.index(s);
+      this.#wanted.add(s);
+    }
+    this.#connection = new Connection(
+      {
+        url: provider.url,
+        headers: provider.headers,
+        factory: live.webSocketFactory,
+        clock: live.clock,
+        policy: live.reconnect,
+        random: live.random,
+        connectTimeoutMs: live.connectTimeoutMs,
+        isFatal: provider.isFatal,
+        redact: (t) => this.redact(t),
+      },
+      {
+        open: (s) => this.emitter.emit({ type: 'open', attempt: s.attempt }),
+        frame: (s, data, isBinary) => {
+          this.#frames++;
+          this.onFrame(s, frameData(data), isBinary);
+        },
+        pong: (s) => this.#heartbeat.pong(s),
+        closed: (s, reason) => this.#lost(s, reason),
+        retry: (attempt, delayMs, error) => {
+          this.reportError(error);
+          this.emitter.emit({ type: 'retry', attempt, delayMs, reason: this.redact(error.message) });
+        },
+      },
+    );
+    this.#heartbeat = new Heartbeat({
+      clock: live.clock,
+      keepAlive: live.keepAlive,
+      watchdog: live.watchdog,
+      expectsData: () => this.symbols.length > 0 && (provider.expectsData?.() ?? true),
+      onFault: (s, fault, detail) => this.#heartbeatFault(s, fault, detail),
+    });
+    const g = live.gapFill === false ? { warmupBars: 0, timeoutMs: 0 } : live.gapFill;
+    this.#gap = new GapFiller({
+      clock: live.clock,
+      history: () => this.#historyClient(),
+      timeoutMs: g.timeoutMs,
+      warmupBars: g.warmupBars,
+      table: this.#table,
+      symbols: () => this.symbols,
+      startedAt: () => this.#startedAt,
+      subscribedAt: (s) => this.#addedAt.get(s),
+      deliverRecovered: (b) => this.#deliverRecovered(b),
+      deliverLive: (h) => this.#emitLive(h.bar, h.revision),
+      report: (e) => this.reportError(e),
+      emit: (e) => this.emitter.emit({ type: 'gapFill', ...e }),
+    });
+  }
+
+  // ---- what a provider supplies --------------------------------------------------------------
+
+  /** One frame of `session` (text or bytes): decode it, drive the handshake, hand bars to `acceptBar`. */
+  protected abstract onFrame(session: Session, data: string | Uint8Array, isBinary: boolean): void;
+
+  /** The provider's history client for gap fill (used when `gapFill.history` is not given). */
+  protected abstract createHistory(): HistoricalBars;
+
+  /**
+   * Sends a subscribe or unsubscribe for `symbols` on a ready session; resolves when the server has
+   * confirmed it (or at once, for a provider that does not confirm).
+   */
+  protected abstract sendSubscription(session: Session, action: 'subscribe' | 'unsubscribe', symbols: readonly string[]): Promise<void>;
+
+  /** The feed ended (a fatal error, `disconnect()`): calls waiting on the server fail with `error`. */
+  protected onEnded(_error: FeedError): void {
+    // A provider with pending subscription replies rejects them here.
+  }
+
+  /** Whether the feed can connect at all (keys present); the error is reported and thrown by `connect()`. */
+  protected connectProblem(): FeedError | undefined {
+    return undefined;
+  }
+
+  // ---- what a provider calls -----------------------------------------------------------------
+
+  /** The current session, if any. */
+  protected get session(): Session | undefined {
+    return this.#connection.session;
+  }
+
+  /** The session authenticated: the failures in a row start again, and `authenticated` is emitted. */
+  protected authenticated(): void {
+    this.#connection.authenticated();
+    this.emitter.emit({ type: 'authenticated' });
+  }
+
+  /** The handshake of `session` is complete (authenticated and subscribed): its attempt succeeds. */
+  protected handshakeDone(session: Session): void {
+    this.#connection.ready(session);
+  }
+
+  /** The handshake of `session` failed: its attempt fails with `error` (retried unless fatal). */
+  protected handshakeFailed(session: Session, error: FeedError): void {
+    this.#connection.fail(session, error);
+  }
+
+  /** A fatal error while running: reported, everything released, the feed ends `closed`. */
+  protected fatal(error: FeedError): void {
+    this.#giveUp(error);
+  }
+
+  /** Messages received (a provider counts them as it decodes a frame). */
+  protected countMessages(n: number): void {
+    this.#messages += n;
+  }
+
+  /** A frame or message that cannot be read: counted and reported (`message` in the provider's words); the rest of the frame goes on. */
+  protected malformed(message: string): void {
+    this.#malformed++;
+    this.reportError(new FeedError({ code: 'protocol', message: this.redact(message) }));
+  }
+
+  /** A message of a type this feed does not handle (trades, quotes): counted, skipped. */
+  protected unknownMessage(): void {
+    this.#unknown++;
+  }
+
+  /** Whether `symbol` is subscribed now. */
+  protected isSubscribed(symbol: string): boolean {
+    return this.#wanted.has(symbol);
+  }
+
+  /**
+   * A bar for a symbol nobody subscribed: counted and reported as `unknown_symbol`; returns true when
+   * that was the case (the bar must go no further).
+   */
+  protected unexpected(bar: Bar): boolean {
+    if (this.#wanted.has(bar.symbol)) return false;
+    this.#unexpected++;
+    this.reportError(new FeedError({ code: 'unknown_symbol', message: `a bar for ${quoteSymbol(bar.symbol)}, which this feed did not subscribe, dropped`, detail: { symbol: bar.symbol.slice(0, 40) } }));
+    return true;
+  }
+
+  /**
+   * A live bar from the provider's decoder, on its one way to the listeners: the symbol must be
+   * subscribed and the bar trusted (on the grid, not ahead of the clock); before the first start it
+   * is kept (up to `MAX_HELD_BEFORE_START`), while stopped dropped and counted, behind a gap held;
+   * then delivered once (a minute no later than the symbol's last is a duplicate unless `revision`).
+   */
+  protected acceptBar(bar: Bar, revision = false): void {
+    if (this.unexpected(bar)) return;
+    if (this.#untrusted(bar)) return;
+    if (!this.isActive()) {
+      // Between connect() and the first start(): kept, and delivered when start() is called.
+      if (this.#startedAt === undefined && this.#gap.heldCount < MAX_HELD_BEFORE_START) this.#gap.keep({ bar, revision });
+      else this.#ignored++;
+      return;
+    }
+    if (this.#gap.holding) {
+      this.#gap.keep({ bar, revision });
+      return;
+    }
+    this.#emitLive(bar, revision);
+  }
+
+  /** `text` without any of the feed's secrets. */
+  protected redact(text: string): string {
+    return redact(text, this.#provider.secrets());
+  }
+
+  /** Every error leaves the feed without a secret in its message, stack or causes. */
+  protected override reportError(error: FeedError): void {
+    super.reportError(redactError(error, this.#provider.secrets()));
+  }
+
+  // ---- subscriptions -------------------------------------------------------------------------
+
+  /**
+   * Adds symbols (checked as tickers). While connected the subscribe message is sent at once and the
+   * promise resolves on the server's reply; otherwise they are subscribed on connect. Every
+   * reconnect subscribes them again; a gap fill recovers a symbol from its subscription on.
+   */
+  subscribe(symbols: readonly string[]): Promise<void> {
+    const add = [...new Set(symbols)].filter((s) => !this.#wanted.has(s));
+    if (add.length === 0) return Promise.resolve();
+    checkSymbols(add, 'subscribe()');
+    this.setSymbols([...this.symbols, ...add]);
+    const now = this.clock.now();
+    for (const s of add) {
+      this.#table.index(s);
+      this.#wanted.add(s);
+      this.#addedAt.set(s, now);
+    }
+    return this.#sendIfReady('subscribe', add);
+  }
+
+  /** Removes symbols; resolves on the server's reply when connected. */
+  unsubscribe(symbols: readonly string[]): Promise<void> {
+    const remove = [...new Set(symbols)].filter((s) => this.#wanted.has(s));
+    if (remove.length === 0) return Promise.resolve();
+    this.setSymbols(this.symbols.filter((s) => !remove.includes(s)));
+    for (const s of remove) this.#wanted.delete(s);
+    return this.#sendIfReady('unsubscribe', remove);
+  }
+
+  #sendIfReady(action: 'subscribe' | 'unsubscribe', symbols: readonly string[]): Promise<void> {
+    const s = this.#connection.session;
+    if (s === undefined || s.phase !== 'ready') return Promise.resolve();
+    return this.sendSubscription(s, action, symbols);
+  }
+
+  /** Sends frames on `session` while it is open. */
+  protected send(session: Session, frames: readonly OutgoingFrame[]): void {
+    session.send(frames);
+  }
+
+  // ---- statistics ----------------------------------------------------------------------------
+
+  override stats(): LiveFeedStats {
+    const t = this.#table;
+    let count = 0;
+    let sum = 0;
+    let max = 0;
+    const bySymbol: Record<string, LatencyStats> = {};
+    for (let i = 0; i < this.indexedSymbolCount && i < t.lastStart.length; i++) {
+      const n = t.latencyCount[i] as number;
+      if (n === 0) continue;
+      const s = t.latencySum[i] as number;
+      const m = t.latencyMax[i] as number;
+      bySymbol[this.symbolAt(i)] = { count: n, avgMs: s / n, maxMs: m };
+      count += n;
+      sum += s;
+      if (m > max) max = m;
+    }
+    return {
+      ...super.stats(),
+      ...this.scalarStats(),
+      latency: { count, avgMs: count > 0 ? sum / count : 0, maxMs: max },
+      latencyBySymbol: bySymbol,
+    };
+  }
+
+  /** The counters of `stats()` that are single numbers or flags, without the per-symbol work. */
+  protected scalarStats(): LiveScalarStats {
+    return {
+      frames: this.#frames,
+      messages: this.#messages,
+      malformed: this.#malformed,
+      rejectedBars: this.#rejected,
+      unknownMessages: this.#unknown,
+      ignoredWhileStopped: this.#ignored,
+      unexpectedSymbolBars: this.#unexpected,
+      duplicatesDropped: this.#duplicates,
+      connectAttempts: this.#connection.attempts,
+      pongTimeouts: this.#heartbeat.pongTimeouts,
+      watchdogTrips: this.#heartbeat.watchdogTrips,
+      gapFills: this.#gap.fills,
+      gapFillFailures: this.#gap.failures,
+      gapFillTimeouts: this.#gap.timeouts,
+      gapFillInProgress: this.#gap.running,
+      heldBars: this.#gap.heldCount,
+      reconnects: this.reconnects,
+    };
+  }
+
+  /** Live timers and socket listeners, for leak checks. */
+  resources(): FeedResources {
+    const s = this.#connection.session;
+    let socketListeners = 0;
+    if (s !== undefined) {
+      for (const e of ['open', 'message', 'close', 'error', 'pong']) socketListeners += s.socket.listenerCount(e);
+    }
+    return { timers: this.#connection.timers + this.#heartbeat.timers, socketListeners, sockets: s === undefined ? 0 : 1 };
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  /** Stops delivery; while connecting, cancels the connect (which rejects with `aborted`) and resolves. */
+  override async stop(): Promise<void> {
+    if (this.state === 'connecting') {
+      await this.#cancelConnect();
+      return;
+    }
+    await super.stop();
+  }
+
+  override connect(): Promise<void> {
+    const call = super.connect();
+    this.#connectCall = call.catch(() => undefined);
+    return call;
+  }
+
+  /** Closes for good, in any state; while connecting, cancels the connect (which rejects with `aborted`). */
+  override async disconnect(): Promise<void> {
+    if (this.state === 'connecting') {
+      await this.#cancelConnect();
+      this.onEnded(new FeedError({ code: 'aborted', message: 'the feed was disconnected' }));
+      this.setState('closed');
+      return;
+    }
+    await super.disconnect();
+  }
+
+  async #cancelConnect(): Promise<void> {
+    this.#connection.terminate();
+    await this.#connectCall;
+  }
+
+  protected async doConnect(): Promise<void> {
+    const problem = this.connectProblem();
+    if (problem !== undefined) {
+      this.reportError(problem);
+      throw problem;
+    }
+    this.#connection.reopen();
+    try {
+      await this.#connection.connect();
+    } catch (error) {
+      this.#connection.terminate();
+      const e = FeedError.isInstance(error) ? error : new ConnectionError({ message: String(error), cause: error });
+      // A connect cancelled by stop() or disconnect() is not a failure to report.
+      if (e.code !== 'aborted') this.reportError(e);
+      throw e;
+    }
+    this.#heartbeat.start(this.#connection.session as Session);
+  }
+
+  protected async doStart(): Promise<void> {
+    const first = this.#startedAt === undefined;
+    this.#startedAt ??= this.clock.now();
+    const g = this.live.gapFill;
+    if (g === false || (first && g.warmupBars === 0)) {
+      // Bars that arrived since connect(), in order (the gap fill releases them otherwise).
+      this.#gap.releaseAll();
+      return;
+    }
+    this.#gap.hold();
+    await this.#gap.run(first ? 'warmup' : 'restart');
+  }
+
+  protected async doStop(): Promise<void> {
+    // A fill in flight is aborted; held bars were never delivered, so the restart's fill recovers them.
+    this.#ignored += await this.#gap.abort();
+  }
+
+  protected async doDisconnect(): Promise<void> {
+    this.#heartbeat.stop();
+    await this.#connection.close();
+    const reconnecting = this.#reconnecting;
+    if (reconnecting !== undefined) await reconnecting.catch(() => undefined);
+    await this.#gap.abort();
+    this.onEnded(new FeedError({ code: 'aborted', message: 'the feed was disconnected' }));
+  }
+
+  /** Keep-alive or the watchdog found the connection dead: reported, then handled as a loss. */
+  #heartbeatFault(session: Session, fault: HeartbeatFault, detail: string): void {
+    this.reportError(new ConnectionError({ message: `${detail}: reconnecting`, detail: { fault } }));
+    this.#lost(session, fault);
+  }
+
+  /** A ready connection was lost: live bars are held, and the feed reconnects with backoff, then fills the gap. */
+  #lost(session: Session, reason: string): void {
+    this.#heartbeat.stop();
+    this.#connection.drop(session);
+    if (this.#connection.closing || this.#reconnecting !== undefined) return;
+    this.emitter.emit({ type: 'disconnected', reason: this.redact(reason) });
+    if (this.state === 'streaming') this.setState('reconnecting');
+    const gapFill = this.live.gapFill !== false;
+    // Live bars after the reconnect wait until the gap before them is filled.
+    if (gapFill) this.#gap.hold();
+    const delayMs = backoffDelay(this.live.reconnect, 1, this.live.random);
+    this.emitter.emit({ type: 'retry', attempt: 1, delayMs, reason: this.redact(reason) });
+    this.#reconnecting = this.#connection.connect(delayMs).then(
+      (attempts) => {
+        this.#reconnecting = undefined;
+        this.reconnects++;
+        if (this.state === 'reconnecting') this.setState('streaming');
+        this.#heartbeat.start(this.#connection.session as Session);
+        this.emitter.emit({ type: 'reconnected', attempts });
+        if (gapFill && this.isActive()) void this.#gap.run('reconnect');
+      },
+      (error: unknown) => {
+        this.#reconnecting = undefined;
+        if (this.#connection.closing) return;
+        this.#giveUp(FeedError.isInstance(error) ? error : new ConnectionError({ message: String(error), cause: error }));
+      },
+    );
+  }
+
+  /** A fatal error or too many failed attempts: report, release everything, end in `closed`. */
+  #giveUp(error: FeedError): void {
+    this.#heartbeat.stop();
+    this.#connection.terminate();
+    this.onEnded(error);
+    void this.#gap.abort();
+    this.reportError(error);
+    this.setState('closed' satisfies FeedState);
+  }
+
+  // ---- the bar path --------------------------------------------------------------------------
+
+  /**
+   * A bar the feed must not trust: off the minute grid, or starting more than one interval ahead of
+   * the clock. It is reported and never enters the duplicate/ordering state (one bad timestamp must
+   * not make every later bar a "duplicate").
+   */
+  #untrusted(bar: Bar): boolean {
+    let reason: string | undefined;
+    if (bar.start % MINUTE_MS !== 0) reason = 'off_grid';
+    else if (bar.start - this.clock.now() > MINUTE_MS) reason = 'future';
+    if (reason === undefined) return false;
+    this.#rejected++;
+    const what = reason === 'off_grid' ? 'is not on a minute boundary' : `is more than one minute ahead of the clock (${new Date(this.clock.now()).toISOString()})`;
+    this.reportError(
+      new BarValidationError({ message: `${bar.symbol}: bar start ${new Date(bar.start).toISOString()} ${what}; bar dropped`, reason, symbol: bar.symbol, field: 'start' }),
+    );
+    return true;
+  }
+
+  /** Delivers a live bar; a minute bar no later than the last one delivered for its symbol is a duplicate. */
+  #emitLive(bar: Bar, revision: boolean): void {
+    const t = this.#table;
+    const i = t.index(bar.symbol);
+    if (!revision) {
+      const last = t.lastStart[i] as number;
+      if (bar.start <= last) {
+        this.#duplicates++;
+        return;
+      }
+      t.lastStart[i] = bar.start;
+    }
+    this.recordLatency(bar, i);
+    this.deliverLive(bar, i);
+  }
+
+  /** Counts a live bar's latency (receipt minus end) for its symbol (index `i`). */
+  protected recordLatency(bar: Bar, i: number): void {
+    const t = this.#table;
+    if (i >= t.latencyCount.length) t.index(bar.symbol);
+    const latency = bar.receivedAt - bar.end;
+    t.latencyCount[i] = (t.latencyCount[i] as number) + 1;
+    t.latencySum[i] = (t.latencySum[i] as number) + latency;
+    if (latency > (t.latencyMax[i] as number)) t.latencyMax[i] = latency;
+  }
+
+  /** Delivers a bar recovered by gap fill, once: checked like a live one, older ones skipped. */
+  #deliverRecovered(bar: Bar): boolean {
+    if (!this.#wanted.has(bar.symbol) || this.#untrusted(bar)) return false;
+    const t = this.#table;
+    const i = t.index(bar.symbol);
+    if (bar.start <= (t.lastStart[i] as number)) return false;
+    t.lastStart[i] = bar.start;
+    this.barsRecovered++;
+    this.deliverRecovered(withReceivedAt(bar, this.clock.now()), i);
+    return true;
+  }
+
+  /** The last step of a live bar (a worker's end batches it here instead of emitting it). */
+  protected deliverLive(bar: Bar, index: number): void {
+    this.deliver(bar, index);
+  }
+
+  /** The last step of a recovered bar (`barsRecovered` already counts it). */
+  protected deliverRecovered(bar: Bar, index: number): void {
+    this.deliver(bar, index);
+  }
+
+  #historyClient(): HistoricalBars {
+    const g = this.live.gapFill;
+    this.#history ??= (g === false ? undefined : g.history) ?? this.createHistory();
+    return this.#history;
+  }
+}
