@@ -1,3 +1,3 @@
 import { feedBuild } from '@feed/tsup-config';
 
-export default feedBuild({ entry: ['src/index.ts', 'src/testing.ts', 'src/cli.ts', 'src/worker-entry.ts'] });
+export default feedBuild({ entry: ['src/index.ts', 'src/testing.ts', 'src/cli.ts'] });

@@ -110,3 +110,7 @@ for (const m of modes) {
 }
 const p99 = median((modes[1] as Mode).rounds.map((x) => x.p99Ms));
 console.log(`target: event-loop delay p99 with the worker <= 20 ms: ${fmt(p99, 1)} ms  ${p99 <= 20 ? 'ok' : 'MISSED'}`);
+// Throughput of the worker against inline, per round (each pair ran back to back), then the median.
+const ratios = (modes[1] as Mode).rounds.map((w, i) => w.barsPerSec / ((modes[0] as Mode).rounds[i] as Round).barsPerSec);
+const ratio = median(ratios);
+console.log(`target: throughput with the worker >= 0.9x inline: ${fmt(ratio, 2)}x (rounds ${ratios.map((r) => fmt(r, 2)).join(', ')})  ${ratio >= 0.9 ? 'ok' : 'MISSED'}`);

@@ -1,4 +1,4 @@
-import { invalidOption, nyse, parseOptions } from '@feed/core';
+import { parseOptions } from '@feed/core';
 import type { GapFillOptions, KeepAliveOptions, LiveFeedOptions, ResolvedLiveOptions, WatchdogOptions } from '@feed/live';
 import { liveOptionsShape, resolveLiveOptions } from '@feed/live';
 import { z } from 'zod';
@@ -78,17 +78,6 @@ export interface AlpacaFeedOptions extends LiveFeedOptions {
    * @default 'https://data.alpaca.markets' (or the sandbox host with `sandbox`)
    */
   restUrl?: string;
-  /**
-   * Run the socket, decoding, validation, dedupe, gap fill and every timer in a `worker_thread`;
-   * bars come to this thread in batches (one transferred buffer each), with the same events,
-   * statistics and bars as inline. A burst of 100 000 bars then holds this thread's event loop for
-   * milliseconds instead of the whole decode. Functions and objects cannot cross threads:
-   * `webSocketFactory`, `random`, `gapFill.history` and a custom `watchdog.calendar` are refused
-   * with it. A `clock` other than the system's is mirrored (a `ManualClock` drives the worker's
-   * timers as it drives an inline feed's).
-   * @default false
-   */
-  worker?: boolean;
 }
 
 /** The options after defaults and validation: what the feed's modules read. */
@@ -101,7 +90,7 @@ export interface ResolvedFeedOptions extends ResolvedLiveOptions {
   readonly channels: Required<Channels>;
   readonly restUrl: string;
   /** With `worker: true`: the options the worker thread builds its inline feed from. */
-  readonly worker: AlpacaFeedOptions | undefined;
+  readonly workerOptions: Readonly<Record<string, unknown>> | undefined;
 }
 
 const schema = z.object({
@@ -117,7 +106,6 @@ const schema = z.object({
   encoding: z.enum(['json', 'msgpack'], "must be 'json' or 'msgpack'").default('json'),
   channels: z.object({ bars: z.boolean().default(true), updatedBars: z.boolean().default(false), dailyBars: z.boolean().default(false) }).default({ bars: true, updatedBars: false, dailyBars: false }),
   restUrl: z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
-  worker: z.boolean('must be true or false').default(false),
 });
 
 /** Validates the feed's options once, at construction, and fills in every default. */
@@ -129,35 +117,24 @@ export function resolveFeedOptions(options: AlpacaFeedOptions): ResolvedFeedOpti
   const feed = o.url === undefined ? o.feed : (FEEDS.find((f) => f === last) ?? o.feed);
   const credentials = resolveCredentials(o.keys, o.env ?? process.env);
   const restUrl = o.restUrl ?? (o.sandbox ? SANDBOX_DATA_URL : DATA_URL);
-  let worker: AlpacaFeedOptions | undefined;
-  if (o.worker) {
-    const refuse = (path: string): never => {
-      throw invalidOption(path, 'cannot cross to the worker thread (worker: true): leave it out, or run inline');
-    };
-    if (options.webSocketFactory !== undefined) refuse('webSocketFactory');
-    if (options.random !== undefined) refuse('random');
-    if (o.gapFill !== false && o.gapFill.history !== undefined) refuse('gapFill.history');
-    if (o.watchdog !== false && o.watchdog.calendar !== nyse) refuse('watchdog.calendar');
-    const { calendar: _calendar, ...watchdog } = o.watchdog === false ? { calendar: undefined } : o.watchdog;
-    worker = {
-      symbols: [...new Set(o.symbols)],
-      url,
-      feed: o.feed,
-      ...(credentials === undefined ? { env: {} } : { keys: { keyId: credentials.keyId, secretKey: credentials.secretKey } }),
-      auth: o.auth,
-      encoding: o.encoding,
-      channels: o.channels,
-      reconnect: o.reconnect,
-      keepAlive: o.keepAlive,
-      watchdog: o.watchdog === false ? false : watchdog,
-      connectTimeoutMs: o.connectTimeoutMs,
-      gapFill: o.gapFill === false ? false : { warmupBars: o.gapFill.warmupBars, timeoutMs: o.gapFill.timeoutMs },
-      restUrl,
-    };
-  }
+  // The shared options are checked for the worker (and refused when they cannot cross) by resolveLiveOptions.
+  const live = resolveLiveOptions(o);
+  const workerOptions =
+    live.worker === undefined
+      ? undefined
+      : {
+          ...live.worker,
+          url,
+          feed: o.feed,
+          ...(credentials === undefined ? { env: {} } : { keys: { keyId: credentials.keyId, secretKey: credentials.secretKey } }),
+          auth: o.auth,
+          encoding: o.encoding,
+          channels: o.channels,
+          restUrl,
+        };
   return {
-    ...resolveLiveOptions(o),
-    worker,
+    ...live,
+    workerOptions,
     url,
     feed,
     encoding: o.encoding,

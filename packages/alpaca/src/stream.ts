@@ -1,6 +1,7 @@
+import { pathToFileURL } from 'node:url';
 import type { Bar, FeedError, HistoricalBars } from '@feed/core';
-import { ConfigError, MINUTE_MS, barFromValues } from '@feed/core';
-import type { LiveFeedEvent, LiveFeedStats, LiveScalarStats, Session } from '@feed/live';
+import { ConfigError, MINUTE_MS } from '@feed/core';
+import type { LiveFeedEvent, LiveFeedStats, Session, WireError, WireEvent, WorkerSpec } from '@feed/live';
 import { AbstractLiveFeed } from '@feed/live';
 import type { Credentials } from './credentials.js';
 import { missingKeysMessage } from './credentials.js';
@@ -13,11 +14,11 @@ import type { ProtocolAction } from './protocol.js';
 import { AlpacaHandshake, encodeFrames, encodingMismatch, otherEncoding } from './protocol.js';
 import { AlpacaHistoricalClient } from './rest.js';
 import { Subscriptions } from './subscriptions.js';
-import { WorkerLink } from './worker-link.js';
-import type { WireEvent } from './worker-protocol.js';
-import { BAR_STRIDE, KIND_RECOVERED, fromWire } from './worker-protocol.js';
 
 export type { FeedResources, LatencyStats } from '@feed/live';
+
+/** This module's URL (the bundle's, in a build): the worker thread loads the feed class from it. */
+const HERE = typeof __filename === 'string' ? pathToFileURL(__filename).href : import.meta.url;
 
 /** The Alpaca feed's statistics: every live feed's, and Alpaca's updated and daily bars. */
 export interface AlpacaFeedStats extends LiveFeedStats {
@@ -29,9 +30,6 @@ export interface AlpacaFeedStats extends LiveFeedStats {
 
 /** Events the Alpaca feed adds to `bar`, `error` and `state`: every live feed's, the subscription reply and daily bars. */
 export type AlpacaFeedEvent = LiveFeedEvent | { readonly type: 'subscription'; readonly subscription: Subscription } | { readonly type: 'dailyBar'; readonly bar: Bar };
-
-/** Alpaca's counters that a worker thread sends with each message. */
-type AlpacaScalarStats = LiveScalarStats & { readonly updatedBars: number; readonly dailyBars: number };
 
 /**
  * Alpaca's market-data stream as a `BarFeed`: all symbols on one connection; auth, subscribe,
@@ -46,11 +44,6 @@ export class AlpacaMultiSymbolFeed extends AbstractLiveFeed<AlpacaFeedEvent> {
   readonly #o: ResolvedFeedOptions;
   readonly #subs: Subscriptions;
   readonly #handshakes = new WeakMap<Session, AlpacaHandshake>();
-  /** With `worker: true`: the link to the worker thread, its last counters, its symbol indexes here. */
-  #link: WorkerLink | undefined;
-  #remote: AlpacaScalarStats | undefined;
-  #remoteIndex: number[] = [];
-  #remoteNames: string[] = [];
   #updated = 0;
   #daily = 0;
 
@@ -74,24 +67,12 @@ export class AlpacaMultiSymbolFeed extends AbstractLiveFeed<AlpacaFeedEvent> {
     return this.#subs.confirmed;
   }
 
-  override subscribe(symbols: readonly string[]): Promise<void> {
-    if (this.#o.worker !== undefined) return this.#remoteSubscription('subscribe', symbols);
-    return super.subscribe(symbols);
-  }
-
-  override unsubscribe(symbols: readonly string[]): Promise<void> {
-    if (this.#o.worker !== undefined) return this.#remoteSubscription('unsubscribe', symbols);
-    return super.unsubscribe(symbols);
-  }
-
   override stats(): AlpacaFeedStats {
-    const s = super.stats();
-    if (this.#o.worker === undefined) return { ...s, updatedBars: this.#updated, dailyBars: this.#daily };
-    return { ...s, ...this.#remoteStats() };
+    return { updatedBars: 0, dailyBars: 0, ...super.stats() };
   }
 
-  protected override scalarStats(): AlpacaScalarStats {
-    return { ...super.scalarStats(), updatedBars: this.#updated, dailyBars: this.#daily };
+  protected override providerStats(): { updatedBars: number; dailyBars: number } {
+    return { updatedBars: this.#updated, dailyBars: this.#daily };
   }
 
   override toString(): string {
@@ -181,113 +162,25 @@ export class AlpacaMultiSymbolFeed extends AbstractLiveFeed<AlpacaFeedEvent> {
     }
   }
 
-  // ---- lifecycle: inline (AbstractLiveFeed), or in a worker thread --------------------------------
+  // ---- worker: true ----------------------------------------------------------------------------
 
-  protected override async doConnect(): Promise<void> {
-    if (this.#o.worker === undefined) return super.doConnect();
-    this.#link ??= this.#startWorker({ ...this.#o.worker, symbols: this.symbols });
-    // The worker's feed reported any error already (forwarded as an event); here it is thrown.
-    await this.#link.call('connect');
+  protected override workerSpec(): WorkerSpec | undefined {
+    return { module: HERE, exportName: 'AlpacaMultiSymbolFeed', options: { ...this.#o.workerOptions, symbols: [...this.symbols] } };
   }
 
-  protected override async doStart(): Promise<void> {
-    if (this.#link === undefined) return super.doStart();
-    await this.#link.call('start');
-  }
-
-  protected override async doStop(): Promise<void> {
-    if (this.#link === undefined) return super.doStop();
-    await this.#link.call('stop');
-  }
-
-  protected override async doDisconnect(): Promise<void> {
-    const link = this.#link;
-    if (link === undefined) return super.doDisconnect();
-    this.#link = undefined;
-    await link.call('disconnect').finally(() => link.terminate());
-  }
-
-  // ---- worker thread (worker: true) ----------------------------------------------------------------
-
-  #startWorker(options: AlpacaFeedOptions): WorkerLink {
-    return new WorkerLink(options, this.clock, {
-      bars: (data, count, names) => this.#remoteBars(data, count, names),
-      event: (e) => this.#remoteEvent(e),
-      counters: (c) => {
-        this.#remote = c as AlpacaScalarStats;
-        this.reconnects = this.#remote.reconnects;
-      },
-      failed: (error) => {
-        this.#link = undefined;
-        this.reportError(error);
-        this.setState('closed');
-      },
+  protected override reviveError(w: WireError): FeedError | undefined {
+    if (w.name !== 'AlpacaError') return undefined;
+    const f = w.fields ?? {};
+    return new AlpacaError({
+      alpacaCode: typeof f.alpacaCode === 'number' ? f.alpacaCode : 0,
+      message: w.message.replace(/^Alpaca error \d+: /, ''),
+      ...(typeof f.fatal === 'boolean' ? { fatal: f.fatal } : {}),
+      ...(w.detail === undefined ? {} : { detail: w.detail }),
     });
   }
 
-  /** A batch from the worker: each bar delivered here as the inline feed delivers it. */
-  #remoteBars(d: Float64Array, count: number, names: readonly (readonly [number, string])[]): void {
-    for (const [w, name] of names) {
-      this.#remoteNames[w] = name;
-      this.#remoteIndex[w] = this.indexOfSymbol(name);
-    }
-    for (let k = 0; k < count; k++) {
-      const o = k * BAR_STRIDE;
-      const w = d[o] as number;
-      const i = this.#remoteIndex[w] as number;
-      const start = d[o + 1] as number;
-      const bar = barFromValues(
-        this.#remoteNames[w] as string,
-        start,
-        (d[o + 2] as number) - start,
-        d[o + 3] as number,
-        d[o + 4] as number,
-        d[o + 5] as number,
-        d[o + 6] as number,
-        d[o + 7] as number,
-        d[o + 8] as number,
-        d[o + 9] as number,
-        d[o + 10] as number,
-      );
-      if (d[o + 11] === KIND_RECOVERED) this.barsRecovered++;
-      else this.recordLatency(bar, i);
-      this.deliver(bar, i);
-    }
-  }
-
-  #remoteEvent(e: WireEvent): void {
-    if (e.type === 'error') {
-      this.reportError(fromWire(e.error));
-    } else if (e.type === 'state') {
-      // This thread runs connect/start/stop/disconnect itself; what only the worker knows is a
-      // lost connection (reconnecting, streaming again) and the end after a fatal error.
-      if (e.to === 'reconnecting' && this.state === 'streaming') this.setState('reconnecting');
-      else if (e.from === 'reconnecting' && e.to === 'streaming' && this.state === 'reconnecting') this.setState('streaming');
-      else if (e.to === 'closed' && this.#link !== undefined && this.state !== 'closed') {
-        const link = this.#link;
-        this.#link = undefined;
-        void link.terminate();
-        this.setState('closed');
-      }
-    } else if (e.type === 'dailyBar') {
-      this.emitter.emit({ type: 'dailyBar', bar: Object.freeze({ ...e.bar }) as unknown as Bar });
-    } else {
-      if (e.type === 'subscription') this.#subs.confirm(e.subscription as Subscription, true);
-      this.emitter.emit(e as AlpacaFeedEvent);
-    }
-  }
-
-  async #remoteSubscription(action: 'subscribe' | 'unsubscribe', symbols: readonly string[]): Promise<void> {
-    const change = action === 'subscribe' ? [...new Set(symbols)].filter((s) => !this.symbols.includes(s)) : symbols.filter((s) => this.symbols.includes(s));
-    if (change.length === 0) return;
-    const link = this.#link;
-    this.setSymbols(action === 'subscribe' ? [...this.symbols, ...change] : this.symbols.filter((s) => !change.includes(s)));
-    // Not connected: the worker starts with the symbols of the moment.
-    if (link !== undefined) await link.call(action, change);
-  }
-
-  #remoteStats(): AlpacaScalarStats {
-    return this.#remote ?? { ...super.scalarStats(), updatedBars: 0, dailyBars: 0 };
+  protected override onWorkerEvent(e: WireEvent): void {
+    if (e.type === 'subscription') this.#subs.confirm(e.subscription as Subscription, true);
   }
 
   // ---- Alpaca's protocol ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import type { Bar, FeedState, FeedStats, HistoricalBars, TypedEvent } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ConnectionError, FeedError, MINUTE_MS, checkSymbols, quoteSymbol, redact, redactError, withReceivedAt } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, MINUTE_MS, barFromValues, checkSymbols, quoteSymbol, redact, redactError, withReceivedAt } from '@feed/core';
 import { backoffDelay } from './backoff.js';
 import type { Session } from './connection.js';
 import { Connection } from './connection.js';
@@ -11,6 +11,9 @@ import type { ResolvedLiveOptions } from './live-options.js';
 import type { OutgoingFrame } from './socket.js';
 import { frameData } from './socket.js';
 import { SymbolTable } from './symbol-table.js';
+import { WorkerLink } from './worker-link.js';
+import type { WireError, WireEvent, WorkerSpec } from './worker-protocol.js';
+import { BAR_STRIDE, KIND_RECOVERED, fromWire } from './worker-protocol.js';
 
 /** Bars kept between `connect()` and the first `start()`; beyond this they are counted as ignored. */
 export const MAX_HELD_BEFORE_START = 100_000;
@@ -125,6 +128,11 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   /** The last `connect()` call, settled either way, so that stop() or disconnect() can wait for its end. */
   #connectCall: Promise<void> | undefined;
   #startedAt: number | undefined;
+  /** With `worker: true`: the link to the worker thread, its last counters, its symbol indexes here. */
+  #link: WorkerLink | undefined;
+  #remote: LiveScalarStats | undefined;
+  #remoteIndex: number[] = [];
+  #remoteNames: string[] = [];
   #frames = 0;
   #messages = 0;
   #malformed = 0;
@@ -215,6 +223,25 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   /** Whether the feed can connect at all (keys present); the error is reported and thrown by `connect()`. */
   protected connectProblem(): FeedError | undefined {
     return undefined;
+  }
+
+  /**
+   * With `worker: true`: the provider's module URL, the name it exports this class under, and its
+   * options as plain data (`shared` holds the shared ones, from `live.worker`). Undefined: this
+   * provider cannot run in a worker.
+   */
+  protected workerSpec(_shared: Readonly<Record<string, unknown>>): WorkerSpec | undefined {
+    return undefined;
+  }
+
+  /** Rebuilds one of the provider's own error classes from a worker's message (undefined: not one). */
+  protected reviveError(_error: WireError): FeedError | undefined {
+    return undefined;
+  }
+
+  /** An event from the worker thread, before it is emitted here (a provider updates what it mirrors). */
+  protected onWorkerEvent(_event: WireEvent): void {
+    // Nothing by default.
   }
 
   // ---- what a provider calls -----------------------------------------------------------------
@@ -321,6 +348,10 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
     if (add.length === 0) return Promise.resolve();
     checkSymbols(add, 'subscribe()');
     this.setSymbols([...this.symbols, ...add]);
+    if (this.live.worker !== undefined) {
+      for (const s of add) this.#wanted.add(s);
+      return this.#remoteCall('subscribe', add);
+    }
     const now = this.clock.now();
     for (const s of add) {
       this.#table.index(s);
@@ -336,6 +367,7 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
     if (remove.length === 0) return Promise.resolve();
     this.setSymbols(this.symbols.filter((s) => !remove.includes(s)));
     for (const s of remove) this.#wanted.delete(s);
+    if (this.live.worker !== undefined) return this.#remoteCall('unsubscribe', remove);
     return this.#sendIfReady('unsubscribe', remove);
   }
 
@@ -376,9 +408,23 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
     };
   }
 
-  /** The counters of `stats()` that are single numbers or flags, without the per-symbol work. */
+  /** The counters of `stats()` that are single numbers or flags, without the per-symbol work (a worker's, with `worker: true`). */
   protected scalarStats(): LiveScalarStats {
+    if (this.live.worker !== undefined) return this.#remote ?? this.#localScalarStats();
+    return this.#localScalarStats();
+  }
+
+  /**
+   * A provider's own counters (Alpaca's updated and daily bars, Polygon's status messages), merged
+   * into `stats()`; with `worker: true` they come from the worker's feed like every other counter.
+   */
+  protected providerStats(): Readonly<Record<string, number>> {
+    return {};
+  }
+
+  #localScalarStats(): LiveScalarStats {
     return {
+      ...this.providerStats(),
       frames: this.#frames,
       messages: this.#messages,
       malformed: this.#malformed,
@@ -439,10 +485,20 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
 
   async #cancelConnect(): Promise<void> {
     this.#connection.terminate();
+    // In a worker, its feed cancels its own connect.
+    await this.#link?.call('stop').catch(() => undefined);
     await this.#connectCall;
   }
 
   protected async doConnect(): Promise<void> {
+    if (this.live.worker !== undefined) {
+      const spec = this.workerSpec({ ...this.live.worker, symbols: [...this.symbols] });
+      if (spec === undefined) throw new ConfigError({ code: 'invalid_option', message: `${this.type}: worker: true is not supported by this feed`, issues: [{ path: 'worker', message: 'not supported' }] });
+      this.#link ??= this.#startWorker(spec);
+      // The worker's feed reported any error already (forwarded as an event); here it is thrown.
+      await this.#link.call('connect');
+      return;
+    }
     const problem = this.connectProblem();
     if (problem !== undefined) {
       this.reportError(problem);
@@ -462,6 +518,10 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   }
 
   protected async doStart(): Promise<void> {
+    if (this.#link !== undefined) {
+      await this.#link.call('start');
+      return;
+    }
     const first = this.#startedAt === undefined;
     this.#startedAt ??= this.clock.now();
     const g = this.live.gapFill;
@@ -475,11 +535,22 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   }
 
   protected async doStop(): Promise<void> {
+    if (this.#link !== undefined) {
+      await this.#link.call('stop');
+      return;
+    }
     // A fill in flight is aborted; held bars were never delivered, so the restart's fill recovers them.
     this.#ignored += await this.#gap.abort();
   }
 
   protected async doDisconnect(): Promise<void> {
+    const link = this.#link;
+    if (link !== undefined) {
+      this.#link = undefined;
+      await link.call('disconnect').finally(() => link.terminate());
+      this.onEnded(new FeedError({ code: 'aborted', message: 'the feed was disconnected' }));
+      return;
+    }
     this.#heartbeat.stop();
     await this.#connection.close();
     const reconnecting = this.#reconnecting;
@@ -599,6 +670,93 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   /** The last step of a recovered bar (`barsRecovered` already counts it). */
   protected deliverRecovered(bar: Bar, index: number): void {
     this.deliver(bar, index);
+  }
+
+  // ---- worker thread (worker: true) ----------------------------------------------------------------
+
+  #startWorker(spec: WorkerSpec): WorkerLink {
+    return new WorkerLink(
+      spec,
+      this.clock,
+      {
+        bars: (data, count, names) => this.#remoteBars(data, count, names),
+        event: (e) => this.#remoteEvent(e),
+        counters: (c) => {
+          this.#remote = c as unknown as LiveScalarStats;
+          this.reconnects = this.#remote.reconnects;
+        },
+        failed: (error) => {
+          this.#link = undefined;
+          this.reportError(error);
+          this.setState('closed');
+        },
+      },
+      (w) => this.reviveError(w),
+    );
+  }
+
+  async #remoteCall(action: 'subscribe' | 'unsubscribe', symbols: readonly string[]): Promise<void> {
+    // Not connected: the worker starts with the symbols of the moment.
+    if (this.#link !== undefined) await this.#link.call(action, symbols);
+  }
+
+  /** A batch from the worker: each bar delivered here as the inline feed delivers it. */
+  #remoteBars(d: Float64Array, count: number, names: readonly (readonly [number, string])[]): void {
+    for (const [w, name] of names) {
+      this.#remoteNames[w] = name;
+      this.#remoteIndex[w] = this.#table.index(name);
+    }
+    for (let k = 0; k < count; k++) {
+      const o = k * BAR_STRIDE;
+      const w = d[o] as number;
+      const i = this.#remoteIndex[w] as number;
+      const start = d[o + 1] as number;
+      const bar = barFromValues(
+        this.#remoteNames[w] as string,
+        start,
+        (d[o + 2] as number) - start,
+        d[o + 3] as number,
+        d[o + 4] as number,
+        d[o + 5] as number,
+        d[o + 6] as number,
+        d[o + 7] as number,
+        d[o + 8] as number,
+        d[o + 9] as number,
+        d[o + 10] as number,
+      );
+      if (d[o + 11] === KIND_RECOVERED) {
+        this.barsRecovered++;
+        this.deliverRecovered(bar, i);
+      } else {
+        this.recordLatency(bar, i);
+        this.deliverLive(bar, i);
+      }
+    }
+  }
+
+  #remoteEvent(e: WireEvent): void {
+    if (e.type === 'error') {
+      this.reportError(fromWire((e as { error: WireError }).error, (w) => this.reviveError(w)));
+      return;
+    }
+    if (e.type === 'state') {
+      const { from, to } = e as { from: FeedState; to: FeedState };
+      // This thread runs connect/start/stop/disconnect itself; what only the worker knows is a
+      // lost connection (reconnecting, streaming again) and the end after a fatal error.
+      if (to === 'reconnecting' && this.state === 'streaming') this.setState('reconnecting');
+      else if (from === 'reconnecting' && to === 'streaming' && this.state === 'reconnecting') this.setState('streaming');
+      else if (to === 'closed' && this.#link !== undefined && this.state !== 'closed') {
+        const link = this.#link;
+        this.#link = undefined;
+        void link.terminate();
+        this.setState('closed');
+      }
+      return;
+    }
+    this.onWorkerEvent(e);
+    const event = e as { type: string; bar?: unknown };
+    const out = event.bar === undefined ? event : { ...event, bar: Object.freeze({ ...(event.bar as object) }) };
+    (this.emitter as unknown as { emit(e: unknown): void }).emit(out);
   }
 
   #historyClient(): HistoricalBars {

@@ -19,6 +19,7 @@ export type { GapFillerOptions, GapFillReason, HeldBar } from './gap-fill.js';
 export { SymbolTable } from './symbol-table.js';
 export type { FeedResources, LatencyStats, LiveFeedEvent, LiveFeedStats, LiveProvider, LiveScalarStats } from './abstract-live-feed.js';
 export { AbstractLiveFeed, MAX_HELD_BEFORE_START } from './abstract-live-feed.js';
+export type { WireError, WireEvent, WorkerSpec } from './worker-protocol.js';
 export type { GapFillOptions, KeepAliveOptions, LiveFeedOptions, ParsedLiveOptions, ResolvedLiveOptions, WatchdogOptions } from './live-options.js';
 export { LIVE_DEFAULTS, liveOptionsShape, objectWith, resolveLiveOptions } from './live-options.js';
 export type { CallState, RetryInfo, RetryingGetInit, RetryingGetOptions } from './retrying-get.js';

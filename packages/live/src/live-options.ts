@@ -1,5 +1,5 @@
 import type { Clock, HistoricalBars, MarketCalendar } from '@feed/core';
-import { SystemClock, nyse, symbolSchema } from '@feed/core';
+import { SystemClock, invalidOption, nyse, symbolSchema } from '@feed/core';
 import { z } from 'zod';
 import type { ReconnectPolicy, ResolvedReconnectPolicy } from './backoff.js';
 import { reconnectPolicySchema } from './backoff.js';
@@ -112,6 +112,15 @@ export interface LiveFeedOptions {
    * @default { warmupBars: 0, timeoutMs: 10000 } with the provider's history client
    */
   gapFill?: GapFillOptions | false;
+  /**
+   * Run the socket, decoding, validation, dedupe, gap fill and every timer in a `worker_thread`;
+   * bars come to this thread in batches (one transferred buffer each), with the same events,
+   * statistics and bars as inline. Functions and objects cannot cross threads: `webSocketFactory`,
+   * `random`, `gapFill.history` and a custom `watchdog.calendar` are refused with it. A `clock`
+   * other than the system's is mirrored (a `ManualClock` drives the worker's timers as inline).
+   * @default false
+   */
+  worker?: boolean;
 }
 
 /** The shared options after defaults and validation: what the live modules read. */
@@ -125,6 +134,8 @@ export interface ResolvedLiveOptions {
   readonly clock: Clock;
   readonly random: () => number;
   readonly gapFill: { readonly history: HistoricalBars | undefined; readonly warmupBars: number; readonly timeoutMs: number } | false;
+  /** With `worker: true`: the shared options as plain data, for the worker thread's feed. */
+  readonly worker: Readonly<Record<string, unknown>> | undefined;
 }
 
 const ms = (min = 0): z.ZodNumber => z.number('must be a number of milliseconds').min(min, `must be >= ${min}`);
@@ -176,6 +187,7 @@ export const liveOptionsShape = {
       }),
     ])
     .default({ ...LIVE_DEFAULTS.gapFill }),
+  worker: z.boolean('must be true or false').default(false),
 };
 
 /** The shared options as a provider's schema parsed them, with defaults filled in. */
@@ -183,7 +195,27 @@ export type ParsedLiveOptions = z.output<z.ZodObject<typeof liveOptionsShape>>;
 
 /** The resolved shared options from a parse of a schema that spreads `liveOptionsShape`. */
 export function resolveLiveOptions(o: ParsedLiveOptions): ResolvedLiveOptions {
+  let worker: Record<string, unknown> | undefined;
+  if (o.worker) {
+    const refuse = (path: string): never => {
+      throw invalidOption(path, 'cannot cross to the worker thread (worker: true): leave it out, or run inline');
+    };
+    if (o.webSocketFactory !== defaultWebSocketFactory) refuse('webSocketFactory');
+    if (o.random !== Math.random) refuse('random');
+    if (o.gapFill !== false && o.gapFill.history !== undefined) refuse('gapFill.history');
+    if (o.watchdog !== false && o.watchdog.calendar !== nyse) refuse('watchdog.calendar');
+    const { calendar: _calendar, ...watchdog } = o.watchdog === false ? { calendar: undefined } : o.watchdog;
+    worker = {
+      symbols: [...new Set(o.symbols)],
+      reconnect: o.reconnect,
+      keepAlive: o.keepAlive,
+      watchdog: o.watchdog === false ? false : watchdog,
+      connectTimeoutMs: o.connectTimeoutMs,
+      gapFill: o.gapFill === false ? false : { warmupBars: o.gapFill.warmupBars, timeoutMs: o.gapFill.timeoutMs },
+    };
+  }
   return {
+    worker,
     symbols: [...new Set(o.symbols)],
     reconnect: o.reconnect,
     keepAlive: o.keepAlive,

@@ -1,9 +1,13 @@
+import { pathToFileURL } from 'node:url';
 import type { HistoricalBars } from '@feed/core';
 import { ConfigError, FeedError, parseOptions } from '@feed/core';
-import type { LiveFeedEvent, LiveFeedOptions, LiveFeedStats, Session } from '@feed/live';
+import type { LiveFeedEvent, LiveFeedOptions, LiveFeedStats, Session, WorkerSpec } from '@feed/live';
 import { AbstractLiveFeed, jsonFrames, liveOptionsShape, resolveLiveOptions } from '@feed/live';
 import { z } from 'zod';
 import { KEY_VARIABLE, PolygonHistoricalClient, aggregateOf } from './history.js';
+
+/** This module's URL (the bundle's, in a build): a worker thread loads the feed class from it. */
+const HERE = typeof __filename === 'string' ? pathToFileURL(__filename).href : import.meta.url;
 
 /** Polygon's real-time stock stream (Massive's hosts answer the same protocol). */
 export const REALTIME_URL = 'wss://socket.polygon.io/stocks';
@@ -92,7 +96,11 @@ export class PolygonMultiSymbolFeed extends AbstractLiveFeed<PolygonFeedEvent> {
   }
 
   override stats(): PolygonFeedStats {
-    return { ...super.stats(), statusMessages: this.#statuses };
+    return super.stats() as PolygonFeedStats;
+  }
+
+  protected override providerStats(): { statusMessages: number } {
+    return { statusMessages: this.#statuses };
   }
 
   override toString(): string {
@@ -120,6 +128,10 @@ export class PolygonMultiSymbolFeed extends AbstractLiveFeed<PolygonFeedEvent> {
 
   protected override onEnded(error: FeedError): void {
     this.#settle(error);
+  }
+
+  protected override workerSpec(shared: Readonly<Record<string, unknown>>): WorkerSpec {
+    return { module: HERE, exportName: 'PolygonMultiSymbolFeed', options: { ...shared, apiKey: this.#key, url: this.url, restUrl: this.#restUrl } };
   }
 
   protected onFrame(session: Session, raw: string | Uint8Array): void {

@@ -2,9 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Clock, Unsubscribe } from '@feed/core';
 import { ConnectionError, FeedError, SystemClock } from '@feed/core';
-import type { AlpacaFeedOptions } from './feed-options.js';
-import type { WorkerInit } from './worker-entry.js';
-import type { FromWorker, ToWorker, WireCounters, WireEvent } from './worker-protocol.js';
+import type { ErrorReviver, FromWorker, ToWorker, WireCounters, WireEvent, WorkerInit, WorkerSpec } from './worker-protocol.js';
 import { fromWire } from './worker-protocol.js';
 
 /** What the link tells the feed on the main thread. */
@@ -30,7 +28,12 @@ export class WorkerLink {
   #next = 1;
   #ended = false;
 
-  constructor(options: AlpacaFeedOptions, clock: Clock, private readonly handlers: WorkerLinkHandlers) {
+  constructor(
+    spec: WorkerSpec,
+    clock: Clock,
+    private readonly handlers: WorkerLinkHandlers,
+    private readonly revive?: ErrorReviver,
+  ) {
     let shared: SharedArrayBuffer | undefined;
     if (!(clock instanceof SystemClock)) {
       shared = new SharedArrayBuffer(8);
@@ -44,7 +47,7 @@ export class WorkerLink {
         this.#send({ type: 'tick', now: t });
       });
     }
-    const init: WorkerInit = { options, clock: shared };
+    const init: WorkerInit = { spec, clock: shared };
     this.#worker = spawn(init);
     this.#worker.on('message', (m: FromWorker) => this.#onMessage(m));
     this.#worker.on('error', (error) => this.#fail(new ConnectionError({ message: `the feed's worker thread failed: ${error.message}`, cause: error })));
@@ -89,12 +92,12 @@ export class WorkerLink {
         this.handlers.counters(m.counters);
         const p = this.#pending.get(m.id);
         this.#pending.delete(m.id);
-        if (m.error !== undefined) p?.reject(fromWire(m.error));
+        if (m.error !== undefined) p?.reject(fromWire(m.error, this.revive));
         else p?.resolve(m.symbols ?? []);
         return;
       }
       case 'fatal':
-        this.#fail(fromWire(m.error));
+        this.#fail(fromWire(m.error, this.revive));
         return;
     }
   }
@@ -110,14 +113,17 @@ export class WorkerLink {
   }
 }
 
-/** The worker thread: the built `worker-entry` next to this module; from sources (tests), through tsx. */
+/**
+ * The worker thread: the built `worker-entry` next to this module; through tsx when this module or
+ * the provider's is a TypeScript source (tests, `pnpm start` from sources).
+ */
 function spawn(init: WorkerInit): Worker {
   // CommonJS builds have no import.meta: there __filename names the bundle (dist/index.cjs).
   const here = typeof __filename === 'string' ? pathToFileURL(__filename).href : import.meta.url;
-  if (here.endsWith('.ts')) {
+  if (here.endsWith('.ts') || init.spec.module.endsWith('.ts')) {
     // Node 20 ignores --import in a worker's execArgv: load TypeScript through tsx's API.
     const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./worker-entry.ts', here).href;
+    const entry = new URL(here.endsWith('.ts') ? './worker-entry.ts' : here.endsWith('.cjs') ? './worker-entry.cjs' : './worker-entry.js', here).href;
     return new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: init });
   }
   return new Worker(new URL(here.endsWith('.cjs') ? './worker-entry.cjs' : './worker-entry.js', here), { workerData: init });
