@@ -1,4 +1,4 @@
-import type { Bar } from '@feed/core';
+import type { Bar } from './bar.js';
 
 /** What any provider's history client takes: symbols and a range of bar starts, abortable. */
 export interface HistoryRequest {
