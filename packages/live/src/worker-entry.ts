@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Bar, Clock, TypedEmitter, TypedEvent } from '@feed/core';
-import { ManualClock, SystemClock } from '@feed/core';
+import { ManualClock, SystemClock, yieldToEventLoop } from '@feed/core';
 import type { AbstractLiveFeed, LiveScalarStats } from './abstract-live-feed.js';
 import type { FromWorker, ToWorker, WireCounters, WireEvent, WorkerInit } from './worker-protocol.js';
 import { BAR_STRIDE, KIND_LIVE, KIND_RECOVERED, MAX_BATCH, toWire } from './worker-protocol.js';
@@ -134,10 +134,23 @@ async function main(): Promise<void> {
   // Every event but bars (which go in batches) crosses, in order, after the bars before it.
   const emitter = reach.emitter;
   const emit = emitter.emit.bind(emitter);
+  // After an event the feed's state goes on changing (a gap fill is still running when it reports):
+  // the counters follow once the turn's work is done, so the main thread never keeps a stale flag.
+  let refresh = false;
+  const refreshSoon = (): void => {
+    if (refresh) return;
+    refresh = true;
+    void yieldToEventLoop().then(() => {
+      refresh = false;
+      reach.flush();
+      post({ type: 'counters', counters: counters() });
+    });
+  };
   emitter.emit = (event: TypedEvent): void => {
     if (event.type !== 'bar') {
       reach.flush();
       post({ type: 'event', event: plain(event), counters: counters() });
+      refreshSoon();
     }
     emit(event);
   };
@@ -166,6 +179,7 @@ async function main(): Promise<void> {
       () => {
         reach.flush();
         post({ type: 'reply', id: m.id, symbols: feed.symbols, counters: counters() });
+        refreshSoon();
       },
       (error: unknown) => {
         reach.flush();

@@ -96,6 +96,9 @@ export class WorkerLink {
         else p?.resolve(m.symbols ?? []);
         return;
       }
+      case 'counters':
+        this.handlers.counters(m.counters);
+        return;
       case 'fatal':
         this.#fail(fromWire(m.error, this.revive));
         return;

@@ -65,7 +65,9 @@ export type FromWorker =
   | { readonly type: 'bars'; readonly data: Float64Array; readonly count: number; readonly names: readonly (readonly [number, string])[]; readonly counters: WireCounters }
   | { readonly type: 'event'; readonly event: WireEvent; readonly counters: WireCounters }
   | { readonly type: 'reply'; readonly id: number; readonly error?: WireError; readonly symbols?: readonly string[]; readonly counters: WireCounters }
-  | { readonly type: 'fatal'; readonly error: WireError };
+  | { readonly type: 'fatal'; readonly error: WireError }
+  /** The counters again, once the work an event started has settled (a gap fill ends after its event). */
+  | { readonly type: 'counters'; readonly counters: WireCounters };
 
 /** The feed's events other than `bar`, with errors made plain (a `bar` field of an event is rebuilt frozen). */
 export type WireEvent =

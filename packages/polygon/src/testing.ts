@@ -16,7 +16,9 @@ export type PolygonFault =
   | { readonly status: 429; readonly retryAfter?: string }
   | { readonly status: 500 | 502 | 503 }
   | { readonly status: 'loop' }
-  | { readonly status: 'malformed' };
+  | { readonly status: 'malformed' }
+  /** No answer at all, until the server closes (a client's timeout or deadline must end the wait). */
+  | { readonly status: 'hang' };
 
 /** Options of `FakePolygonServer.start`. */
 export interface FakePolygonOptions {
@@ -55,6 +57,11 @@ export class FakePolygonServer {
   #pageSize: number;
   /** Requests served, with the key removed from their URLs. */
   readonly requests: string[] = [];
+  /** Authentications refused with `max_connections` by `refuseConnections()`. */
+  refusedConnections = 0;
+  #refuseNext = 0;
+  readonly #muted = new Set<WebSocket>();
+  readonly #hanging = new Set<ServerResponse>();
 
   private constructor(server: Server, options: FakePolygonOptions) {
     this.#server = server;
@@ -114,6 +121,7 @@ export class FakePolygonServer {
     if (options.keep !== false) this.addBars(bars);
     const size = options.frameSize ?? 100;
     for (const c of this.#clients) {
+      if (this.#muted.has(c.socket)) continue;
       const mine = bars.filter((b) => c.authenticated && c.subscriptions.has(b.symbol));
       for (let i = 0; i < mine.length; i += size) {
         c.socket.send(
@@ -133,6 +141,31 @@ export class FakePolygonServer {
   /** Sends a status message to every client. */
   sendStatus(status: string, message: string): void {
     this.sendRaw(JSON.stringify([{ ev: 'status', status, message }]));
+  }
+
+  /** The next `attempts` authentications get `max_connections` (another program holds the stream), then they succeed. */
+  refuseConnections(attempts: number): void {
+    this.#refuseNext = attempts;
+  }
+
+  /**
+   * Mutes the connected clients (`publish` sends them nothing; the bars still go to REST): a
+   * connection that answers pings but delivers no data. A client that connects later is not muted;
+   * `silence(false)` unmutes them all.
+   */
+  silence(on: boolean): void {
+    this.#muted.clear();
+    if (on) for (const c of this.#clients) this.#muted.add(c.socket);
+  }
+
+  /** REST requests held without an answer now (`hang` faults). */
+  get hangingRequests(): number {
+    return this.#hanging.size;
+  }
+
+  /** Faults queued and not yet served. */
+  get faultsLeft(): number {
+    return this.#faults.length;
   }
 
   /** Drops every stream connection without a close frame (a network failure). */
@@ -175,7 +208,11 @@ export class FakePolygonServer {
           socket.close();
           return;
         }
-        if (this.streams >= this.maxConnections) {
+        if (this.#refuseNext > 0 || this.streams >= this.maxConnections) {
+          if (this.#refuseNext > 0) {
+            this.#refuseNext--;
+            this.refusedConnections++;
+          }
           socket.send(JSON.stringify([{ ev: 'status', status: 'max_connections', message: 'Maximum number of websocket connections exceeded. You have reached the connection limit for your account.' }]));
           socket.close(1008);
           return;
@@ -204,6 +241,7 @@ export class FakePolygonServer {
   }
 
   async close(): Promise<void> {
+    for (const res of this.#hanging) res.destroy();
     for (const c of this.#clients) c.socket.terminate();
     this.#wss.close();
     this.#server.closeAllConnections();
@@ -229,6 +267,11 @@ export class FakePolygonServer {
       return;
     }
     const fault = this.#faults.shift();
+    if (fault?.status === 'hang') {
+      this.#hanging.add(res);
+      res.on('close', () => this.#hanging.delete(res));
+      return;
+    }
     if (fault?.status === 429) {
       json(429, { status: 'ERROR', error: "You've exceeded the maximum requests per minute" }, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
       return;

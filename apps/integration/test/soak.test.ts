@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { FAULT_KINDS, planFaults, runSoak } from '../scripts/soak.js';
+import { FAULT_KINDS, planFaults, runSoak } from '../scripts/soak/engine.js';
+import { ALPACA, POLYGON } from '../scripts/soak/targets.js';
 
 describe('fault soak (short; the full one is `pnpm soak`, run by .ci/run)', { timeout: 60_000 }, () => {
-  it.each(['json', 'msgpack'] as const)('every kind of fault once: each happened, and nothing is lost outside a reported gap (%s)', async (encoding) => {
-    const report = await runSoak({ seed: 7, minutes: 200, faults: FAULT_KINDS.length, encoding });
+  it.each([
+    ['alpaca', 'json', ALPACA],
+    ['alpaca', 'msgpack', ALPACA],
+    ['polygon', 'json', POLYGON],
+  ] as const)('every kind of fault once: each happened, and nothing is lost outside a reported gap (%s, %s)', async (_name, encoding, target) => {
+    const report = await runSoak({ target, seed: 7, minutes: 200, faults: FAULT_KINDS.length, encoding });
     expect(report.problems).toEqual([]);
     for (const k of FAULT_KINDS) expect(report.injected[k]).toBe(1);
     expect(report.refused406).toBe(4);
@@ -14,13 +19,13 @@ describe('fault soak (short; the full one is `pnpm soak`, run by .ci/run)', { ti
   });
 
   it('runs across sessions and nights (a silence near the close trips the next morning)', async () => {
-    const report = await runSoak({ seed: 11, minutes: 800, faults: 8, encoding: 'json', kinds: ['silence', 'drop'] });
+    const report = await runSoak({ target: POLYGON, seed: 11, minutes: 800, faults: 8, encoding: 'json', kinds: ['silence', 'drop'] });
     expect(report.problems).toEqual([]);
     expect(report.watchdogTrips).toBe(4);
   });
 
   it('fails without gap fill: the check sees the lost bars', async () => {
-    const report = await runSoak({ seed: 7, minutes: 120, faults: 3, encoding: 'json', kinds: ['drop'], gapFill: false });
+    const report = await runSoak({ target: ALPACA, seed: 7, minutes: 120, faults: 3, encoding: 'json', kinds: ['drop'], gapFill: false });
     expect(report.problems.some((p) => /lost, in no reported gap/.test(p))).toBe(true);
   });
 

@@ -1,5 +1,5 @@
 /**
- * Fault soak: the fake server replays market minutes of six symbols (with the gaps thin symbols
+ * Fault soak, for every provider: the provider's fake server replays market minutes of six symbols (with the gaps thin symbols
  * have), across sessions and nights, on a `ManualClock`, and at planned minutes injects faults of
  * every kind the live path must survive: drops, 406 refusals, a silent connection, REST 500s, 429
  * storms with and without Retry-After, a REST that hangs, looping page tokens, future-dated,
@@ -14,19 +14,65 @@
  * lies in a reported `gap_unfilled` range; no live bar was held longer than the fill deadline; no
  * piece of the secret appears in any error.
  *
- * Run: pnpm soak [--runs N] [--seed N] [--minutes N] [--faults N] [--encoding json|msgpack]
- * (in this package). Exit 1 when a check fails (each problem printed), 2 on bad arguments.
+ * The provider's part is a `SoakTarget` (`targets.ts`): its fake server's fault switches, its feed
+ * and its history client; the faults, the driver and the checks are the same for every provider.
+ *
+ * Run: pnpm soak (in apps/integration; see soak-cli.ts). Exit 1 when a check fails, 2 on bad arguments.
  */
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { encode } from '@msgpack/msgpack';
-import type { Bar, MarketSession , FeedError} from '@feed/core';
+import type { Bar, FeedError, HistoricalBars, MarketSession } from '@feed/core';
 import { MINUTE_MS, ManualClock, makeBar, nyse, sameBarData } from '@feed/core';
 import { MultiSymbolDataManager } from '@feed/data-manager';
-import type { StreamEncoding } from '../src/index.js';
-import { AlpacaHistoricalClient, AlpacaMultiSymbolFeed } from '../src/index.js';
-import type { RestFault } from '../src/testing.js';
-import { FakeAlpacaServer } from '../src/testing.js';
+import type { AbstractLiveFeed, LiveFeedOptions, RetryInfo } from '@feed/live';
+
+/** The wire encodings a provider may speak (Polygon: JSON only). */
+export type SoakEncoding = 'json' | 'msgpack';
+
+/** A REST fault for the next requests of the fake server, in the soak's words. */
+export type SoakRestFault = 'rest500' | 'rest429' | 'rest429RetryAfter' | 'restHang' | 'restLoop';
+
+/** What the soak asks of a provider's fake server. */
+export interface SoakServer {
+  /** Sends bars live (and keeps them for REST unless `keep: false`). */
+  publish(bars: readonly Bar[], options?: { keep?: boolean }): void;
+  /** Drops every stream connection without a close frame. */
+  drop(): void;
+  /** The next `attempts` connections are refused with the provider's connection-limit answer (Alpaca's 406, Polygon's max_connections). */
+  refuse(attempts: number): void;
+  /** Connections refused so far. */
+  readonly refused: number;
+  /** While on, the stream answers pings but delivers no bar. */
+  silence(on: boolean): void;
+  /** The next REST requests fail this way. */
+  restFault(fault: SoakRestFault): void;
+  /** REST faults queued and not yet served. */
+  readonly restFaultsLeft: number;
+  /** REST requests held without an answer now. */
+  readonly hangingRequests: number;
+  /** Sends one malformed bar message for `symbol` at `start`, in the stream's encoding. */
+  sendMalformed(symbol: string, start: number, encoding: SoakEncoding): void;
+  /** Sends an error message that echoes `text` (the keys in it). */
+  sendEcho(text: string): void;
+  close(): Promise<void>;
+}
+
+/** A live feed as the soak drives it: any provider's, on `@feed/live`. */
+export type SoakFeed = AbstractLiveFeed;
+
+/** A provider under the soak. */
+export interface SoakTarget {
+  readonly name: string;
+  readonly encodings: readonly SoakEncoding[];
+  /** The key and secret (or the one key) the feed uses: no 8-character piece may reach an error. */
+  readonly secrets: readonly string[];
+  start(clock: ManualClock): Promise<SoakServer>;
+  /** The provider's history client on the fake server, telling the soak of each retry wait. */
+  history(server: SoakServer, clock: ManualClock, onRetry: (r: RetryInfo) => void): HistoricalBars;
+  /** The provider's feed on the fake server with the shared options given. */
+  feed(server: SoakServer, options: LiveFeedOptions & { encoding: SoakEncoding }): SoakFeed;
+  /** Whether an error is the feed's report of the echo (`sendEcho`). */
+  isEcho(error: FeedError): boolean;
+}
 
 /** The kinds of fault, injected in this order, round after round. */
 export const FAULT_KINDS = [
@@ -46,12 +92,13 @@ export const FAULT_KINDS = [
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface SoakOptions {
+  target: SoakTarget;
   seed: number;
   /** Market minutes to replay, from the open of 2025-10-16 on, across sessions and nights. */
   minutes: number;
   /** Fault episodes, spread over the run. */
   faults: number;
-  encoding: StreamEncoding;
+  encoding: SoakEncoding;
   /** The kinds to cycle through (all by default). */
   kinds?: readonly FaultKind[];
   /**
@@ -85,12 +132,14 @@ export interface SoakReport {
 const SYMBOLS = ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX'];
 /** Chance that a symbol has no bar in a minute: the thin ones skip minutes on IEX. */
 const SKIP: Readonly<Record<string, number>> = { TQQQ: 0, SQQQ: 0.01, UPRO: 0.02, SDS: 0.1, UVXY: 0.05, SVIX: 0.15 };
-const KEYS = { keyId: 'AKSOAKKEYID00001', secretKey: 'soak-secret-0123456789abcdefghij' };
+/** The deadline of one gap fill, in clock time. */
 const FILL_DEADLINE_MS = 10_000;
 const NO_DATA_MS = 3 * MINUTE_MS;
 /** Faults stay away from the first minutes and from the end (a silence needs minutes to trip). */
 const HEAD = 5;
 const TAIL = 10;
+/** Minutes at the head and tail of a run that hold no fault. */
+export const HEAD_AND_TAIL = HEAD + TAIL;
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -104,7 +153,7 @@ function mulberry32(seed: number): () => number {
 }
 
 /** The starts of `count` market minutes from the open of `date`, session after session. */
-export function marketMinutes(count: number, date = '2025-10-16'): number[] {
+function marketMinutes(count: number, date = '2025-10-16'): number[] {
   const out: number[] = [];
   let session: MarketSession | undefined = nyse.sessionOn(date);
   if (session === undefined) throw new Error(`${date} is not a session`);
@@ -116,7 +165,7 @@ export function marketMinutes(count: number, date = '2025-10-16'): number[] {
 }
 
 /** Bars minute by minute, with seeded prices and gaps. */
-export function sessionBars(seed: number, starts: readonly number[]): Bar[][] {
+function sessionBars(seed: number, starts: readonly number[]): Bar[][] {
   const random = mulberry32(seed);
   const price: Record<string, number> = { TQQQ: 100, SQQQ: 16, UPRO: 110, SDS: 15, UVXY: 12, SVIX: 20 };
   return starts.map((start) => {
@@ -160,33 +209,26 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const random = mulberry32(o.seed ^ 0x5eed);
   const plan = planFaults(o.minutes, o.faults, o.kinds ?? FAULT_KINDS, random);
   const clock = new ManualClock(starts[0]);
-  const server = await FakeAlpacaServer.start({ keys: KEYS, clock });
+  const target = o.target;
+  const server = await target.start(clock);
   const dm = new MultiSymbolDataManager({ symbols: SYMBOLS, clock, historySize: o.minutes + 16 });
 
   // What the feed waits for, so that the driver moves time exactly then.
   let backoff: number | undefined;
   let restRetry: number | undefined;
   let restRetries = 0;
-  const history = new AlpacaHistoricalClient({
-    baseUrl: server.restUrl,
-    keys: KEYS,
-    clock,
-    onRetry: (r) => {
-      restRetries++;
-      restRetry = r.delayMs;
-    },
+  const history = target.history(server, clock, (r) => {
+    restRetries++;
+    restRetry = r.delayMs;
   });
-  const feed = new AlpacaMultiSymbolFeed({
+  const feed = target.feed(server, {
     symbols: SYMBOLS,
-    url: server.url(),
-    restUrl: server.restUrl,
-    keys: KEYS,
     encoding: o.encoding,
     clock,
     random,
     keepAlive: false,
     reconnect: { initialDelayMs: 200, maxDelayMs: 5000, maxAttempts: Infinity },
-    watchdog: { noDataMs: NO_DATA_MS, checkIntervalMs: 10_000, calendar: nyse },
+    watchdog: { noDataMs: NO_DATA_MS, checkIntervalMs: 10_000 },
     gapFill: o.gapFill === false ? false : { history, timeoutMs: FILL_DEADLINE_MS },
   });
   dm.attach(feed);
@@ -270,8 +312,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const inject = (kind: FaultKind, m: number, start: number): void => {
     injected[kind] = (injected[kind] ?? 0) + 1;
     faults.push(`minute ${m} (${new Date(start).toISOString()}): ${kind}`);
-    const rest = (...list: RestFault[]): void => {
-      server.rest.failNext.push(...list);
+    const rest = (fault: SoakRestFault): void => {
+      server.restFault(fault);
       server.drop();
     };
     switch (kind) {
@@ -279,7 +321,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         server.drop();
         return;
       case 'refuse406':
-        server.refuse406({ attempts: 4 });
+        server.refuse(4);
         server.drop();
         return;
       case 'silence':
@@ -288,19 +330,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         tripsAtSilence = feed.stats().watchdogTrips;
         return;
       case 'rest500':
-        rest(500, 503);
-        return;
       case 'rest429':
-        rest({ status: 429, headers: false }, { status: 429, headers: false }, { status: 429, headers: false });
-        return;
       case 'rest429RetryAfter':
-        rest({ status: 429, retryAfter: '2' }, { status: 429, retryAfter: '2' }, { status: 429, retryAfter: '2' });
-        return;
       case 'restHang':
-        rest('hang');
-        return;
       case 'restLoop':
-        rest('loop-token', 'loop-token');
+        rest(kind);
         return;
       case 'futureBar':
         rejectedBefore.future++;
@@ -310,13 +344,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         rejectedBefore.offGrid++;
         server.publish([makeBar({ symbol: 'SQQQ', start: start - MINUTE_MS + 30_000, open: 1, high: 1, low: 1, close: 1, volume: 1, receivedAt: 0 })], { keep: false });
         return;
-      case 'malformed': {
-        const bad = [{ T: 'b', S: 'SDS', t: new Date(start).toISOString(), o: 'x', h: 1, l: 1, c: 1, v: 1 }];
-        server.sendRaw(o.encoding === 'msgpack' ? encode(bad) : JSON.stringify(bad));
+      case 'malformed':
+        server.sendMalformed('SDS', start, o.encoding);
         return;
-      }
       case 'echoSecret':
-        server.sendError(400, `invalid request: key ${KEYS.keyId} secret ${KEYS.secretKey.slice(0, 12)}`);
+        server.sendEcho(`invalid request: key ${target.secrets.join(' secret ')}`.slice(0, 80));
         return;
     }
   };
@@ -392,12 +424,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     if (got !== want) problems.push(`${what}: ${got}, expected ${want}`);
   };
   expect('faults injected', faults.length, o.faults);
-  expect('406 refusals', server.stats.refused406, 4 * count('refuse406'));
+  expect('refused connections', server.refused, 4 * count('refuse406'));
   expect('watchdog trips', st.watchdogTrips, count('silence'));
   expect('bars refused as ahead of the clock or off the grid', st.rejectedBars, count('futureBar') + count('offGridBar'));
   expect('malformed messages', st.malformed, count('malformed'));
-  expect('Alpaca 400 errors (the echo)', st.errorsByCode['400'] ?? 0, count('echoSecret'));
-  expect('REST faults left unused', server.rest.failNext.length, 0);
+  expect('echo errors reported', errors.filter((e) => target.isEcho(e)).length, count('echoSecret'));
+  expect('REST faults left unused', server.restFaultsLeft, 0);
   if (o.gapFill !== false) {
     expect('gap fills that hit the deadline', st.gapFillTimeouts, count('restHang'));
     expect('gaps reported unfilled', gaps.length, count('restHang') + count('restLoop'));
@@ -408,7 +440,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   if (st.reconnects < drops + count('silence')) problems.push(`reconnects: ${st.reconnects}, expected at least ${drops + count('silence')}`);
   if (maxHeldMs > FILL_DEADLINE_MS) problems.push(`a live bar was held ${maxHeldMs} ms, longer than the fill deadline (${FILL_DEADLINE_MS} ms)`);
   const text = errors.map((e) => `${e.message}\n${String(e.stack)}`).join('\n');
-  for (const secret of [KEYS.keyId, KEYS.secretKey]) {
+  for (const secret of target.secrets) {
     for (let i = 0; i + 8 <= secret.length; i++) {
       if (text.includes(secret.slice(i, i + 8))) {
         problems.push(`an error holds a piece of the secret (${i}..${i + 8})`);
@@ -425,7 +457,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     reconnects: st.reconnects,
     duplicatesDropped: st.duplicatesDropped,
     watchdogTrips: st.watchdogTrips,
-    refused406: server.stats.refused406,
+    refused406: server.refused,
     restRetries,
     gapsUnfilled: gaps.length,
     lostInReportedGaps,
@@ -435,49 +467,4 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     ms: performance.now() - t0,
     problems,
   };
-}
-
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const arg = (name: string, fallback: string): string => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-  };
-  const number = (name: string, fallback: string): number => {
-    const v = Number(arg(name, fallback));
-    if (!Number.isInteger(v) || v < 0) {
-      console.error(`--${name} must be a whole number >= 0 (got '${arg(name, fallback)}')`);
-      process.exit(2);
-    }
-    return v;
-  };
-  const base = number('seed', '20251016');
-  const runs = number('runs', '2');
-  const minutesArg = number('minutes', '390');
-  const faultsArg = number('faults', String(Math.max(1, Math.floor((minutesArg - HEAD - TAIL) / 12))));
-  let failed = false;
-  console.log('| run | encoding | seed | minutes | bars | faults | reconnects | 406 | watchdog | REST retries | recovered | gaps unfilled (bars) | max held | problems | time |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (let r = 0; r < runs; r++) {
-    const encoding = (r % 2 === 0 ? arg('encoding', 'json') : arg('encoding', 'msgpack')) as StreamEncoding;
-    const seed = base + r;
-    let report: SoakReport;
-    try {
-      report = await runSoak({ seed, minutes: minutesArg, faults: faultsArg, encoding });
-    } catch (error) {
-      if (error instanceof RangeError) {
-        console.error(error.message);
-        process.exit(2);
-      }
-      throw error;
-    }
-    console.log(
-      `| ${r + 1} | ${encoding} | ${seed} | ${minutesArg} | ${report.bars} | ${report.faults.length} | ${report.reconnects} | ${report.refused406} | ${report.watchdogTrips} | ${report.restRetries} | ${report.recovered} | ${report.gapsUnfilled} (${report.lostInReportedGaps}) | ${(report.maxHeldMs / 1000).toFixed(1)} s | ${report.problems.length} | ${(report.ms / 1000).toFixed(1)} s |`,
-    );
-    if (report.problems.length > 0) {
-      failed = true;
-      for (const f of report.faults) console.log(`    ${f}`);
-      for (const p of report.problems) console.log(`    PROBLEM: ${p}`);
-    }
-  }
-  process.exit(failed ? 1 : 0);
 }
