@@ -92,3 +92,73 @@ export async function startWsServer(onConnection: (socket: WebSocket, upgrade: I
       }),
   };
 }
+
+/** Options of `startTestServer`. */
+export interface TestServerOptions {
+  /** @default 0 (a free port) */
+  readonly port?: number;
+  /** Answers every HTTP request that is not a WebSocket upgrade. */
+  readonly http: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Runs for each WebSocket client (any path); without it, upgrades are refused. */
+  readonly ws?: (socket: WebSocket, upgrade: IncomingMessage) => void;
+  /**
+   * Answer pings with pongs automatically (a fake that can ignore pings turns this off and pongs itself).
+   * @default true
+   */
+  readonly autoPong?: boolean;
+}
+
+/** A running HTTP + WebSocket test server on one loopback port: the scaffolding every fake provider shares. */
+export interface TestServer {
+  readonly port: number;
+  /** `http://127.0.0.1:PORT`. */
+  readonly httpUrl: string;
+  /** `ws://127.0.0.1:PORT` followed by `path`. */
+  wsUrl(path?: string): string;
+  /** Holds a response without an answer (a hanging request) until the client gives up or `close()`. */
+  hold(res: ServerResponse): void;
+  /** Responses held now. */
+  readonly held: number;
+  /** Ends held responses, terminates every WebSocket client, closes every connection and the server. */
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP + WebSocket scaffolding of a fake provider on 127.0.0.1 (the protocol is the caller's). */
+export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
+  const server: Server = createServer((req, res) => options.http(req, res));
+  const wss = new WebSocketServer({ noServer: true, autoPong: options.autoPong ?? true, perMessageDeflate: false });
+  const held = new Set<ServerResponse>();
+  server.on('upgrade', (req, socket, head) => {
+    const onConnection = options.ws;
+    if (onConnection === undefined) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: (path = '') => `ws://127.0.0.1:${port}${path}`,
+    hold: (res) => {
+      held.add(res);
+      res.on('close', () => held.delete(res));
+    },
+    get held(): number {
+      return held.size;
+    },
+    close: async () => {
+      for (const res of held) res.destroy();
+      held.clear();
+      for (const s of wss.clients) s.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

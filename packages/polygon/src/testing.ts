@@ -4,11 +4,10 @@
  * faults to inject (429 with `Retry-After`, 5xx, a `next_url` that repeats, a stalled response).
  * `@feed/polygon/testing`, as `@feed/alpaca/testing` has Alpaca's.
  */
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bar } from '@feed/core';
-import { WebSocketServer } from 'ws';
+import type { TestServer } from '@feed/live/testing';
+import { startTestServer } from '@feed/live/testing';
 import type { WebSocket } from 'ws';
 
 /** A fault for the next request(s): served instead of the answer. */
@@ -42,8 +41,8 @@ interface StreamClient {
  */
 export class FakePolygonServer {
   readonly apiKey: string;
-  readonly #server: Server;
-  readonly #wss = new WebSocketServer({ noServer: true, autoPong: false, perMessageDeflate: false });
+  /** The shared HTTP + WebSocket scaffolding (`@feed/live/testing`); the protocol is this class's. */
+  #server: TestServer | undefined;
   #ignorePings = false;
   /** Pings received from clients (each answered with a pong unless `ignorePings(true)`). */
   pingsReceived = 0;
@@ -61,29 +60,25 @@ export class FakePolygonServer {
   refusedConnections = 0;
   #refuseNext = 0;
   readonly #muted = new Set<WebSocket>();
-  readonly #hanging = new Set<ServerResponse>();
 
-  private constructor(server: Server, options: FakePolygonOptions) {
-    this.#server = server;
+  private constructor(options: FakePolygonOptions) {
     this.apiKey = options.apiKey ?? 'FAKEPOLYGONKEY';
     this.#pageSize = options.pageSize ?? 50_000;
   }
 
   static async start(options: FakePolygonOptions = {}): Promise<FakePolygonServer> {
-    const holder: { self?: FakePolygonServer } = {};
-    const server = createServer((req, res) => holder.self?.handle(req, res));
-    const self = new FakePolygonServer(server, options);
-    holder.self = self;
-    server.on('upgrade', (req, socket, head) => {
-      self.#wss.handleUpgrade(req, socket, head, (ws) => self.#onStream(ws));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const self = new FakePolygonServer(options);
+    self.#server = await startTestServer({ http: (req, res) => self.handle(req, res), ws: (ws) => self.#onStream(ws), autoPong: false });
     return self;
+  }
+
+  get #kit(): TestServer {
+    return this.#server as TestServer;
   }
 
   /** The REST base URL (`baseUrl` of `PolygonHistoricalClient`). */
   get url(): string {
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this.#kit.httpUrl;
   }
 
   /** Results per page from now on. */
@@ -110,7 +105,7 @@ export class FakePolygonServer {
 
   /** The stream's URL (`url` of `PolygonMultiSymbolFeed`). */
   get wsUrl(): string {
-    return `ws://127.0.0.1:${(this.#server.address() as AddressInfo).port}/stocks`;
+    return this.#kit.wsUrl('/stocks');
   }
 
   /**
@@ -160,7 +155,7 @@ export class FakePolygonServer {
 
   /** REST requests held without an answer now (`hang` faults). */
   get hangingRequests(): number {
-    return this.#hanging.size;
+    return this.#kit.held;
   }
 
   /** Faults queued and not yet served. */
@@ -241,11 +236,7 @@ export class FakePolygonServer {
   }
 
   async close(): Promise<void> {
-    for (const res of this.#hanging) res.destroy();
-    for (const c of this.#clients) c.socket.terminate();
-    this.#wss.close();
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await this.#kit.close();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -268,8 +259,7 @@ export class FakePolygonServer {
     }
     const fault = this.#faults.shift();
     if (fault?.status === 'hang') {
-      this.#hanging.add(res);
-      res.on('close', () => this.#hanging.delete(res));
+      this.#kit.hold(res);
       return;
     }
     if (fault?.status === 429) {

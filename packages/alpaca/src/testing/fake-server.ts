@@ -1,10 +1,9 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decode, encode } from '@msgpack/msgpack';
 import type { Bar, BarSource, Unsubscribe } from '@feed/core';
+import type { TestServer } from '@feed/live/testing';
+import { startTestServer } from '@feed/live/testing';
 import type { WebSocket } from 'ws';
-import { WebSocketServer } from 'ws';
 import type { AlpacaKeys } from '../credentials.js';
 import { ALPACA_ERROR_TEXT } from '../messages.js';
 import { BarStore } from './bar-store.js';
@@ -113,8 +112,8 @@ interface Client {
  * endpoint can serve what a disconnected client missed, as Alpaca's does.
  */
 export class FakeAlpacaServer {
-  readonly #http: Server;
-  readonly #wss: WebSocketServer;
+  /** The shared HTTP + WebSocket scaffolding (`@feed/live/testing`); the protocol is this class's. */
+  #server: TestServer | undefined;
   readonly #keys: AlpacaKeys;
   readonly #authTimeoutMs: number;
   readonly #symbolLimit: number;
@@ -122,11 +121,9 @@ export class FakeAlpacaServer {
   readonly #fractional: boolean;
   readonly #forceEncoding: 'json' | 'msgpack' | undefined;
   readonly #now: () => number;
-  readonly #hanging = new Set<ServerResponse>();
   readonly #clients = new Set<Client>();
   readonly #watchers = new Set<() => void>();
   readonly #store = new BarStore();
-  #port = 0;
   #ignorePings = false;
   #refuseUntil = 0;
   #refuseAttempts = 0;
@@ -159,19 +156,17 @@ export class FakeAlpacaServer {
     const clock = options.clock;
      
     this.#now = clock === undefined ? () => Date.now() : () => clock.now();
-    this.#http = createServer((req, res) => this.#onHttp(req, res));
-    this.#wss = new WebSocketServer({ server: this.#http, autoPong: false, perMessageDeflate: false });
-    this.#wss.on('connection', (ws, req) => this.#onConnection(ws, req));
   }
 
   /** Starts a server on 127.0.0.1. */
   static async start(options: FakeAlpacaServerOptions = {}): Promise<FakeAlpacaServer> {
     const server = new FakeAlpacaServer(options);
-    await new Promise<void>((resolve, reject) => {
-      server.#http.once('error', reject);
-      server.#http.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    server.#server = await startTestServer({
+      ...(options.port === undefined ? {} : { port: options.port }),
+      http: (req, res) => server.#onHttp(req, res),
+      ws: (ws, req) => server.#onConnection(ws, req),
+      autoPong: false,
     });
-    server.#port = (server.#http.address() as AddressInfo).port;
     return server;
   }
 
@@ -182,17 +177,17 @@ export class FakeAlpacaServer {
 
   /** The stream URL of a feed on this server, e.g. `ws://127.0.0.1:PORT/v2/iex`. */
   url(feed = 'iex'): string {
-    return `ws://127.0.0.1:${this.#port}/v2/${feed}`;
+    return this.#kit.wsUrl(`/v2/${feed}`);
   }
 
   /** The base URL of the REST API, e.g. `http://127.0.0.1:PORT`. */
   get restUrl(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return this.#kit.httpUrl;
   }
 
   /** REST requests the server is holding open without an answer (the `'hang'` fault). */
   get hangingRequests(): number {
-    return this.#hanging.size;
+    return this.#kit.held;
   }
 
   /** Every bar published so far, per symbol, in start order (updated bars replace their original). */
@@ -360,18 +355,18 @@ export class FakeAlpacaServer {
 
   /** Closes every connection and the server (hanging REST requests are ended). */
   async close(): Promise<void> {
-    for (const res of this.#hanging) res.destroy();
-    this.#hanging.clear();
     for (const c of this.#clients) {
       if (c.authTimer !== undefined) clearTimeout(c.authTimer);
       c.ws.terminate();
     }
-    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
-    this.#http.closeAllConnections();
-    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    await this.#kit.close();
   }
 
   // ---- internals ---------------------------------------------------------------------------------
+
+  get #kit(): TestServer {
+    return this.#server as TestServer;
+  }
 
   #changed(): void {
     for (const w of [...this.#watchers]) w();
@@ -379,7 +374,7 @@ export class FakeAlpacaServer {
 
   #onHttp(req: IncomingMessage, res: ServerResponse): void {
     this.stats.restRequests++;
-    handleBarsRequest(req, res, { keys: this.#keys, store: this.#store, faults: this.rest, now: this.#now, hanging: this.#hanging });
+    handleBarsRequest(req, res, { keys: this.#keys, store: this.#store, faults: this.rest, now: this.#now, hold: (res) => this.#kit.hold(res) });
     this.#changed();
   }
 

@@ -42,8 +42,8 @@ interface Context {
   readonly faults: RestFaults;
   /** Epoch ms now, for rate-limit reset times. */
   readonly now: () => number;
-  /** Requests left hanging, ended on close. */
-  readonly hanging: Set<ServerResponse>;
+  /** Holds a request without an answer (ended on close). */
+  readonly hold: (res: ServerResponse) => void;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -86,8 +86,7 @@ export function handleBarsRequest(req: IncomingMessage, res: ServerResponse, ctx
     return;
   }
   if (fault === 'hang') {
-    ctx.hanging.add(res);
-    res.on('close', () => ctx.hanging.delete(res));
+    ctx.hold(res);
     return;
   }
   if (fault === 'malformed') {
