@@ -104,9 +104,10 @@ function batching(Base: LiveFeedClass): new (options: Record<string, unknown>) =
     flush(): void {
       this.#flushQueued = false;
       if (this.#count === 0) return;
-      const data = this.#data;
+      // A frame's bars are usually far fewer than a batch: send a copy of what is used (a few KiB)
+      // rather than a fresh zeroed buffer of MAX_BATCH bars each time, and keep this one.
+      const data = this.#data.slice(0, this.#count * BAR_STRIDE);
       post({ type: 'bars', data, count: this.#count, names: this.#names, counters: this.scalarStats() }, [data.buffer]);
-      this.#data = new Float64Array(MAX_BATCH * BAR_STRIDE);
       this.#count = 0;
       this.#names = [];
     }
