@@ -85,8 +85,15 @@ export class NatsBarFeed extends AbstractBarFeed {
   #loop: Promise<void> | undefined;
   #undecodable = 0;
   #repeats = 0;
-  /** The last stream sequence delivered: a redelivery at or below it is acknowledged and skipped. */
-  #lastSeq = 0;
+  #redelivered = 0;
+  #returned = 0;
+  /**
+   * The stream sequences this feed delivered (the most recent ones): a redelivery of one of them is
+   * acknowledged and skipped; a redelivery of any other (pulled by an earlier consumer that stopped
+   * before delivering it) is delivered. Never a "last sequence" rule: a resumed consumer gets the
+   * bars its predecessor returned after newer ones.
+   */
+  readonly #deliveredSeqs = new Set<number>();
   /** Per symbol, the versions delivered for its recent starts (message ids), to skip a stored copy. */
   readonly #seen = new Map<string, Map<number, Set<string>>>();
   /** The subjects to deliver when the server cannot filter several (2.9), else undefined. */
@@ -114,9 +121,15 @@ export class NatsBarFeed extends AbstractBarFeed {
     return this.#consumerName;
   }
 
-  /** Core's counters, plus messages that could not be read and repeats skipped (redeliveries, stored copies). */
-  override stats(): ReturnType<AbstractBarFeed['stats']> & { readonly undecodable: number; readonly repeats: number } {
-    return { ...super.stats(), undecodable: this.#undecodable, repeats: this.#repeats };
+  /**
+   * Core's counters, plus messages that could not be read, repeats skipped (redeliveries of bars
+   * delivered, stored copies), messages the server redelivered, and messages pulled but never
+   * acknowledged, given back: by this feed when it stopped with them in hand (`nak`), or, on connect,
+   * those an earlier program of the same durable name left (the consumer restarts after its last
+   * acknowledged bar).
+   */
+  override stats(): ReturnType<AbstractBarFeed['stats']> & { readonly undecodable: number; readonly repeats: number; readonly redelivered: number; readonly returned: number } {
+    return { ...super.stats(), undecodable: this.#undecodable, repeats: this.#repeats, redelivered: this.#redelivered, returned: this.#returned };
   }
 
   protected async doConnect(): Promise<void> {
@@ -145,11 +158,25 @@ export class NatsBarFeed extends AbstractBarFeed {
     const jsm = await jetstreamManager(nc);
     const durable = this.#options.durable;
     if (durable !== undefined) {
+      let info;
       try {
-        await jsm.consumers.info(this.stream, durable);
-        return durable; // it exists: resume where it stopped
+        info = await jsm.consumers.info(this.stream, durable);
       } catch (error) {
         if (!/consumer not found/i.test(String(error))) throw error;
+      }
+      if (info !== undefined) {
+        // It exists: resume where it stopped. Bars an earlier program pulled and never acknowledged
+        // (it stopped or died with a batch in hand) would come back only after the ack wait, behind
+        // newer ones; the consumer starts again right after the last acknowledged bar instead.
+        // (Acknowledgements are in stream order, so everything after the floor is unacknowledged.)
+        const floor = info.ack_floor.stream_seq;
+        if (info.delivered.stream_seq > floor) {
+          this.#returned += info.num_ack_pending;
+          const { opt_start_time: _time, ...config } = info.config;
+          await jsm.consumers.delete(this.stream, durable);
+          await jsm.consumers.add(this.stream, { ...config, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 });
+        }
+        return durable;
       }
     }
     const from = this.#options.from ?? (this.#replay === undefined ? 'new' : 'all');
@@ -193,6 +220,13 @@ export class NatsBarFeed extends AbstractBarFeed {
     this.#messages = messages;
     this.#loop = (async () => {
       for await (const m of messages) {
+        if (this.#messages !== messages) {
+          // Pulled, but the feed stopped: never delivered, so never acknowledged nor recorded. Returned
+          // at once, so that the next consumer of this name gets it now, not after the ack wait.
+          this.#returned++;
+          m.nak();
+          continue;
+        }
         if (this.#replay === undefined) this.#onMessage(m);
         else if (!(await this.#onReplayMessage(m))) break;
       }
@@ -219,14 +253,16 @@ export class NatsBarFeed extends AbstractBarFeed {
       m.ack();
       return;
     }
-    if (m.seq <= this.#lastSeq || this.#delivered(decoded.bar)) {
-      // A redelivery (the server lost acknowledgements in a crash) or a second stored copy (it lost
-      // its duplicate window): at-least-once on the wire, exactly once to the listeners.
+    if (m.redelivered) this.#redelivered++;
+    if (this.#deliveredSeqs.has(m.seq) || this.#delivered(decoded.bar)) {
+      // A redelivery of a bar delivered (the server lost acknowledgements in a crash) or a second
+      // stored copy (it lost its duplicate window): at-least-once on the wire, exactly once here.
       this.#repeats++;
       m.ack();
       return;
     }
-    this.#lastSeq = m.seq;
+    this.#deliveredSeqs.add(m.seq);
+    if (this.#deliveredSeqs.size > MAX_REMEMBERED) this.#deliveredSeqs.delete(this.#deliveredSeqs.values().next().value as number);
     // Listeners run inside deliver(); the acknowledgement follows them, so a crash mid-bar replays it.
     this.deliver(decoded.bar);
     m.ack();
@@ -305,6 +341,9 @@ export class NatsBarFeed extends AbstractBarFeed {
     if (nc !== undefined && this.#ownConnection) await nc.drain().catch(() => nc.close());
   }
 }
+
+/** Stream sequences remembered as delivered (redeliveries come within the pending window, far fewer). */
+const MAX_REMEMBERED = 1_000_000;
 
 /** Whether the connected server's version is at least major.minor. */
 function serverAtLeast(nc: NatsConnection, major: number, minor: number): boolean {

@@ -117,6 +117,60 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     await publisher.close();
   });
 
+  it('a durable consumer disconnected while catching up on a backlog, then resumed by a new feed: every bar exactly once', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc });
+    for (let m = 0; m < 400; m++) source.push(...minute(m));
+    await publisher.flush();
+    const all = [...Array.from({ length: 400 }, (_, m) => minute(m))].flat();
+    const first = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all', durable: 'backlog', batch: 256 });
+    const a = collect(first);
+    await first.connect();
+    await first.start();
+    // Midway through the backlog: the consumer has pulled bars ahead that it has not delivered.
+    await until(() => expect(a.length).toBeGreaterThanOrEqual(300));
+    await first.disconnect();
+    const pulledAhead = first.stats();
+    const again = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all', durable: 'backlog', batch: 256 });
+    const b = collect(again);
+    await again.connect();
+    await again.start();
+    await until(() => expect(a.length + b.length).toBeGreaterThanOrEqual(all.length));
+    const key = (x: Bar): string => `${x.symbol}@${x.start}`;
+    const got = [...a, ...b].map(key);
+    expect(new Set(got).size).toBe(got.length);
+    expect([...got].sort()).toEqual(all.map(key).sort());
+    expect(again.stats().repeats).toBe(0);
+    // The first feed stopped with a pulled batch in hand: the second started right after the last acknowledged bar.
+    expect(again.stats().returned).toBeGreaterThan(0);
+    expect(pulledAhead.barsReceived).toBe(a.length);
+    await again.disconnect();
+    await publisher.close();
+  }, 30_000);
+
+  it('a consumer whose connection dies mid-backlog (as a killed process), restarted with the same durable name: every bar exactly once', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc });
+    for (let m = 0; m < 300; m++) source.push(...minute(m));
+    await publisher.flush();
+    const own = await connectNats({ servers: server.url });
+    const first = new NatsBarFeed({ symbols: 'all', connection: own, from: 'all', durable: 'crashy', batch: 200 });
+    const a = collect(first);
+    await first.connect();
+    await first.start();
+    await until(() => expect(a.length).toBeGreaterThanOrEqual(250));
+    await own.close(); // no stop(), no disconnect(): the program is gone
+    const again = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all', durable: 'crashy', batch: 200 });
+    const b = collect(again);
+    await again.connect();
+    await again.start();
+    await until(() => expect(a.length + b.length).toBeGreaterThanOrEqual(900));
+    const key = (x: Bar): string => `${x.symbol}@${x.start}`;
+    const got = [...a, ...b].map(key);
+    expect(new Set(got).size).toBe(got.length);
+    expect(got.length).toBe(900);
+    await again.disconnect();
+    await publisher.close();
+  }, 30_000);
+
   it('three consumers on one publisher end with identical histories; a symbol filter reads only its own', async () => {
     const publisher = await BarPublisher.start({ feed: source, connection: nc });
     const consumers = [0, 1, 2].map((i) => new NatsBarFeed({ symbols: 'all', connection: nc, from: 'new', durable: `c${i}` }));
