@@ -147,26 +147,35 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     await publisher.close();
   }, 30_000);
 
-  it('a consumer whose connection dies mid-backlog (as a killed process), restarted with the same durable name: every bar exactly once', async () => {
+  it('a consumer whose connection dies mid-backlog (as a killed process), restarted with the same durable name: no bar lost, at most the acks in flight again', async () => {
     const publisher = await BarPublisher.start({ feed: source, connection: nc });
     for (let m = 0; m < 300; m++) source.push(...minute(m));
     await publisher.flush();
     const own = await connectNats({ servers: server.url });
     const first = new NatsBarFeed({ symbols: 'all', connection: own, from: 'all', durable: 'crashy', batch: 200 });
-    const a = collect(first);
+    const a: Bar[] = [];
+    let dead = false;
+    // A killed program handles nothing after its death.
+    first.on('bar', (e) => {
+      if (!dead) a.push(e.bar);
+    });
     await first.connect();
     await first.start();
     await until(() => expect(a.length).toBeGreaterThanOrEqual(250));
-    await own.close(); // no stop(), no disconnect(): the program is gone
+    dead = true;
+    await own.close(); // no stop(), no disconnect(): the program is gone, with acknowledgements in flight
     const again = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all', durable: 'crashy', batch: 200 });
     const b = collect(again);
     await again.connect();
     await again.start();
-    await until(() => expect(a.length + b.length).toBeGreaterThanOrEqual(900));
     const key = (x: Bar): string => `${x.symbol}@${x.start}`;
-    const got = [...a, ...b].map(key);
-    expect(new Set(got).size).toBe(got.length);
-    expect(got.length).toBe(900);
+    const want = Array.from({ length: 300 }, (_, m) => minute(m)).flat().map(key);
+    await until(() => expect(new Set([...a, ...b].map(key)).size).toBe(want.length));
+    // Exactly once within each program; across the crash, only bars whose acknowledgement died with it come twice.
+    expect(new Set(b.map(key)).size).toBe(b.length);
+    expect(new Set(a.map(key)).size).toBe(a.length);
+    const twice = b.filter((x) => a.some((y) => key(y) === key(x))).length;
+    expect(twice).toBeLessThanOrEqual(200);
     await again.disconnect();
     await publisher.close();
   }, 30_000);
