@@ -37,6 +37,35 @@ describe('synchronization', () => {
     expect(feed.stats()).toMatchObject({ barsReceived: 9, barsLoaded: 9, barsBySymbol: { A: 4, B: 3, C: 2 } });
   });
 
+  it('pause() holds the replay before its next minute (clock included) until resume(); stop() ends a paused replay', async () => {
+    const f = writeFiles({ 'a.csv': realCsv([0, 1, 2, 3]) });
+    const feed = new MockMultiSymbolFeed({ speed: 0, files: { A: f['a.csv']! } });
+    const bars: Bar[] = [];
+    feed.on('bar', (e) => {
+      bars.push(e.bar);
+      if (bars.length === 2) feed.pause();
+    });
+    await feed.connect();
+    await feed.start();
+    await vi.waitFor(() => expect(bars).toHaveLength(2));
+    // Held: many turns of the event loop, and nothing more arrives; the clock stays at the second minute.
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(bars).toHaveLength(2);
+    expect(feed.isPaused).toBe(true);
+    const at = feed.clock.now();
+    expect(at).toBeLessThan(OPEN + 3 * MIN);
+    feed.resume();
+    await feed.whenDone();
+    expect(bars.map((b) => (b.start - OPEN) / MIN)).toEqual([0, 1, 2, 3]);
+    const again = new MockMultiSymbolFeed({ speed: 0, files: { A: f['a.csv']! } });
+    again.on('bar', () => again.pause());
+    await again.connect();
+    await again.start();
+    await vi.waitFor(() => expect(again.isPaused).toBe(true));
+    await again.stop();
+    expect(again.state).toBe('stopped');
+  });
+
   it('without syncTimestamps, each bar is its own step', async () => {
     const f = writeFiles({ 'a.csv': realCsv([0, 1]), 'b.csv': realCsv([0, 1]) });
     const { bars } = await runAll({ files: { A: f['a.csv']!, B: f['b.csv']! }, syncTimestamps: false });

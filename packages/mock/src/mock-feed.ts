@@ -176,6 +176,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private shift = 0;
   private lastPercent = -1;
   private running = false;
+  private paused = false;
+  private wakePaused: (() => void) | undefined;
   private loopPromise: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private cancelTimer: CancelTimer | undefined;
@@ -233,6 +235,10 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     this.wake?.();
+    // A paused replay wakes to see that it stopped (pause() stays in force for a restart).
+    const wake = this.wakePaused;
+    this.wakePaused = undefined;
+    wake?.();
   }
 
   protected async doConnect(): Promise<void> {
@@ -362,6 +368,28 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     if (this.failure !== undefined && this.state === 'streaming') this.setState('stopped');
   }
 
+  /**
+   * Holds the replay before its next minute until `resume()` (a consumer that cannot keep up, such as
+   * a publisher waiting for acknowledgements, slows a replay down instead of dropping bars). The
+   * replay clock waits too; `stop()` ends a paused replay as any other.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Lets a paused replay go on. */
+  resume(): void {
+    this.paused = false;
+    const wake = this.wakePaused;
+    this.wakePaused = undefined;
+    wake?.();
+  }
+
+  /** Whether `pause()` holds the replay now. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   private async replayLoop(): Promise<void> {
     const { speed, yieldEvery, maxGapMs } = this.opts;
     let steps = 0;
@@ -384,6 +412,12 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
         this.running = false;
         this.setState('stopped');
         return;
+      }
+      if (this.paused) {
+        await new Promise<void>((resolve) => {
+          this.wakePaused = resolve;
+        });
+        if (!this.running) break;
       }
       if (speed > 0 && prev !== undefined) {
         const gap = Math.min(start - prev, maxGapMs);

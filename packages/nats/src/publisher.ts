@@ -44,6 +44,14 @@ export interface PublisherOptions {
    */
   readonly maxBuffered?: number;
   /**
+   * With a source that can wait (it has `pause()` and `resume()`: a replay, a file), the buffer level
+   * at which the source is paused; it resumes once the buffer is down to half of it. Such a source
+   * is slowed down to what NATS acknowledges and loses nothing; a live source keeps the bounded
+   * buffer and the drop report.
+   * @default maxBuffered / 2
+   */
+  readonly highWaterMark?: number;
+  /**
    * How long to wait for one acknowledgement, in milliseconds, before publishing again (the same
    * message id: JetStream keeps one copy).
    * @default 5000
@@ -73,6 +81,8 @@ export interface PublisherStats {
   readonly retries: number;
   /** Bars dropped because the buffer was full. */
   readonly dropped: number;
+  /** Times a pausable source was paused because the buffer reached the high-water mark. */
+  readonly pauses: number;
   /** Bars refused by the server for good (a permission, a stream that does not take the subject). */
   readonly refused: number;
   readonly inFlight: number;
@@ -112,6 +122,10 @@ export class BarPublisher {
   #inFlight = 0;
   readonly #maxInFlight: number;
   readonly #maxBuffered: number;
+  readonly #highWater: number;
+  /** The source, when it can be paused (backpressure instead of drops). */
+  #pausable: { pause(): void; resume(): void } | undefined;
+  #sourcePaused = false;
   readonly #ackTimeoutMs: number;
   readonly #revisions = new Map<string, Map<number, { revision: number; bar: Bar }>>();
   #off: Unsubscribe | undefined;
@@ -122,7 +136,7 @@ export class BarPublisher {
   readonly #clock: Clock;
   #retryDelayMs = 0;
   #retryTimer: (() => void) | undefined;
-  #counts = { received: 0, acknowledged: 0, duplicates: 0, retries: 0, dropped: 0, refused: 0 };
+  #counts = { received: 0, acknowledged: 0, duplicates: 0, retries: 0, dropped: 0, refused: 0, pauses: 0 };
 
   private constructor(options: PublisherOptions, js: JetStreamClient) {
     this.stream = options.stream ?? DEFAULT_STREAM;
@@ -130,6 +144,7 @@ export class BarPublisher {
     this.#js = js;
     this.#maxInFlight = options.maxInFlight ?? 256;
     this.#maxBuffered = options.maxBuffered ?? 100_000;
+    this.#highWater = Math.max(1, Math.min(options.highWaterMark ?? Math.floor(this.#maxBuffered / 2), this.#maxBuffered));
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 5_000;
     this.#clock = options.clock ?? new SystemClock();
     this.#emitter = new TypedEmitter<PublisherEvent>((error) => {
@@ -151,6 +166,8 @@ export class BarPublisher {
       ...options.streamConfig,
     });
     const publisher = new BarPublisher(options, jetstream(options.connection));
+    const source = options.feed as Partial<{ pause: unknown; resume: unknown }>;
+    if (typeof source.pause === 'function' && typeof source.resume === 'function') publisher.#pausable = source as { pause(): void; resume(): void };
     publisher.#off = options.feed.on('bar', (e) => publisher.publish(e.bar));
     void publisher.#watch(options.connection);
     return publisher;
@@ -182,6 +199,22 @@ export class BarPublisher {
     this.#reportDrops();
     this.#queue.push({ seq: this.#seq++, bar, revision, subject: subjectOf(this.prefix, bar.symbol), payload: encodeBar(bar, revision), id: messageId(bar) });
     this.#pump();
+    this.#backpressure();
+  }
+
+  /** Pauses a pausable source at the high-water mark, and resumes it at half of it. */
+  #backpressure(): void {
+    const p = this.#pausable;
+    if (p === undefined) return;
+    const buffered = this.#queue.length - this.#head + this.#failed.length;
+    if (!this.#sourcePaused && buffered >= this.#highWater) {
+      this.#sourcePaused = true;
+      this.#counts.pauses++;
+      p.pause();
+    } else if (this.#sourcePaused && buffered <= this.#highWater / 2) {
+      this.#sourcePaused = false;
+      p.resume();
+    }
   }
 
   /** Resolves once every queued bar is acknowledged. */
@@ -193,6 +226,11 @@ export class BarPublisher {
   /** Stops taking bars, waits for what is queued (`flush`), reports drops not yet reported. */
   async close(): Promise<void> {
     this.#off?.();
+    if (this.#sourcePaused) {
+      // Never leave a source paused behind: it is no longer this publisher's.
+      this.#sourcePaused = false;
+      this.#pausable?.resume();
+    }
     await this.flush();
     this.#closed = true;
     this.#retryTimer?.();
@@ -248,6 +286,7 @@ export class BarPublisher {
       this.#queue.splice(0, this.#head);
       this.#head = 0;
     }
+    this.#backpressure();
     if (this.#inFlight === 0 && this.#head === this.#queue.length && this.#failed.length === 0) {
       const idle = this.#idle;
       this.#idle = [];

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Bar } from '@feed/core';
+import type { Bar, BarEvent, Listener } from '@feed/core';
 import { ConnectionError, ManualBarFeed, ManualClock, barFromValues } from '@feed/core';
 import type { NatsConnection } from '@nats-io/nats-core';
+import type { PublisherStats } from '../src/index.js';
 import { BarPublisher, NatsBarFeed, connectNats, decodeBar, encodeBar, messageId } from '../src/index.js';
 import { NatsServer } from '../src/testing.js';
 import { NATS_SERVER } from './nats-server.js';
@@ -243,6 +244,49 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     await consumer.disconnect();
     await publisher.close();
   }, 60_000);
+
+  it('a source that can pause (a replay at speed 0) is held at the high-water mark: every bar stored, none dropped; the same source unable to pause loses bars', async () => {
+    const bars = Array.from({ length: 1000 }, (_, m) => minute(m)).flat();
+    /** A replay-like source: it emits as fast as it can and, when `pausable`, honours pause()/resume() between bars. */
+    const run = async (pausable: boolean, stream: string): Promise<PublisherStats & { maxAhead: number }> => {
+      const listeners = new Set<Listener<BarEvent>>();
+      let paused = false;
+      let wake: (() => void) | undefined;
+      const on = (_type: 'bar', l: Listener<BarEvent>): (() => void) => {
+        listeners.add(l);
+        return () => {
+          listeners.delete(l);
+        };
+      };
+      const replay = pausable ? { on, pause: () => void (paused = true), resume: () => ((paused = false), wake?.()) } : { on };
+      const publisher = await BarPublisher.start({ feed: replay, connection: nc, maxBuffered: 400, stream, prefix: stream.toLowerCase() });
+      let maxAhead = 0;
+      for (let i = 0; i < bars.length; i++) {
+        if (paused) await new Promise<void>((r) => (wake = r));
+        for (const l of listeners) l({ type: 'bar', bar: bars[i] as Bar });
+        maxAhead = Math.max(maxAhead, publisher.stats().buffered);
+        if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
+      }
+      await publisher.flush();
+      const stats = publisher.stats();
+      await publisher.close();
+      return { ...stats, maxAhead };
+    };
+    const unable = await run(false, 'RAW');
+    expect(unable.dropped).toBeGreaterThan(0);
+    const held = await run(true, 'HELD');
+    expect(held.dropped).toBe(0);
+    expect(held.acknowledged).toBe(bars.length);
+    expect(held.pauses).toBeGreaterThan(0);
+    expect(held.maxAhead).toBeLessThanOrEqual(400);
+    const consumer = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all', stream: 'HELD', prefix: 'held' });
+    const got = collect(consumer);
+    await consumer.connect();
+    await consumer.start();
+    await until(() => expect(got).toHaveLength(bars.length));
+    expect(got).toEqual(bars);
+    await consumer.disconnect();
+  }, 30_000);
 
   it('past the buffer bound, an error says how many bars and which range were dropped', async () => {
     const p = await BarPublisher.start({ feed: source, connection: nc, maxBuffered: 6, maxInFlight: 1, ackTimeoutMs: 300 });
