@@ -1,7 +1,7 @@
 import type { Bar, HistoricalBars, HistoryRequest } from '@feed/core';
 import { ConfigError, FeedError, HttpError, MINUTE_MS } from '@feed/core';
 import type { RetryingGetOptions } from '@feed/live';
-import { RetryingGet, snippet } from '@feed/live';
+import { RetryingGet, originOf, snippet } from '@feed/live';
 import type { AlpacaKeys, Credentials } from './credentials.js';
 import { missingKeysMessage, resolveCredentials } from './credentials.js';
 import { barOf } from './messages.js';
@@ -93,13 +93,7 @@ export class AlpacaHistoricalClient implements HistoricalBars {
     }
     this.#credentials = credentials;
     this.baseUrl = (options.baseUrl ?? DATA_URL).replace(/\/+$/, '');
-    let origin: string;
-    try {
-      origin = new URL(this.baseUrl).origin;
-    } catch {
-      throw new ConfigError({ code: 'invalid_option', message: `baseUrl ${JSON.stringify(this.baseUrl)} is not a URL`, issues: [{ path: 'baseUrl', message: 'must be an http:// or https:// URL' }] });
-    }
-    if (!/^https?:$/.test(new URL(this.baseUrl).protocol)) throw new ConfigError({ code: 'invalid_option', message: `baseUrl ${JSON.stringify(this.baseUrl)} is not an http:// or https:// URL`, issues: [{ path: 'baseUrl', message: 'must be an http:// or https:// URL' }] });
+    const origin = originOf(this.baseUrl);
     this.feed = options.feed ?? 'iex';
     this.#http = new RetryingGet(options, {
       origin,

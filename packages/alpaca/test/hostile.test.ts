@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import type { Bar } from '@feed/core';
 import { ConnectionError, FeedError, HttpError, ManualClock, findSecretPieces } from '@feed/core';
 import type { TestHttpHandler, TestHttpServer, TestWsServer } from '@feed/live/testing';
-import { sendJson, startHttpServer, startWsServer } from '@feed/live/testing';
+import { TextLog, sendJson, startHttpServer, startWsServer } from '@feed/live/testing';
 import { AlpacaHistoricalClient, AlpacaMultiSymbolFeed } from '../src/index.js';
 
 const KEYS = { keyId: 'AKHOSTILE7Q2M9X4', secretKey: 'hostileSecret0Z9Y8X7W6V5U4T3S2R1' };
@@ -18,12 +18,8 @@ const iso = (minute: number): string => new Date(T0 + minute * 60_000).toISOStri
 const until = (check: () => void): Promise<void> => vi.waitFor(check, { timeout: 20_000, interval: 2 });
 
 /** Every text the suite saw, for the secret scan at the end. */
-const seen: string[] = [];
-function keep(value: unknown): void {
-  if (value instanceof Error) {
-    for (let e: unknown = value; e instanceof Error; e = e.cause) seen.push(e.message, e.stack ?? '', JSON.stringify((e as FeedError).detail ?? {}));
-  } else seen.push(typeof value === 'string' ? value : JSON.stringify(value));
-}
+const log = new TextLog();
+const keep = (value: unknown): void => log.keep(value);
 
 const servers: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -336,13 +332,13 @@ describe('hostile streams (AlpacaMultiSymbolFeed)', () => {
 
 describe('secrets: nothing the hostile suites produced holds a key', () => {
   it('scans every error, cause, stack, detail and event for the key, the secret and any 8-character piece', () => {
-    expect(seen.length).toBeGreaterThan(50);
-    const leaks = seen.flatMap((t) => findSecretPieces(t, SECRETS).map((p) => `${p} in ${t.slice(0, 80)}`));
+    expect(log.texts.length).toBeGreaterThan(50);
+    const leaks = log.leaks(SECRETS);
     expect(leaks).toEqual([]);
   });
 
   it('the scan can fail: a deliberate leak (a listener that appends a piece of the secret) is found', () => {
-    const leaky = [...seen.slice(0, 5), `error: ${seen[0] ?? ''} [debug ${KEYS.secretKey.slice(5, 13)}]`];
-    expect(leaky.flatMap((t) => findSecretPieces(t, SECRETS))).toEqual([KEYS.secretKey.slice(5, 13)]);
+    const piece = KEYS.secretKey.slice(5, 13);
+    expect(log.leaks(SECRETS, [`error: ${log.texts[0] ?? ''} [debug ${piece}]`]).map((l) => l.split(' in ')[0])).toEqual([piece]);
   });
 });

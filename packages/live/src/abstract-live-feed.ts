@@ -643,7 +643,6 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   /** Counts a live bar's latency (receipt minus end) for its symbol (index `i`). */
   protected recordLatency(bar: Bar, i: number): void {
     const t = this.#table;
-    if (i >= t.latencyCount.length) t.index(bar.symbol);
     const latency = bar.receivedAt - bar.end;
     t.latencyCount[i] = (t.latencyCount[i] as number) + 1;
     t.latencySum[i] = (t.latencySum[i] as number) + latency;

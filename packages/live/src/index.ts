@@ -23,7 +23,7 @@ export type { WireError, WireEvent, WorkerSpec } from './worker-protocol.js';
 export type { GapFillOptions, KeepAliveOptions, LiveFeedOptions, ParsedLiveOptions, ResolvedLiveOptions, WatchdogOptions } from './live-options.js';
 export { LIVE_DEFAULTS, liveOptionsShape, objectWith, resolveLiveOptions } from './live-options.js';
 export type { CallState, RetryInfo, RetryingGetInit, RetryingGetOptions } from './retrying-get.js';
-export { RetryingGet, snippet } from './retrying-get.js';
+export { RetryingGet, originOf, snippet } from './retrying-get.js';
 export type { DownloadOptions, DownloadProgress, DownloadedFile, DownloadReport } from './download.js';
 export { downloadBars } from './download.js';
 export type { CliIo, DownloadProvider } from './download-cli.js';

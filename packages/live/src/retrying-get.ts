@@ -1,5 +1,5 @@
 import type { Clock } from '@feed/core';
-import { FeedError, HttpError, SystemClock, redact, redactError, sleep, timeoutSignal } from '@feed/core';
+import { ConfigError, FeedError, HttpError, SystemClock, redact, redactError, sleep, timeoutSignal } from '@feed/core';
 
 /**
  * A GET that is bounded in every direction, shared by the providers' history clients: a timeout per
@@ -21,6 +21,23 @@ export interface RetryInfo {
   readonly reason: string;
   /** The HTTP status that caused it, or 0 for no response. */
   readonly status: number;
+}
+
+/**
+ * The origin (`https://host:port`) of a history client's base URL: the only one its credentials
+ * may go to (`RetryingGetInit.origin`). Anything but an http:// or https:// URL is a `ConfigError`.
+ */
+export function originOf(baseUrl: string, option = 'baseUrl'): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !/^https?:$/.test(url.protocol)) {
+    throw new ConfigError({ code: 'invalid_option', message: `${option} ${JSON.stringify(baseUrl)} is not an http:// or https:// URL`, issues: [{ path: option, message: 'must be an http:// or https:// URL' }] });
+  }
+  return url.origin;
 }
 
 /** The limits of every request and call (each provider's client takes them as options). */

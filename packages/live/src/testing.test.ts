@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { startHttpServer, startTestServer } from './testing.js';
+import { TextLog, startHttpServer, startTestServer } from './testing.js';
 
 describe('@feed/live/testing: the scaffolding fake providers share', () => {
   it('startTestServer: HTTP and WebSocket on one loopback port; a held response ends on close', async () => {
@@ -39,6 +39,18 @@ describe('@feed/live/testing: the scaffolding fake providers share', () => {
     await fetch(`${h.url}/a?b=1`, { headers: { 'x-probe': 'y' } });
     expect(h.requests.map((r) => [r.method, r.url, r.headers['x-probe']])).toEqual([['GET', '/a?b=1', 'y']]);
     await h.close();
+  });
+});
+
+describe('TextLog', () => {
+  it('keeps errors with their causes, stacks and details, and finds every piece of a secret in them', () => {
+    const log = new TextLog();
+    log.keep(new Error('outer', { cause: new Error('inner secret-ABCDEFGHIJ') }));
+    log.keep({ type: 'retry', reason: 'clean' });
+    expect(log.texts.length).toBe(7);
+    expect(log.leaks(['nothing-here-123'])).toEqual([]);
+    expect(log.leaks(['ABCDEFGHIJ'])[0]).toMatch(/^ABCDEFGHIJ in inner secret-/);
+    expect(log.leaks(['zzzz'], ['x zzzz y'])).toEqual(['zzzz in x zzzz y']);
   });
 });
 

@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { findSecretPieces } from '@feed/core';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 
@@ -161,4 +162,28 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Every text a test run produced (errors with their causes, stacks and details; events), to scan for
+ * secrets at the end: `leaks(secrets)` lists each whole secret or 8-character piece of one found,
+ * with where (`findSecretPieces` of `@feed/core`).
+ */
+export class TextLog {
+  /** The texts kept, in order. */
+  readonly texts: string[] = [];
+
+  /** Keeps an error (and its cause chain, stacks and details), a string, or any value as JSON. */
+  keep(value: unknown): void {
+    if (value instanceof Error) {
+      for (let e: unknown = value; e instanceof Error; e = e.cause) {
+        this.texts.push(e.message, e.stack ?? '', JSON.stringify((e as { detail?: unknown }).detail ?? {}));
+      }
+    } else this.texts.push(typeof value === 'string' ? value : JSON.stringify(value));
+  }
+
+  /** Each piece of a secret found, as `piece in <the text's first 80 characters>`; empty when clean. */
+  leaks(secrets: readonly string[], extra: readonly string[] = []): string[] {
+    return [...this.texts, ...extra].flatMap((t) => findSecretPieces(t, secrets).map((p) => `${p} in ${t.slice(0, 80)}`));
+  }
 }

@@ -1,7 +1,7 @@
 import type { Bar, HistoricalBars, HistoryRequest } from '@feed/core';
 import { ConfigError, FeedError, HttpError, MINUTE_MS, barFromValues } from '@feed/core';
 import type { RetryingGetOptions } from '@feed/live';
-import { RetryingGet } from '@feed/live';
+import { RetryingGet, originOf } from '@feed/live';
 
 /** Polygon's REST host (Polygon is now Massive; the host still answers). */
 export const POLYGON_URL = 'https://api.polygon.io';
@@ -68,18 +68,10 @@ export class PolygonHistoricalClient implements HistoricalBars {
     }
     this.#key = key;
     this.baseUrl = (options.baseUrl ?? POLYGON_URL).replace(/\/+$/, '');
-    let base: URL | undefined;
-    try {
-      base = new URL(this.baseUrl);
-    } catch {
-      base = undefined;
-    }
-    if (base === undefined || !/^https?:$/.test(base.protocol)) {
-      throw new ConfigError({ code: 'invalid_option', message: `baseUrl ${JSON.stringify(this.baseUrl)} is not an http:// or https:// URL`, issues: [{ path: 'baseUrl', message: 'must be an http:// or https:// URL' }] });
-    }
+    const origin = originOf(this.baseUrl);
     this.adjusted = options.adjusted ?? true;
     this.#http = new RetryingGet(options, {
-      origin: base.origin,
+      origin,
       headers: () => ({ accept: 'application/json' }),
       // The key rides in the query, added to each request of this origin only (a next_url comes without it).
       authorize: (u) => {
