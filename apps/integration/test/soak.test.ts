@@ -18,6 +18,20 @@ describe('fault soak (short; the full one is `pnpm soak`, run by .ci/run)', { ti
     expect(report.maxHeldMs).toBeLessThanOrEqual(10_000);
   });
 
+  it.each([
+    ['alpaca', 'msgpack', ALPACA],
+    ['polygon', 'json', POLYGON],
+  ] as const)('the same in a worker thread (worker: true), with the same checks (%s, %s)', async (_name, encoding, target) => {
+    const report = await runSoak({ target, seed: 7, minutes: 200, faults: FAULT_KINDS.length, encoding, worker: true });
+    expect(report.problems).toEqual([]);
+    for (const k of FAULT_KINDS) expect(report.injected[k]).toBe(1);
+    expect(report.refused406).toBe(4);
+    expect(report.watchdogTrips).toBe(1);
+    expect(report.gapsUnfilled).toBe(2);
+    expect(report.recovered).toBeGreaterThan(0);
+    expect(report.maxHeldMs).toBeLessThanOrEqual(10_000);
+  });
+
   it('runs across sessions and nights (a silence near the close trips the next morning)', async () => {
     const report = await runSoak({ target: POLYGON, seed: 11, minutes: 800, faults: 8, encoding: 'json', kinds: ['silence', 'drop'] });
     expect(report.problems).toEqual([]);

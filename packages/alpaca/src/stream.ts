@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type { Bar, FeedError, HistoricalBars } from '@feed/core';
 import { ConfigError, MINUTE_MS } from '@feed/core';
-import type { LiveFeedEvent, LiveFeedStats, Session, WireError, WireEvent, WorkerSpec } from '@feed/live';
+import type { LiveFeedEvent, LiveFeedStats, RetryInfo, Session, WireError, WireEvent, WorkerSpec } from '@feed/live';
 import { AbstractLiveFeed } from '@feed/live';
 import type { Credentials } from './credentials.js';
 import { missingKeysMessage } from './credentials.js';
@@ -94,12 +94,13 @@ export class AlpacaMultiSymbolFeed extends AbstractLiveFeed<AlpacaFeedEvent> {
     return new ConfigError({ code: 'invalid_option', message: missingKeysMessage(), issues: [{ path: 'keys', message: 'not given and not in the environment' }], source: 'environment' });
   }
 
-  protected createHistory(): HistoricalBars {
+  protected createHistory(onRetry: (info: RetryInfo) => void): HistoricalBars {
     return new AlpacaHistoricalClient({
       baseUrl: this.#o.restUrl,
       keys: this.#o.credentials as Credentials,
       feed: this.#o.feed === 'test' ? 'iex' : this.#o.feed,
       clock: this.#o.clock,
+      onRetry,
     });
   }
 

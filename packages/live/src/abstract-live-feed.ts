@@ -8,6 +8,7 @@ import { GapFiller } from './gap-fill.js';
 import type { HeartbeatFault } from './heartbeat.js';
 import { Heartbeat } from './heartbeat.js';
 import type { ResolvedLiveOptions } from './live-options.js';
+import type { RetryInfo } from './retrying-get.js';
 import type { OutgoingFrame } from './socket.js';
 import { frameData } from './socket.js';
 import { SymbolTable } from './symbol-table.js';
@@ -72,7 +73,12 @@ export type LiveFeedEvent =
   | { readonly type: 'retry'; readonly attempt: number; readonly delayMs: number; readonly reason: string }
   /** A reconnect succeeded after `attempts` attempts (this reconnect's, not the feed's total). */
   | { readonly type: 'reconnected'; readonly attempts: number }
-  | { readonly type: 'gapFill'; readonly reason: GapFillReason; readonly recovered: number; readonly from: number; readonly to: number };
+  | { readonly type: 'gapFill'; readonly reason: GapFillReason; readonly recovered: number; readonly from: number; readonly to: number }
+  /**
+   * The provider's own history client (the one a gap fill uses when `gapFill.history` is not given)
+   * retries a request after `delayMs`: a 5xx, a 429, a network error. `status` 0: no response.
+   */
+  | { readonly type: 'historyRetry'; readonly attempt: number; readonly delayMs: number; readonly status: number; readonly reason: string };
 
 /** Diagnostic counts for leak checks: live timers and listeners on the current socket. */
 export interface FeedResources {
@@ -206,8 +212,11 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   /** One frame of `session` (text or bytes): decode it, drive the handshake, hand bars to `acceptBar`. */
   protected abstract onFrame(session: Session, data: string | Uint8Array, isBinary: boolean): void;
 
-  /** The provider's history client for gap fill (used when `gapFill.history` is not given). */
-  protected abstract createHistory(): HistoricalBars;
+  /**
+   * The provider's history client for gap fill (used when `gapFill.history` is not given); it calls
+   * `onRetry` before each retry wait (the feed emits it as `historyRetry`).
+   */
+  protected abstract createHistory(onRetry: (info: RetryInfo) => void): HistoricalBars;
 
   /**
    * Sends a subscribe or unsubscribe for `symbols` on a ready session; resolves when the server has
@@ -456,6 +465,16 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
+
+  /**
+   * Resolves once the feed has handled every call and clock move made before it. Inline that is at
+   * once; with `worker: true` it is a round trip to the worker thread, after which its bars, events,
+   * statistics and timers (seen through `nextTimerAt()` of a `ManualClock`) are current here. For
+   * tests that drive a worker's feed with a `ManualClock`.
+   */
+  async sync(): Promise<void> {
+    if (this.#link !== undefined) await this.#link.call('sync');
+  }
 
   /** Stops delivery; while connecting, cancels the connect (which rejects with `aborted`) and resolves. */
   override async stop(): Promise<void> {
@@ -760,7 +779,9 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
 
   #historyClient(): HistoricalBars {
     const g = this.live.gapFill;
-    this.#history ??= (g === false ? undefined : g.history) ?? this.createHistory();
+    this.#history ??=
+      (g === false ? undefined : g.history) ??
+      this.createHistory((r) => this.emitter.emit({ type: 'historyRetry', attempt: r.attempt, delayMs: r.delayMs, status: r.status, reason: this.redact(r.reason) }));
     return this.#history;
   }
 }

@@ -5,7 +5,7 @@
  * recovered; every other event and error goes as a small message with the feed's counters.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Bar, Clock, TypedEmitter, TypedEvent } from '@feed/core';
+import type { Bar, CancelTimer, Clock, TypedEmitter, TypedEvent } from '@feed/core';
 import { ManualClock, SystemClock, yieldToEventLoop } from '@feed/core';
 import type { AbstractLiveFeed, LiveScalarStats } from './abstract-live-feed.js';
 import type { FromWorker, ToWorker, WireCounters, WireEvent, WorkerInit } from './worker-protocol.js';
@@ -13,11 +13,18 @@ import { BAR_STRIDE, KIND_LIVE, KIND_RECOVERED, MAX_BATCH, toWire } from './work
 
 /**
  * The main thread's clock, mirrored: `now()` reads the time the main thread last stored, and its
- * timers fire when a tick message moves it, as a `ManualClock`'s do. A test's `ManualClock` drives the
- * feed in its worker as it drives an inline one.
+ * timers fire when a tick message moves it, as a `ManualClock`'s do. Whenever the earliest timer
+ * changes, the main thread is told, and holds a timer of its own for that time on its clock: so its
+ * `nextTimerAt()` and `runNextTimer()` see the worker's timers, and a test's `ManualClock` drives the
+ * feed in its worker exactly as it drives an inline one.
  */
 class MirrorClock extends ManualClock {
-  constructor(private readonly shared: BigInt64Array) {
+  #reported: number | undefined;
+
+  constructor(
+    private readonly shared: BigInt64Array,
+    private readonly report: (next: number | undefined) => void,
+  ) {
     super(Number(Atomics.load(shared, 0)));
   }
 
@@ -25,9 +32,26 @@ class MirrorClock extends ManualClock {
     return Math.max(this.t, Number(Atomics.load(this.shared, 0)));
   }
 
+  override setTimer(delayMs: number, fn: () => void): CancelTimer {
+    const cancel = super.setTimer(delayMs, fn);
+    this.#changed();
+    return () => {
+      cancel();
+      this.#changed();
+    };
+  }
+
   /** The main thread's clock moved to `now`: fire what is due. */
   follow(now: number): void {
-    if (now > this.t) this.set(now);
+    if (now >= this.t) this.set(now);
+    this.#changed();
+  }
+
+  #changed(): void {
+    const next = this.nextTimerAt();
+    if (next === this.#reported) return;
+    this.#reported = next;
+    this.report(next);
   }
 }
 
@@ -49,11 +73,11 @@ type LiveFeedClass = new (options: Record<string, unknown>) => WorkerSideFeed;
 const port = parentPort;
 if (port === null) throw new Error('worker-entry runs in a worker thread');
 const init = workerData as WorkerInit;
-const clock: Clock = init.clock === undefined ? new SystemClock() : new MirrorClock(new BigInt64Array(init.clock));
-
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   (port as NonNullable<typeof port>).postMessage(message, transfer);
 }
+
+const clock: Clock = init.clock === undefined ? new SystemClock() : new MirrorClock(new BigInt64Array(init.clock), (next) => post({ type: 'timers', next }));
 
 /** The provider's class, subclassed so that delivery goes into batches instead of listeners. */
 function batching(Base: LiveFeedClass): new (options: Record<string, unknown>) => WorkerSideFeed & { flush(): void } {
@@ -174,6 +198,9 @@ async function main(): Promise<void> {
           return feed.subscribe(m.symbols);
         case 'unsubscribe':
           return feed.unsubscribe(m.symbols);
+        case 'sync':
+          // Everything sent before it has been handled (ticks fired their timers): the reply says so.
+          return;
       }
     };
     call().then(

@@ -14,17 +14,20 @@ export interface WorkerLinkHandlers {
   failed(error: FeedError): void;
 }
 
-type Method = 'connect' | 'start' | 'stop' | 'disconnect' | 'subscribe' | 'unsubscribe';
+type Method = 'connect' | 'start' | 'stop' | 'disconnect' | 'sync' | 'subscribe' | 'unsubscribe';
 
 /**
  * The main thread's end of the feed's worker thread: starts it, calls the inline feed there and waits
- * for the reply, mirrors a non-system clock into it (time in shared memory, ticks as messages), and
- * hands every message to the feed in order.
+ * for the reply, mirrors a non-system clock into it (time in shared memory, ticks as messages; the
+ * worker's next timer as a timer on this clock), and hands every message to the feed in order.
  */
 export class WorkerLink {
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve: (symbols: readonly string[]) => void; reject: (e: FeedError) => void }>();
   readonly #offTick: Unsubscribe | undefined;
+  readonly #clock: Clock;
+  /** The timer held on the main thread's clock for the worker's next one. */
+  #shadow: (() => void) | undefined;
   #next = 1;
   #ended = false;
 
@@ -34,6 +37,7 @@ export class WorkerLink {
     private readonly handlers: WorkerLinkHandlers,
     private readonly revive?: ErrorReviver,
   ) {
+    this.#clock = clock;
     let shared: SharedArrayBuffer | undefined;
     if (!(clock instanceof SystemClock)) {
       shared = new SharedArrayBuffer(8);
@@ -71,6 +75,7 @@ export class WorkerLink {
   async terminate(): Promise<void> {
     this.#ended = true;
     this.#offTick?.();
+    this.#shadowAt(undefined);
     await this.#worker.terminate();
   }
 
@@ -99,9 +104,25 @@ export class WorkerLink {
       case 'counters':
         this.handlers.counters(m.counters);
         return;
+      case 'timers':
+        this.#shadowAt(m.next);
+        return;
       case 'fatal':
         this.#fail(fromWire(m.error, this.revive));
         return;
+    }
+  }
+
+  /** Holds a timer on this clock at the worker's next one: moving the clock past it ticks the worker there. */
+  #shadowAt(at: number | undefined): void {
+    this.#shadow?.();
+    this.#shadow = undefined;
+    if (at !== undefined && !this.#ended) {
+      this.#shadow = this.#clock.setTimer(Math.max(0, at - this.#clock.now()), () => {
+        this.#shadow = undefined;
+        // A clock set to the time it already reads runs its due timers without a tick: tell the worker.
+        this.#send({ type: 'tick', now: this.#clock.now() });
+      });
     }
   }
 
@@ -109,6 +130,7 @@ export class WorkerLink {
     if (this.#ended) return;
     this.#ended = true;
     this.#offTick?.();
+    this.#shadowAt(undefined);
     for (const p of this.#pending.values()) p.reject(error);
     this.#pending.clear();
     void this.#worker.terminate();

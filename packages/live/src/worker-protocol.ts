@@ -56,7 +56,7 @@ export interface WireError {
 
 /** Main -> worker. */
 export type ToWorker =
-  | { readonly type: 'call'; readonly id: number; readonly method: 'connect' | 'start' | 'stop' | 'disconnect' }
+  | { readonly type: 'call'; readonly id: number; readonly method: 'connect' | 'start' | 'stop' | 'disconnect' | 'sync' }
   | { readonly type: 'call'; readonly id: number; readonly method: 'subscribe' | 'unsubscribe'; readonly symbols: readonly string[] }
   | { readonly type: 'tick'; readonly now: number };
 
@@ -67,7 +67,9 @@ export type FromWorker =
   | { readonly type: 'reply'; readonly id: number; readonly error?: WireError; readonly symbols?: readonly string[]; readonly counters: WireCounters }
   | { readonly type: 'fatal'; readonly error: WireError }
   /** The counters again, once the work an event started has settled (a gap fill ends after its event). */
-  | { readonly type: 'counters'; readonly counters: WireCounters };
+  | { readonly type: 'counters'; readonly counters: WireCounters }
+  /** When the worker's next timer is due on the mirrored clock (undefined: none), sent whenever it changes. */
+  | { readonly type: 'timers'; readonly next: number | undefined };
 
 /** The feed's events other than `bar`, with errors made plain (a `bar` field of an event is rebuilt frozen). */
 export type WireEvent =

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type { HistoricalBars } from '@feed/core';
 import { ConfigError, FeedError, parseOptions } from '@feed/core';
-import type { LiveFeedEvent, LiveFeedOptions, LiveFeedStats, Session, WorkerSpec } from '@feed/live';
+import type { LiveFeedEvent, LiveFeedOptions, LiveFeedStats, RetryInfo, Session, WorkerSpec } from '@feed/live';
 import { AbstractLiveFeed, jsonFrames, liveOptionsShape, resolveLiveOptions } from '@feed/live';
 import { z } from 'zod';
 import { KEY_VARIABLE, PolygonHistoricalClient, aggregateOf } from './history.js';
@@ -109,8 +109,8 @@ export class PolygonMultiSymbolFeed extends AbstractLiveFeed<PolygonFeedEvent> {
 
   // ---- what @feed/live asks of a provider --------------------------------------------------------
 
-  protected createHistory(): HistoricalBars {
-    return new PolygonHistoricalClient({ apiKey: this.#key, baseUrl: this.#restUrl, clock: this.clock });
+  protected createHistory(onRetry: (info: RetryInfo) => void): HistoricalBars {
+    return new PolygonHistoricalClient({ apiKey: this.#key, baseUrl: this.#restUrl, clock: this.clock, onRetry });
   }
 
   /** Subscribe resolves once Polygon confirms each symbol; Polygon does not confirm an unsubscribe. */

@@ -82,6 +82,42 @@ describe('worker: true for Polygon (the same @feed/live worker as Alpaca\'s)', (
     expect(worker.stats.barsRecovered).toBe(6);
   });
 
+  it("puts the worker's timers on the main thread's ManualClock: nextTimerAt() and runNextTimer() drive its watchdog and REST retries, sync() makes its state current", async () => {
+    const clock = new ManualClock(T0 + MINUTE_MS + 50);
+    const feed = new PolygonMultiSymbolFeed({ symbols: SYMBOLS, url: server.wsUrl, restUrl: server.url, apiKey: server.apiKey, clock, keepAlive: false, watchdog: { noDataMs: 60_000, checkIntervalMs: 5_000 }, reconnect: { initialDelayMs: 200, jitter: 0 }, worker: true });
+    const retries: { delayMs: number; status: number }[] = [];
+    // Waits move the clock, as a test of an inline feed does: the backoff, the REST retry.
+    feed.on('retry', (e) => queueMicrotask(() => clock.advance(e.delayMs)));
+    feed.on('historyRetry', (e) => {
+      retries.push({ delayMs: e.delayMs, status: e.status });
+      queueMicrotask(() => clock.advance(e.delayMs));
+    });
+    await feed.connect();
+    await feed.start();
+    await feed.sync();
+    // The watchdog's check, set in the worker, is a timer here.
+    expect(clock.nextTimerAt()).toBe(T0 + MINUTE_MS + 50 + 5_000);
+    server.silence(true);
+    server.fault({ status: 503 });
+    // Minute 1 (closed by the time the watchdog trips) is missed live: REST has it.
+    server.addBars(minute(1));
+    // The checks run one by one until the silence trips the watchdog (a minute without data).
+    for (let i = 0; feed.stats().watchdogTrips === 0; i++) {
+      if (i > 20) throw new Error(`no trip: ${JSON.stringify(feed.stats())}`);
+      clock.runNextTimer();
+      await feed.sync();
+    }
+    // Then the reconnect after its backoff, and the gap fill after its 503 and retry wait.
+    await until(() => expect(feed.stats().barsRecovered).toBe(2));
+    expect(feed.stats().watchdogTrips).toBe(1);
+    expect(retries.map((r) => r.status)).toEqual([503]);
+    expect(retries[0]?.delayMs).toBeGreaterThan(0);
+    expect(feed.stats().reconnects).toBe(1);
+    await feed.disconnect();
+    // Nothing of the worker is left on the clock.
+    expect(clock.pendingTimers).toBe(0);
+  }, 30_000);
+
   it('refuses what cannot cross to the thread, by name', () => {
     expect(() => new PolygonMultiSymbolFeed({ symbols: SYMBOLS, apiKey: 'k', worker: true, random: () => 0.5 })).toThrow(/random: cannot cross to the worker thread/);
   });

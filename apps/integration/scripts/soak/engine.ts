@@ -68,7 +68,10 @@ export interface SoakTarget {
   start(clock: ManualClock): Promise<SoakServer>;
   /** The provider's history client on the fake server, telling the soak of each retry wait. */
   history(server: SoakServer, clock: ManualClock, onRetry: (r: RetryInfo) => void): HistoricalBars;
-  /** The provider's feed on the fake server with the shared options given. */
+  /**
+   * The provider's feed on the fake server with the shared options given. With `worker: true` (no
+   * `gapFill.history`, no `random`: a worker takes plain options) it builds its own history client.
+   */
   feed(server: SoakServer, options: LiveFeedOptions & { encoding: SoakEncoding }): SoakFeed;
   /** Whether an error is the feed's report of the echo (`sendEcho`). */
   isEcho(error: FeedError): boolean;
@@ -99,6 +102,12 @@ export interface SoakOptions {
   /** Fault episodes, spread over the run. */
   faults: number;
   encoding: SoakEncoding;
+  /**
+   * Run the feed in a worker thread (`worker: true`): the same driver, through `feed.sync()` after
+   * every turn of I/O and every move of the clock (the worker's timers are on the clock's queue).
+   * @default false
+   */
+  worker?: boolean;
   /** The kinds to cycle through (all by default). */
   kinds?: readonly FaultKind[];
   /**
@@ -217,24 +226,29 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   let backoff: number | undefined;
   let restRetry: number | undefined;
   let restRetries = 0;
-  const history = target.history(server, clock, (r) => {
+  const onRestRetry = (delayMs: number): void => {
     restRetries++;
-    restRetry = r.delayMs;
-  });
+    restRetry = delayMs;
+  };
+  const worker = o.worker === true;
+  // In a worker the feed builds its own history client, and tells of its retries by `historyRetry`.
+  const history = worker ? undefined : target.history(server, clock, (r) => onRestRetry(r.delayMs));
   const feed = target.feed(server, {
     symbols: SYMBOLS,
     encoding: o.encoding,
     clock,
-    random,
+    ...(worker ? { worker: true } : { random }),
     keepAlive: false,
-    reconnect: { initialDelayMs: 200, maxDelayMs: 5000, maxAttempts: Infinity },
+    // (A worker takes plain options, so no seeded `random`: without jitter its run repeats exactly.)
+    reconnect: { initialDelayMs: 200, maxDelayMs: 5000, maxAttempts: Infinity, ...(worker ? { jitter: 0 } : {}) },
     watchdog: { noDataMs: NO_DATA_MS, checkIntervalMs: 10_000 },
-    gapFill: o.gapFill === false ? false : { history, timeoutMs: FILL_DEADLINE_MS },
+    gapFill: o.gapFill === false ? false : { ...(history === undefined ? {} : { history }), timeoutMs: FILL_DEADLINE_MS },
   });
   dm.attach(feed);
   feed.on('retry', (e) => {
     backoff = e.delayMs;
   });
+  if (worker) feed.on('historyRetry', (e) => onRestRetry(e.delayMs));
   const errors: FeedError[] = [];
   const gaps: { symbols: readonly string[]; from: number; to: number }[] = [];
   feed.on('error', (e) => {
@@ -253,13 +267,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       heldSince = undefined;
     }
   };
+  // (A worker's feed is current here after a round trip: its bars, events, counters and timers.)
   const ioTurn = async (): Promise<void> => {
     await nextTurn();
+    if (worker) await feed.sync();
     sampleHeld();
   };
-  const move = (f: () => void): void => {
+  const move = async (f: () => void): Promise<void> => {
     sampleHeld();
     f();
+    if (worker) await feed.sync();
     sampleHeld();
   };
 
@@ -275,7 +292,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       if (backoff !== undefined) {
         const d = backoff;
         backoff = undefined;
-        move(() => clock.advance(d));
+        await move(() => clock.advance(d));
       } else if (feed.state === 'closed') {
         throw new Error('the feed closed');
       } else if (until === 'connection') {
@@ -283,10 +300,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       } else if (restRetry !== undefined) {
         const d = restRetry;
         restRetry = undefined;
-        move(() => clock.advance(d));
+        await move(() => clock.advance(d));
       } else if (feed.stats().gapFillInProgress && server.hangingRequests > 0) {
         // The planned hang: nothing will answer, so run the timers up to the fill's deadline.
-        move(() => clock.runNextTimer());
+        await move(() => clock.runNextTimer());
       } else if (!busy()) {
         return;
       }
@@ -295,11 +312,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   };
   /** Moves the clock to `target`, running each timer on the way and settling when one set something off. */
   const advanceTo = async (target: number): Promise<void> => {
+    if (worker) await feed.sync();
     for (let next = clock.nextTimerAt(); next !== undefined && next <= target; next = clock.nextTimerAt()) {
-      move(() => clock.set(Math.max(next, clock.now())));
+      await move(() => clock.set(Math.max(next, clock.now())));
       if (busy()) await settle();
     }
-    if (target > clock.now()) move(() => clock.set(target));
+    if (target > clock.now()) await move(() => clock.set(target));
     if (busy()) await settle();
   };
 
@@ -353,6 +371,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }
   };
 
+  /**
+   * Lets I/O run until the feed has read `messages` bar messages, before time moves on (a worker's
+   * `sync()` orders its port, not its socket: a watchdog must not run ahead of bars already sent).
+   * A silenced connection gets nothing: there is nothing to wait for.
+   */
+  const received = async (messages: number): Promise<void> => {
+    for (let turns = 0; !silenced && feed.stats().messages < messages && turns < 100_000; turns++) await ioTurn();
+  };
+
   await feed.connect();
   await feed.start();
   for (let m = 0; m < starts.length; m++) {
@@ -377,10 +404,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const seen = feed.stats().messages;
       server.publish(bars.slice(half));
       // Received before time moves on (so they wait behind a hanging fill if there is one).
-      // (A silenced connection gets nothing: there is nothing to wait for.)
-      while (!silenced && feed.stats().messages < seen + bars.length - half) await ioTurn();
+      await received(seen + bars.length - half);
     } else {
+      const seen = feed.stats().messages;
       server.publish(bars);
+      await received(seen + bars.length);
     }
     await settle();
   }
@@ -448,6 +476,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       }
     }
   }
+  // In a worker the socket is the worker's: the main thread's feed holds none.
+  if (worker && feed.resources().sockets !== 0) problems.push('worker: true, but the socket is on the main thread');
+  if (!worker && feed.resources().sockets !== 1) problems.push('inline, but the main thread holds no socket');
   await feed.disconnect();
   await server.close();
   return {
