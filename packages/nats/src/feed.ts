@@ -3,10 +3,11 @@ import { AbstractBarFeed, BarValidationError, FeedError, ReplayClock, SystemCloc
 import type { ConsumerConfig, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { decodeBar, messageId } from './codec.js';
+import type { DecodedBar } from './codec.js';
+import { decodeBars, digest } from './codec.js';
 import type { NatsConnectOptions } from './connection.js';
 import { connectNats } from './connection.js';
-import { DEFAULT_PREFIX, DEFAULT_STREAM, subjectOf } from './subjects.js';
+import { BATCH_TOKEN, DEFAULT_PREFIX, DEFAULT_STREAM, subjectOf } from './subjects.js';
 
 interface ReplaySettings {
   readonly speed: number;
@@ -85,6 +86,13 @@ export class NatsBarFeed extends AbstractBarFeed {
   #loop: Promise<void> | undefined;
   #undecodable = 0;
   #repeats = 0;
+  #gaps = 0;
+  /**
+   * The stream sequence of the last message read, when this consumer reads every subject of the
+   * stream (so its sequences are consecutive unless the stream lost messages), else undefined.
+   */
+  #lastSeq: number | undefined;
+  #checksGaps = false;
   #redelivered = 0;
   #returned = 0;
   /**
@@ -94,9 +102,9 @@ export class NatsBarFeed extends AbstractBarFeed {
    * bars its predecessor returned after newer ones.
    */
   readonly #deliveredSeqs = new Set<number>();
-  /** Per symbol, the versions delivered for its recent starts (message ids), to skip a stored copy. */
-  readonly #seen = new Map<string, Map<number, Set<string>>>();
-  /** The subjects to deliver when the server cannot filter several (2.9), else undefined. */
+  /** Per symbol, the versions delivered last (start and digest of each), to skip a stored copy. */
+  readonly #seen = new Map<string, VersionRing>();
+  /** The symbols to deliver (a batch holds others' bars; a 2.9 server cannot filter several subjects), or undefined for all. */
   readonly #wanted: ReadonlySet<string> | undefined;
 
   readonly #replay: ReplaySettings | undefined;
@@ -113,7 +121,8 @@ export class NatsBarFeed extends AbstractBarFeed {
     this.#options = options;
     this.stream = options.stream ?? DEFAULT_STREAM;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
-    this.#wanted = options.symbols === 'all' || options.symbols.length < 2 ? undefined : new Set(options.symbols.map((s) => subjectOf(this.prefix, s)));
+    if (options.symbols !== 'all') for (const s of options.symbols) subjectOf(this.prefix, s);
+    this.#wanted = options.symbols === 'all' ? undefined : new Set(options.symbols);
   }
 
   /** The consumer's name on the server (the durable name, or the ephemeral one the server gave). */
@@ -128,8 +137,8 @@ export class NatsBarFeed extends AbstractBarFeed {
    * those an earlier program of the same durable name left (the consumer restarts after its last
    * acknowledged bar).
    */
-  override stats(): ReturnType<AbstractBarFeed['stats']> & { readonly undecodable: number; readonly repeats: number; readonly redelivered: number; readonly returned: number } {
-    return { ...super.stats(), undecodable: this.#undecodable, repeats: this.#repeats, redelivered: this.#redelivered, returned: this.#returned };
+  override stats(): ReturnType<AbstractBarFeed['stats']> & { readonly undecodable: number; readonly repeats: number; readonly redelivered: number; readonly returned: number; readonly sequenceGaps: number } {
+    return { ...super.stats(), undecodable: this.#undecodable, repeats: this.#repeats, redelivered: this.#redelivered, returned: this.#returned, sequenceGaps: this.#gaps };
   }
 
   protected async doConnect(): Promise<void> {
@@ -170,6 +179,7 @@ export class NatsBarFeed extends AbstractBarFeed {
         // newer ones; the consumer starts again right after the last acknowledged bar instead.
         // (Acknowledgements are in stream order, so everything after the floor is unacknowledged.)
         const floor = info.ack_floor.stream_seq;
+        this.#watchGaps(info.config, floor);
         if (info.delivered.stream_seq > floor) {
           this.#returned += info.num_ack_pending;
           const { opt_start_time: _time, ...config } = info.config;
@@ -180,7 +190,8 @@ export class NatsBarFeed extends AbstractBarFeed {
       }
     }
     const from = this.#options.from ?? (this.#replay === undefined ? 'new' : 'all');
-    const subjects = this.#options.symbols === 'all' ? [`${this.prefix}.>`] : this.#options.symbols.map((s) => subjectOf(this.prefix, s));
+    // A symbol's bars come on its subject (alone) or in batches of several symbols (`<prefix>._batch`).
+    const subjects = this.#options.symbols === 'all' ? [`${this.prefix}.>`] : [...this.#options.symbols.map((s) => subjectOf(this.prefix, s)), `${this.prefix}.${BATCH_TOKEN}`];
     const config: Partial<ConsumerConfig> = {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: from === 'new' ? DeliverPolicy.New : from === 'all' ? DeliverPolicy.All : DeliverPolicy.StartTime,
@@ -192,7 +203,21 @@ export class NatsBarFeed extends AbstractBarFeed {
       ...(durable === undefined ? { inactive_threshold: 5 * 60 * 1e9 } : { durable_name: durable }),
     };
     const info = await jsm.consumers.add(this.stream, config);
+    this.#watchGaps(info.config, undefined);
     return info.name;
+  }
+
+  /**
+   * Gaps are seen when the consumer reads every subject of the stream (the stream's subjects are the
+   * prefix's): then its stream sequences follow each other, and a jump is messages the stream lost
+   * (removed by its limits, its age, a purge) before this consumer read them. `after`: the last
+   * sequence acknowledged before (a resumed durable).
+   */
+  #watchGaps(config: Partial<ConsumerConfig>, after: number | undefined): void {
+    const all = `${this.prefix}.>`;
+    const filters = config.filter_subjects ?? (config.filter_subject === undefined ? [] : [config.filter_subject]);
+    this.#checksGaps = filters.length === 0 || (filters.length === 1 && filters[0] === all);
+    this.#lastSeq = this.#checksGaps ? after : undefined;
   }
 
   /** Replay: resolves when the range has been delivered (or the feed stopped). */
@@ -235,12 +260,26 @@ export class NatsBarFeed extends AbstractBarFeed {
     });
   }
 
-  #onMessage(m: JsMsg): void {
-    if (this.#wanted !== undefined && !this.#wanted.has(m.subject)) {
-      m.ack();
-      return;
+  /** A stream sequence after a jump: the messages between are gone from the stream. */
+  #checkSequence(m: JsMsg): void {
+    if (!this.#checksGaps || m.redelivered) return;
+    const last = this.#lastSeq;
+    if (last !== undefined && m.seq > last + 1) {
+      this.#gaps++;
+      this.reportError(
+        new FeedError({
+          code: 'gap_unfilled',
+          message: `stream ${this.stream} has no messages ${last + 1} to ${m.seq - 1} any more (removed by its limits, its age or a purge before consumer ${this.#consumerName ?? ''} read them): their bars are lost to it`,
+          detail: { stream: this.stream, from: last + 1, to: m.seq - 1, missing: m.seq - 1 - last },
+        }),
+      );
     }
-    const decoded = decodeBar(m.data);
+    if (last === undefined || m.seq > last) this.#lastSeq = m.seq;
+  }
+
+  #onMessage(m: JsMsg): void {
+    this.#checkSequence(m);
+    const decoded = decodeBars(m.data);
     if (typeof decoded === 'string') {
       this.#undecodable++;
       this.reportError(
@@ -254,39 +293,71 @@ export class NatsBarFeed extends AbstractBarFeed {
       return;
     }
     if (m.redelivered) this.#redelivered++;
-    if (this.#deliveredSeqs.has(m.seq) || this.#delivered(decoded.bar)) {
-      // A redelivery of a bar delivered (the server lost acknowledgements in a crash) or a second
-      // stored copy (it lost its duplicate window): at-least-once on the wire, exactly once here.
-      this.#repeats++;
+    if (this.#deliveredSeqs.has(m.seq)) {
+      // A redelivery of a message delivered (the server lost acknowledgements in a crash).
+      this.#repeats += this.#wantedCount(decoded);
       m.ack();
       return;
     }
-    this.#deliveredSeqs.add(m.seq);
-    if (this.#deliveredSeqs.size > MAX_REMEMBERED) this.#deliveredSeqs.delete(this.#deliveredSeqs.values().next().value as number);
-    // Listeners run inside deliver(); the acknowledgement follows them, so a crash mid-bar replays it.
-    this.deliver(decoded.bar);
+    for (const d of decoded) this.#deliverOne(d.bar);
+    this.#remember(m.seq);
     m.ack();
   }
 
-  /** A stored message, replayed: paced, the clock moved to its minute's end, then delivered. False at the end. */
+  #wantedCount(decoded: readonly DecodedBar[]): number {
+    if (this.#wanted === undefined) return decoded.length;
+    let n = 0;
+    for (const d of decoded) if (this.#wanted.has(d.bar.symbol)) n++;
+    return n;
+  }
+
+  #remember(seq: number): void {
+    this.#deliveredSeqs.add(seq);
+    if (this.#deliveredSeqs.size > MAX_REMEMBERED) this.#deliveredSeqs.delete(this.#deliveredSeqs.values().next().value as number);
+  }
+
+  /**
+   * One bar of a message: another symbol's (a batch, a 2.9 server) skipped, a version delivered
+   * already skipped (a second stored copy, a batch that overlaps another publisher's: exactly once
+   * here), else delivered. Listeners run inside deliver(); the message's acknowledgement follows
+   * every bar's, so a crash mid-message replays it.
+   */
+  #deliverOne(bar: Bar): void {
+    if (this.#wanted !== undefined && !this.#wanted.has(bar.symbol)) return;
+    if (this.#delivered(bar)) {
+      this.#repeats++;
+      return;
+    }
+    this.deliver(bar);
+  }
+
+  /** A stored message, replayed: each bar paced, the clock moved to its minute's end, then delivered. False at the end. */
   async #onReplayMessage(m: JsMsg): Promise<boolean> {
     const r = this.#replay as ReplaySettings;
-    const decoded = decodeBar(m.data);
-    const start = typeof decoded === 'string' ? undefined : decoded.bar.start;
-    if (start !== undefined && start >= r.to) {
+    this.#checkSequence(m);
+    const decoded = decodeBars(m.data);
+    if (typeof decoded === 'string' || this.#deliveredSeqs.has(m.seq)) {
+      // Unreadable (reported there) or delivered already: handled as live.
+      this.#onMessage(m);
+    } else {
+      for (const { bar } of decoded) {
+        if (bar.start >= r.to) {
+          m.ack();
+          this.#endReplay();
+          return false;
+        }
+        if (this.#wanted !== undefined && !this.#wanted.has(bar.symbol)) continue;
+        const prev = this.#lastPacedStart;
+        if (r.speed > 0 && prev !== undefined && bar.start > prev) await sleep(r.pacingClock, (bar.start - prev) / r.speed);
+        if (prev === undefined || bar.start > prev) this.#lastPacedStart = bar.start;
+        const end = bar.start + r.intervalMs;
+        if (end > this.clock.now()) (this.clock as ReplayClock).advanceTo(end);
+        if (this.#messages === undefined) return false; // stopped while pacing: the message is not acknowledged
+        this.#deliverOne(bar);
+      }
+      this.#remember(m.seq);
       m.ack();
-      this.#endReplay();
-      return false;
     }
-    if (start !== undefined) {
-      const prev = this.#lastPacedStart;
-      if (r.speed > 0 && prev !== undefined && start > prev) await sleep(r.pacingClock, (start - prev) / r.speed);
-      if (prev === undefined || start > prev) this.#lastPacedStart = start;
-      const end = start + r.intervalMs;
-      if (end > this.clock.now()) (this.clock as ReplayClock).advanceTo(end);
-    }
-    if (this.#messages === undefined) return false; // stopped while pacing
-    this.#onMessage(m);
     if (m.info.pending === 0) {
       this.#endReplay();
       return false;
@@ -307,21 +378,12 @@ export class NatsBarFeed extends AbstractBarFeed {
 
   /** True when this version of the bar was delivered already; records it otherwise. */
   #delivered(bar: Bar): boolean {
-    let starts = this.#seen.get(bar.symbol);
-    if (starts === undefined) {
-      starts = new Map();
-      this.#seen.set(bar.symbol, starts);
+    let ring = this.#seen.get(bar.symbol);
+    if (ring === undefined) {
+      ring = new VersionRing();
+      this.#seen.set(bar.symbol, ring);
     }
-    let ids = starts.get(bar.start);
-    if (ids === undefined) {
-      ids = new Set();
-      starts.set(bar.start, ids);
-      if (starts.size > 8) starts.delete(starts.keys().next().value as number);
-    }
-    const id = messageId(bar);
-    if (ids.has(id)) return true;
-    ids.add(id);
-    return false;
+    return !ring.add(bar.start, digest(bar));
   }
 
   protected async doStop(): Promise<void> {
@@ -339,6 +401,30 @@ export class NatsBarFeed extends AbstractBarFeed {
     const nc = this.#nc;
     this.#nc = undefined;
     if (nc !== undefined && this.#ownConnection) await nc.drain().catch(() => nc.close());
+  }
+}
+
+/** Versions remembered per symbol: a repeat comes within a few minutes of the original, a revision or two per minute. */
+const VERSIONS_KEPT = 32;
+
+/**
+ * The last `VERSIONS_KEPT` versions delivered of one symbol's bars, as (start, digest) pairs in
+ * typed arrays: no allocation a bar (the hot path of a consumer).
+ */
+class VersionRing {
+  readonly #starts = new Float64Array(VERSIONS_KEPT);
+  readonly #digests = new Uint32Array(VERSIONS_KEPT);
+  #size = 0;
+  #next = 0;
+
+  /** Records the version; false when it is recorded already. */
+  add(start: number, d: number): boolean {
+    for (let i = 0; i < this.#size; i++) if (this.#starts[i] === start && this.#digests[i] === d) return false;
+    this.#starts[this.#next] = start;
+    this.#digests[this.#next] = d;
+    this.#next = (this.#next + 1) % VERSIONS_KEPT;
+    if (this.#size < VERSIONS_KEPT) this.#size++;
+    return true;
   }
 }
 

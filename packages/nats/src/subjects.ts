@@ -1,5 +1,11 @@
 /** Subjects are `<prefix>.<SYMBOL>` by default `feed.bars.TQQQ`. */
 export const DEFAULT_PREFIX = 'feed.bars';
+/**
+ * The last token of the subject of a batch of several symbols' bars (`feed.bars._batch`): never a
+ * symbol (symbols are upper case), so a consumer of some symbols reads it beside theirs and keeps
+ * the bars it wants.
+ */
+export const BATCH_TOKEN = '_batch';
 /** The stream both sides use unless told otherwise. */
 export const DEFAULT_STREAM = 'FEED_BARS';
 

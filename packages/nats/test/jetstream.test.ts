@@ -1,9 +1,10 @@
+import { decode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Bar, BarEvent, Listener } from '@feed/core';
+import type { Bar, BarEvent, FeedError, Listener } from '@feed/core';
 import { ConnectionError, ManualBarFeed, ManualClock, barFromValues } from '@feed/core';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { PublisherStats } from '../src/index.js';
-import { BarPublisher, NatsBarFeed, connectNats, decodeBar, encodeBar, messageId } from '../src/index.js';
+import { BarPublisher, NatsBarFeed, batchId, connectNats, decodeBar, decodeBars, encodeBar, encodeBars, messageId } from '../src/index.js';
 import { NatsServer } from '../src/testing.js';
 import { NATS_SERVER } from './nats-server.js';
 
@@ -32,7 +33,23 @@ describe('codec', () => {
   });
   it('says what is wrong with a payload it cannot read, never throws', () => {
     expect(decodeBar(new Uint8Array([0xc1]))).toMatch(/not msgpack/);
-    expect(decodeBar(encodeBar(minute(0)[0] as Bar, 0).map((x, i) => (i === 1 ? 2 : x)))).toMatch(/payload version 2/);
+    expect(decodeBar(encodeBar(minute(0)[0] as Bar, 0).map((x, i) => (i === 1 ? 3 : x)))).toMatch(/payload version 3/);
+    expect(decodeBars(encodeBar(minute(0)[0] as Bar, 0).map((x, i) => (i === 1 ? 3 : x)))).toMatch(/payload version 3 \(this reader knows 1 and 2\)/);
+    const batch = encodeBars(minute(0).map((bar) => ({ bar, revision: 0 })));
+    // The count says 3 bars; one field fewer is refused whole, with the reason.
+    expect(decodeBars(batch.subarray(0, batch.length - 1))).toMatch(/not msgpack|fields, expected 36/);
+  });
+  it('round-trips a batch (payload version 2) bar by bar, and one bar as version 1', () => {
+    const bars = [...minute(0), barFromValues('SQQQ', T0, MIN, 1, 2, 0.5, 1.5, 10, 1.25, 7, T0 + MIN + 3)].map((bar, k) => ({ bar, revision: k % 2 }));
+    const payload = encodeBars(bars);
+    expect((decode(payload) as unknown[]).slice(0, 2)).toEqual([2, 4]); // version 2, four bars
+    expect(decodeBars(payload)).toEqual(bars);
+    expect(decodeBars(encodeBars(bars.slice(0, 1)))).toEqual(bars.slice(0, 1));
+    expect(decodeBar(encodeBars(bars.slice(0, 1)))).toEqual(bars[0]);
+    // A batch sent again has the same id (JetStream keeps one copy); another batch, another id.
+    expect(batchId(bars)).toBe(batchId(bars.map((b) => ({ ...b }))));
+    expect(batchId(bars)).not.toBe(batchId(bars.slice(1)));
+    expect(batchId(bars.slice(0, 1))).toBe(messageId(bars[0]?.bar as Bar));
   });
   it('gives one message id per version of a bar, the same from any publisher', () => {
     const [a] = minute(0) as [Bar];
@@ -59,8 +76,8 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     await server.stop();
   });
 
-  it('publishes every bar and revision once, and a consumer receives them in order', async () => {
-    const publisher = await BarPublisher.start({ feed: source, connection: nc });
+  it('publishes every bar and revision once, and a consumer receives them in order (one bar a message)', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc, batchSize: 1 });
     const consumer = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all' });
     const got = collect(consumer);
     for (let m = 0; m < 5; m++) source.push(...minute(m));
@@ -83,6 +100,37 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     await publisher.close();
   });
 
+  it('batches the bars that are ready together (payload version 2): every bar and revision once, in order, repeats inside a batch skipped by the reader', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc, batchSize: 7 });
+    const consumer = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all' });
+    const only = new NatsBarFeed({ symbols: ['UPRO'], connection: nc, from: 'all' });
+    const got = collect(consumer);
+    const upro = collect(only);
+    for (let m = 0; m < 5; m++) source.push(...minute(m));
+    const revised = barFromValues('TQQQ', T0 + 4 * MIN, MIN, 104, 104.5, 103.5, 104.2, 1004, Number.NaN, -1, T0 + 5 * MIN + 30_000);
+    source.push(revised, revised);
+    source.push(...minute(4));
+    await publisher.flush();
+    const stats = publisher.stats();
+    expect(stats.received).toBe(20);
+    expect(stats.acknowledged).toBe(17);
+    // 17 bars in batches of at most 7: three messages, none of them a repeat for JetStream.
+    expect(stats.messages).toBe(3);
+    expect(stats.duplicates).toBe(0);
+    for (const c of [consumer, only]) {
+      await c.connect();
+      await c.start();
+    }
+    await until(() => expect(got).toHaveLength(16));
+    expect(got).toEqual([...[0, 1, 2, 3, 4].flatMap((m) => minute(m)), revised]);
+    // TQQQ's first version of minute 4, sent again after its revision, is skipped by the reader.
+    expect(consumer.stats().repeats).toBe(1);
+    await until(() => expect(upro).toHaveLength(5));
+    expect(upro).toEqual([0, 1, 2, 3, 4].map((m) => minute(m)[2]));
+    for (const c of [consumer, only]) await c.disconnect();
+    await publisher.close();
+  });
+
   it('creates the stream once and updates its settings on a second start (idempotent)', async () => {
     await (await BarPublisher.start({ feed: source, connection: nc })).close();
     const second = await BarPublisher.start({ feed: source, connection: nc, maxAgeMs: 60 * MIN });
@@ -92,7 +140,8 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     const info = await (await jetstreamManager(nc)).streams.info('FEED_BARS');
     expect(info.config.max_age).toBe(60 * MIN * 1e6);
     expect(info.config.storage).toBe('file');
-    expect(info.state.messages).toBe(3);
+    // One batch of the minute's three bars.
+    expect(info.state.messages).toBe(1);
     await second.close();
   });
 
@@ -118,12 +167,12 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     await publisher.close();
   });
 
-  it('a durable consumer disconnected while catching up on a backlog, then resumed by a new feed: every bar exactly once', async () => {
-    const publisher = await BarPublisher.start({ feed: source, connection: nc });
+  it.each([1, 5])('a durable consumer disconnected while catching up on a backlog, then resumed by a new feed: every bar exactly once (batches of %i)', async (batchSize) => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc, batchSize });
     for (let m = 0; m < 400; m++) source.push(...minute(m));
     await publisher.flush();
     const all = [...Array.from({ length: 400 }, (_, m) => minute(m))].flat();
-    const first = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all', durable: 'backlog', batch: 256 });
+    const first = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all', durable: 'backlog', batch: Math.ceil(256 / batchSize) });
     const a = collect(first);
     await first.connect();
     await first.start();
@@ -131,7 +180,7 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     await until(() => expect(a.length).toBeGreaterThanOrEqual(300));
     await first.disconnect();
     const pulledAhead = first.stats();
-    const again = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all', durable: 'backlog', batch: 256 });
+    const again = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all', durable: 'backlog', batch: Math.ceil(256 / batchSize) });
     const b = collect(again);
     await again.connect();
     await again.start();
@@ -217,11 +266,35 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     await consumer.start();
     await until(() => expect(got).toHaveLength(6));
     expect(errors).toHaveLength(1);
-    expect(errors[0]?.message).toMatch(/feed\.bars\.TQQQ \(stream FEED_BARS, sequence 4\)/);
+    // The minute before it went as one batch (sequence 1).
+    expect(errors[0]?.message).toMatch(/feed\.bars\.TQQQ \(stream FEED_BARS, sequence 2\)/);
     expect(consumer.stats().undecodable).toBe(1);
     expect(consumer.stats().errors).toBe(1);
     await consumer.disconnect();
     // Acknowledged: a durable consumer on the same stream would not see it again either.
+    await publisher.close();
+  });
+
+  it('messages the stream lost before a consumer read them (its limits, a purge) are an error naming the range, counted; the rest is delivered', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc, batchSize: 1 });
+    for (let m = 0; m < 6; m++) source.push(...minute(m));
+    await publisher.flush();
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const jsm = await jetstreamManager(nc);
+    // Minute 3 (sequences 10 to 12) removed from the stream, as its limits would.
+    for (const seq of [10, 11, 12]) await jsm.streams.deleteMessage('FEED_BARS', seq);
+    const consumer = new NatsBarFeed({ symbols: 'all', connection: nc, from: 'all' });
+    const got = collect(consumer);
+    const errors: FeedError[] = [];
+    consumer.on('error', (e) => errors.push(e.error));
+    await consumer.connect();
+    await consumer.start();
+    await until(() => expect(got).toHaveLength(15));
+    expect(got).toEqual([0, 1, 2, 4, 5].flatMap((m) => minute(m)));
+    expect(errors.map((e) => [e.code, e.detail])).toEqual([['gap_unfilled', { stream: 'FEED_BARS', from: 10, to: 12, missing: 3 }]]);
+    expect(errors[0]?.message).toMatch(/stream FEED_BARS has no messages 10 to 12 any more/);
+    expect(consumer.stats().sequenceGaps).toBe(1);
+    await consumer.disconnect();
     await publisher.close();
   });
 

@@ -111,7 +111,7 @@ authorization {
     refused.on('error', (e) => errors.push(e.error));
     readOnly.push(barFromValues('TQQQ', T0 + MIN, MIN, 10, 11, 9, 10.5, 100, Number.NaN, -1, T0 + 2 * MIN));
     await until(() => expect(errors).toHaveLength(1));
-    expect(errors[0]?.message).toMatch(/refused feed\.bars\.TQQQ: .*permission/i);
+    expect(errors[0]?.message).toMatch(/refused feed\.bars\.TQQQ \(1 bar from TQQQ 2025-10-06T13:31:00.000Z\): .*permission/i);
     expect(refused.stats()).toMatchObject({ refused: 1, acknowledged: 0 });
     for (const e of errors) expect(`${e.message} ${JSON.stringify(e)}`).not.toContain(READER_PASS);
     expect(got).toHaveLength(1);
