@@ -4,6 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SystemClock, sleep } from '@feed/core';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 
 /**
  * For tests: a real `nats-server` (JetStream) on a free loopback port with a store of its own.
@@ -35,8 +39,11 @@ export class NatsServer {
     private readonly config: string | undefined,
   ) {}
 
-  /** Starts one; `config` is a server configuration file's text (authorization, TLS). */
-  static async start(options: { config?: string; binary?: string } = {}): Promise<NatsServer> {
+  /**
+   * Starts one; `config` is a server configuration file's text (authorization, TLS, a cluster);
+   * `port` a client port chosen beforehand (a free one by default).
+   */
+  static async start(options: { config?: string; binary?: string; port?: number } = {}): Promise<NatsServer> {
     const binary = options.binary ?? findNatsServer();
     if (binary === undefined) throw new Error('nats-server is not installed (Debian package nats-server)');
     const store = mkdtempSync(join(tmpdir(), 'feed-nats-'));
@@ -45,9 +52,14 @@ export class NatsServer {
       config = join(store, 'server.conf');
       writeFileSync(config, options.config);
     }
-    const s = new NatsServer(binary, await freePort(), store, config);
+    const s = new NatsServer(binary, options.port ?? (await freePort()), store, config);
     await s.#launch();
     return s;
+  }
+
+  /** Whether its process runs (false after `kill9()` until `restart()`). */
+  get running(): boolean {
+    return this.#proc !== undefined;
   }
 
   /** `nats://127.0.0.1:<port>` (`tls://` when its configuration turns TLS on). */
@@ -100,5 +112,113 @@ export class NatsServer {
     }
     this.#proc = undefined;
     rmSync(this.store, { recursive: true, force: true });
+  }
+}
+
+/**
+ * For tests: a real JetStream cluster of `size` (3) `nats-server` processes on loopback, each with
+ * its store, joined by routes; `start()` resolves once JetStream has a meta leader (streams can be
+ * made). Each server is a `NatsServer` (`kill9()`, `restart()` on the same port and store), named
+ * `n1`, `n2`, ... as the cluster reports leaders and replicas.
+ */
+export class NatsCluster {
+  private constructor(
+    readonly servers: readonly NatsServer[],
+    readonly names: readonly string[],
+  ) {}
+
+  static async start(options: { size?: number; binary?: string; name?: string } = {}): Promise<NatsCluster> {
+    const size = options.size ?? 3;
+    const clientPorts: number[] = [];
+    const routePorts: number[] = [];
+    for (let i = 0; i < size; i++) {
+      clientPorts.push(await freePort());
+      routePorts.push(await freePort());
+    }
+    const names = clientPorts.map((_, i) => `n${i + 1}`);
+    const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(', ');
+    const servers: NatsServer[] = [];
+    try {
+      // All at once: each waits for its routes, and the meta group needs a majority.
+      const started = await Promise.all(
+        names.map((name, i) =>
+          NatsServer.start({
+            ...(options.binary === undefined ? {} : { binary: options.binary }),
+            port: clientPorts[i] as number,
+            config: `server_name: ${name}\ncluster {\n  name: ${options.name ?? 'feed'}\n  listen: 127.0.0.1:${routePorts[i] as number}\n  routes: [${routes}]\n}\n`,
+          }),
+        ),
+      );
+      servers.push(...started);
+      const cluster = new NatsCluster(servers, names);
+      await cluster.waitForJetStream();
+      return cluster;
+    } catch (error) {
+      for (const s of servers) await s.stop();
+      throw error;
+    }
+  }
+
+  /** Every server's URL (give them all to a client: it fails over). */
+  get urls(): string[] {
+    return this.servers.map((s) => s.url);
+  }
+
+  /** The server of a name the cluster reports (`n1`, ...). */
+  server(name: string): NatsServer {
+    const i = this.names.indexOf(name);
+    if (i < 0) throw new Error(`no server named ${name} in the cluster (${this.names.join(', ')})`);
+    return this.servers[i] as NatsServer;
+  }
+
+  /** Resolves once JetStream answers through a running server (a meta leader is elected), within `timeoutMs`. */
+  async waitForJetStream(timeoutMs = 30_000): Promise<void> {
+    await this.#poll(timeoutMs, 'JetStream to have a meta leader', async (nc) => {
+      await (await jetstreamManager(nc)).getAccountInfo();
+      return true;
+    });
+  }
+
+  /** The name of `stream`'s leader now. */
+  async leaderOf(stream: string): Promise<string> {
+    let leader = '';
+    await this.#poll(30_000, `a leader of stream ${stream}`, async (nc) => {
+      leader = (await (await jetstreamManager(nc)).streams.info(stream)).cluster?.leader ?? '';
+      return leader !== '';
+    });
+    return leader;
+  }
+
+  /** Resolves once every replica of `stream` is current (a restarted server has caught up), within `timeoutMs`. */
+  async waitForReplicas(stream: string, timeoutMs = 30_000): Promise<void> {
+    await this.#poll(timeoutMs, `every replica of ${stream} to be current`, async (nc) => {
+      const c = (await (await jetstreamManager(nc)).streams.info(stream)).cluster;
+      return c !== undefined && (c.replicas ?? []).length === this.servers.length - 1 && (c.replicas ?? []).every((r) => r.current && !r.offline && (r.lag ?? 0) === 0);
+    });
+  }
+
+  /** Polls `check` through a connection to the running servers until it returns true (I/O with a real cluster: the only wait is for it). */
+  async #poll(timeoutMs: number, what: string, check: (nc: NatsConnection) => Promise<boolean>): Promise<void> {
+    const clock = new SystemClock();
+    const deadline = clock.now() + timeoutMs;
+    let last: unknown;
+    while (clock.now() < deadline) {
+      let nc: NatsConnection | undefined;
+      try {
+        nc = await connect({ servers: this.servers.filter((s) => s.running).map((s) => s.url), timeout: 2_000 });
+        if (await check(nc)) return;
+      } catch (error) {
+        last = error;
+      } finally {
+        await nc?.close();
+      }
+      await sleep(clock, 100);
+    }
+    throw new Error(`the cluster did not get ${what} within ${timeoutMs} ms${last === undefined ? '' : `: ${last instanceof Error ? last.message : JSON.stringify(last)}`}`);
+  }
+
+  /** Stops every server and removes their stores. */
+  async stop(): Promise<void> {
+    for (const s of this.servers) await s.stop();
   }
 }
