@@ -155,5 +155,6 @@ export const USAGE = `usage: pnpm start [-- options]
   --url URL         with --live: a stream URL instead (a proxy, or a fake server)
   --minutes N       with --live or --nats: stop after N minutes (slices); default: until Ctrl-C
   --publish URL     with --live: also publish every bar to NATS JetStream (nats://HOST:PORT), so that
-                    other programs share this one Alpaca connection
+                    other programs share this one Alpaca connection; of several programs started
+                    so, one holds the connection (a lease on NATS) and the others stand by
   --nats URL        read the bars a --live --publish program publishes (nats://HOST:PORT)`;

@@ -1,16 +1,18 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AlpacaMultiSymbolFeed } from '@feed/alpaca';
+import { AlpacaHistoricalClient, AlpacaMultiSymbolFeed } from '@feed/alpaca';
 import type { BarFeed } from '@feed/core';
 import { DEFAULT_SYMBOL_CONFIG, SystemClock, loadSymbolConfig, nyse, symbolsOf } from '@feed/core';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { MockMultiSymbolFeed } from '@feed/mock';
-import { BarPublisher, NatsBarFeed, connectNats } from '@feed/nats';
-import { PolygonMultiSymbolFeed } from '@feed/polygon';
+import type { BarPublisher } from '@feed/nats';
+import { NatsBarFeed, connectNats, leaseAccount } from '@feed/nats';
+import { PolygonHistoricalClient, PolygonMultiSymbolFeed } from '@feed/polygon';
 import { USAGE, UsageError, exitOnError, parseArgs } from './args.js';
 import { APP_DATA_DIR, shownPath, userPath } from './paths.js';
 import { noSessionReason, prepareData, targetSessions } from './prepare-data.js';
+import { startLeasedPublishing } from './leased-publisher.js';
 import { runProgram } from './program.js';
 import { writeReport } from './report.js';
 import { resolveFiles } from './resolve-files.js';
@@ -105,29 +107,54 @@ async function main(): Promise<void> {
       ? new NatsBarFeed({ symbols, connection: { servers: args.nats, name: 'feed-demo' } })
       : new MockMultiSymbolFeed({ files, speed: args.speed, ...(dates === undefined ? {} : { dates }) });
   const live = args.live || args.nats !== undefined;
-  // --publish: this program holds the Alpaca connection and puts every bar on JetStream for others.
-  let publishing: { publisher: BarPublisher; close: () => Promise<void> } | undefined;
-  if (args.publish !== undefined) {
-    const nc = await connectNats({ servers: args.publish, name: 'feed-demo-publisher' });
-    const publisher = await BarPublisher.start({ feed, connection: nc });
-    publisher.on('error', (e) => console.error(`publish: ${e.error.message}`));
-    publishing = { publisher, close: async () => (await publisher.close(), await nc.close()) };
-    console.log(`publishing every bar to ${args.publish} (stream ${publisher.stream}, subjects ${publisher.prefix}.<SYMBOL>)`);
-  }
-
-  const dm = new MultiSymbolDataManager({ symbols, clock: feed.clock });
   const stop = new AbortController();
   let interrupted = false;
   process.once('SIGINT', () => {
     interrupted = true;
     stop.abort();
   });
+  // --publish: among the programs started so, the one holding the lease holds the provider
+  // connection and puts every bar on JetStream for others; the others stand by.
+  let publishing: { publisher: () => BarPublisher | undefined; handover: () => Promise<void>; close: () => Promise<void> } | undefined;
+  if (args.publish !== undefined) {
+    const nc = await connectNats({ servers: args.publish, name: 'feed-demo-publisher' });
+    // The lease is per account: a digest of the key, never the key itself.
+    const keyId = args.provider === 'polygon' ? process.env.POLYGON_API_KEY : (process.env.APCA_API_KEY_ID ?? process.env.ALPACA_PAPER_API_KEY);
+    const history =
+      args.provider === 'polygon'
+        ? new PolygonHistoricalClient(args.url === undefined ? {} : { baseUrl: args.url.replace(/^ws/, 'http').replace(/\/stocks\/?$/, '') })
+        : new AlpacaHistoricalClient({ feed: args.feed === 'test' ? 'iex' : args.feed, ...(args.url === undefined ? {} : { baseUrl: restUrlOf(args.url) }) });
+    const leased = await startLeasedPublishing({
+      connection: nc,
+      account: leaseAccount(`${args.provider}:${keyId ?? 'no-key'}`),
+      symbols,
+      feed,
+      history,
+      log: (l) => console.log(l),
+      onLost: () => stop.abort(),
+    });
+    if (!leased.lease.held) console.log('waiting for the lease (Ctrl-C stops) ...');
+    await Promise.race([leased.lease.whenHeld(), new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true }))]);
+    let publisher: BarPublisher | undefined;
+    publishing = {
+      publisher: () => publisher,
+      handover: async () => {
+        publisher = await leased.handover();
+        publisher.on('error', (e) => console.error(`publish: ${e.error.message}`));
+        console.log(`publishing every bar to ${args.publish} (stream ${publisher.stream}, subjects ${publisher.prefix}.<SYMBOL> and ${publisher.prefix}._batch)`);
+      },
+      close: async () => (await leased.close(), await nc.close()),
+    };
+  }
+
+  const dm = new MultiSymbolDataManager({ symbols, clock: feed.clock });
   if (live) console.log(`\nconnecting to ${args.live ? (feed as AlpacaMultiSymbolFeed | PolygonMultiSymbolFeed).url : args.nats} ...${args.minutes === undefined ? ' (Ctrl-C stops)' : ''}`);
-  const result = await runProgram(feed, dm, { symbols, print: (l) => console.log(l), stopAfterSlices: args.minutes, signal: stop.signal, showSlices: live });
+  const handover = publishing?.handover;
+  const result = await runProgram(feed, dm, { symbols, print: (l) => console.log(l), stopAfterSlices: args.minutes, signal: stop.signal, showSlices: live, ...(handover === undefined ? {} : { beforeStart: handover }) });
   if (publishing !== undefined) {
     await publishing.close();
-    const p = publishing.publisher.stats();
-    console.log(`published ${p.acknowledged} bars (${p.duplicates} repeats dropped by JetStream, ${p.dropped} dropped, ${p.refused} refused)`);
+    const p = publishing.publisher()?.stats();
+    if (p !== undefined) console.log(`published ${p.acknowledged} bars in ${p.messages} messages (${p.duplicates} repeats dropped by JetStream, ${p.dropped} dropped, ${p.refused} refused)`);
   }
   for (const line of result.lines) console.log(line);
   // Never silent zeros: a symbol without a bar is said, and no bar at all is a failure.

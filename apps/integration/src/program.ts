@@ -31,6 +31,8 @@ export interface ProgramOptions {
   readonly signal?: AbortSignal | undefined;
   /** Print a line per closed minute (live runs, which have no percentage to show). */
   readonly showSlices?: boolean;
+  /** Runs between the feed's connect and start (live bars are held meanwhile): a handover fill. */
+  readonly beforeStart?: () => Promise<void>;
 }
 
 
@@ -105,6 +107,7 @@ export async function runProgram(feed: BarFeed, dm: MultiSymbolDataManager, o: P
   o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await feed.connect();
+    await o.beforeStart?.();
     await feed.start();
     await ended;
   } finally {

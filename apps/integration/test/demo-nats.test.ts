@@ -40,7 +40,10 @@ describe.skipIf(NATS === undefined)('the demo over NATS: --live --publish holds 
         for (const s of SIX) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+5\\s+0\\s+0\\s+0\\s`, 'm'));
       }
       expect(p.stdout).toContain(`publishing every bar to ${nats.url}`);
-      expect(p.stdout).toMatch(/published 30 bars \(0 repeats dropped by JetStream, 0 dropped, 0 refused\)/);
+      expect(p.stdout).toMatch(/published 30 bars in \d+ messages \(0 repeats dropped by JetStream, 0 dropped, 0 refused\)/);
+      // It competed for the one Alpaca connection and, alone, holds it.
+      expect(p.stdout).toMatch(/holding the provider connection \(lease lease\.[0-9a-f]{16}/);
+      expect(p.stdout).not.toContain(alpaca.keys.keyId);
       expect(c.stdout).toContain(`connecting to ${nats.url}`);
       expect(c.stdout).toMatch(/feed \(nats\): 30 bars, 0 errors/);
     } finally {

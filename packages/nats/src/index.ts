@@ -1,4 +1,4 @@
-export { BarPublisher, DEFAULT_MAX_AGE_MS } from './publisher.js';
+export { BarPublisher, DEFAULT_MAX_AGE_MS, latestStoredStart } from './publisher.js';
 export type { PublisherOptions, PublisherEvent, PublisherStats } from './publisher.js';
 export { NatsBarFeed } from './feed.js';
 export type { NatsBarFeedOptions, StartFrom } from './feed.js';
@@ -7,3 +7,5 @@ export type { NatsConnectOptions } from './connection.js';
 export { PAYLOAD_VERSION, SINGLE_BAR_VERSION, batchId, decodeBar, decodeBars, encodeBar, encodeBars, messageId } from './codec.js';
 export type { DecodedBar } from './codec.js';
 export { BATCH_TOKEN, DEFAULT_PREFIX, DEFAULT_STREAM, subjectOf } from './subjects.js';
+export { ConnectionLease, leaseAccount } from './lease.js';
+export type { LeaseEvent, LeaseOptions } from './lease.js';

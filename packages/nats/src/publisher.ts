@@ -4,7 +4,7 @@ import type { JetStreamClient, JetStreamManager, StreamConfig } from '@nats-io/j
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { DecodedBar } from './codec.js';
-import { batchId, encodeBars } from './codec.js';
+import { batchId, decodeBars, encodeBars } from './codec.js';
 import { BATCH_TOKEN, DEFAULT_PREFIX, DEFAULT_STREAM, subjectOf } from './subjects.js';
 
 /** Seven days, JetStream's max age by default for bar streams. */
@@ -426,6 +426,29 @@ export class BarPublisher {
       } else if (s.type === 'close') return;
     }
   }
+}
+
+/**
+ * The latest bar start stored in a stream (read from its last message), or undefined when it holds
+ * none: where a program taking over the provider connection starts its fill.
+ */
+export async function latestStoredStart(connection: NatsConnection, stream = DEFAULT_STREAM): Promise<number | undefined> {
+  const jsm = await jetstreamManager(connection);
+  let last: number;
+  try {
+    last = (await jsm.streams.info(stream)).state.last_seq;
+  } catch (error) {
+    if (/stream not found/i.test(errorText(error))) return undefined;
+    throw error;
+  }
+  if (last === 0) return undefined;
+  const m = await jsm.streams.getMessage(stream, { seq: last });
+  if (m === null) return undefined;
+  const bars = decodeBars(m.data);
+  if (typeof bars === 'string') return undefined;
+  let max = -Infinity;
+  for (const b of bars) max = Math.max(max, b.bar.start);
+  return max;
 }
 
 /** Creates the stream, or updates it when it exists with other settings. */
