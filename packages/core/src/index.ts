@@ -24,6 +24,8 @@ export type { TypedEvent, Listener, Unsubscribe } from './emitter.js';
 export { TypedEmitter } from './emitter.js';
 export type { Clock, CancelTimer, TickListener, SystemClockOptions } from './clock.js';
 export { SystemClock, ManualClock, ReplayClock, sleep, timeoutSignal, yieldToEventLoop } from './clock.js';
+export { ReplayPacer } from './replay-pacer.js';
+export type { ReplayPacing } from './replay-pacer.js';
 export { parseOptions, configIssues, formatPath, invalidOption } from './options.js';
 export type { FeedErrorCode, FeedErrorOptions, FeedErrorInit, ConfigIssue } from './errors.js';
 export {

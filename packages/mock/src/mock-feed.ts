@@ -1,5 +1,5 @@
-import type { Bar, BarEvent, CancelTimer, Clock, ErrorEvent, FeedStats, StateEvent } from '@feed/core';
-import { AbstractBarFeed, FeedError, MINUTE_MS, NEW_YORK, ReplayClock, SystemClock, parseOptions, yieldToEventLoop, zonedTimeToEpoch } from '@feed/core';
+import type { Bar, BarEvent, Clock, ErrorEvent, FeedStats, StateEvent } from '@feed/core';
+import { AbstractBarFeed, FeedError, MINUTE_MS, NEW_YORK, ReplayClock, ReplayPacer, SystemClock, parseOptions, zonedTimeToEpoch } from '@feed/core';
 import { z } from 'zod';
 import type { BarColumns, FileReport, LoadOptions } from '@feed/csv';
 import { loadBars } from '@feed/csv';
@@ -179,9 +179,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private paused = false;
   private wakePaused: (() => void) | undefined;
   private loopPromise: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
-  private cancelTimer: CancelTimer | undefined;
-  private readonly pacingClock: Clock;
+  /** The pacing every replay shares (`@feed/core`'s `ReplayPacer`, as `NatsBarFeed`'s replay). */
+  private readonly pacer: ReplayPacer;
   private doneWaiters: (() => void)[] = [];
   private failure: FeedError | undefined;
 
@@ -190,8 +189,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     const clock = options.clock ?? new ReplayClock();
     super(Object.keys(parsed.files), clock);
     this.clock = clock;
-    this.pacingClock = options.pacingClock ?? new SystemClock();
     this.opts = { ...parsed, open: options.open, cache: options.cache, maxGapMs: parsed.maxGapMs ?? parsed.intervalMs };
+    this.pacer = new ReplayPacer({ speed: this.opts.speed, maxGapMs: this.opts.maxGapMs, yieldEvery: this.opts.yieldEvery, pacingClock: options.pacingClock ?? new SystemClock() });
   }
 
   /** What each file held: rows, bars loaded, bad rows by reason with their lines. */
@@ -232,9 +231,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
 
   private halt(): void {
     this.running = false;
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
-    this.wake?.();
+    this.pacer.cancel();
     // A paused replay wakes to see that it stopped (pause() stays in force for a restart).
     const wake = this.wakePaused;
     this.wakePaused = undefined;
@@ -343,17 +340,6 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   }
 
   /** Waits `ms` on the pacing clock; `stop()` ends the wait at once. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.cancelTimer = this.pacingClock.setTimer(ms, () => {
-        this.cancelTimer = undefined;
-        this.wake = undefined;
-        resolve();
-      });
-    });
-  }
-
   private async replay(): Promise<void> {
     try {
       await this.replayLoop();
@@ -391,9 +377,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   }
 
   private async replayLoop(): Promise<void> {
-    const { speed, yieldEvery, maxGapMs } = this.opts;
-    let steps = 0;
-    let prev: number | undefined;
+    this.pacer.reset();
     while (this.running) {
       const start = this.nextStart();
       if (start === undefined) {
@@ -404,7 +388,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
         this.emitter.emit({ type: 'complete', barsReplayed: this.replayed, passes: this.passes });
         if (this.opts.loop && this.totalBars > 0) {
           this.rewind();
-          prev = undefined;
+          this.pacer.reset();
           continue;
         }
         // One more interval, so that a data manager's grace for the last minute passes.
@@ -419,16 +403,9 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
         });
         if (!this.running) break;
       }
-      if (speed > 0 && prev !== undefined) {
-        const gap = Math.min(start - prev, maxGapMs);
-        if (gap > 0) await this.sleep(gap / speed);
-        if (!this.running) break;
-      } else if (speed === 0 && ++steps % yieldEvery === 0) {
-        await yieldToEventLoop();
-        if (!this.running) break;
-      }
+      await this.pacer.before(start);
+      if (!this.running) break;
       this.step(start);
-      prev = start;
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Bar, Clock } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, FeedError, ReplayClock, SystemClock, invalidOption, sleep, yieldToEventLoop } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, FeedError, ReplayClock, ReplayPacer, SystemClock, invalidOption, yieldToEventLoop } from '@feed/core';
 import type { ConsumerConfig, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -10,10 +10,9 @@ import { connectNats } from './connection.js';
 import { BATCH_TOKEN, DEFAULT_PREFIX, DEFAULT_STREAM, subjectOf } from './subjects.js';
 
 interface ReplaySettings {
-  readonly speed: number;
   readonly to: number;
-  readonly pacingClock: Clock;
   readonly intervalMs: number;
+  readonly pacer: ReplayPacer;
 }
 
 /** Where a consumer starts: new bars only, everything the stream holds, or from a time (epoch ms). */
@@ -64,6 +63,14 @@ export interface NatsBarFeedOptions {
     readonly pacingClock?: Clock;
     /** @default 60000 */
     readonly intervalMs?: number;
+    /**
+     * A gap between bars counts at most this much at speeds above 0 (nights and weekends do not
+     * sleep), as in `MockMultiSymbolFeed`: the same pacing (`ReplayPacer`).
+     * @default intervalMs
+     */
+    readonly maxGapMs?: number;
+    /** At speed 0, bars between yields to the event loop. @default 256 */
+    readonly yieldEvery?: number;
   };
 }
 
@@ -109,14 +116,18 @@ export class NatsBarFeed extends AbstractBarFeed {
 
   readonly #replay: ReplaySettings | undefined;
   #done: { promise: Promise<void>; resolve: () => void } | undefined;
-  #lastPacedStart: number | undefined;
 
   constructor(options: NatsBarFeedOptions) {
     super(options.symbols === 'all' ? [] : [...new Set(options.symbols)], options.clock ?? (options.replay === undefined ? new SystemClock() : new ReplayClock(0)));
     const r = options.replay;
     if (r !== undefined) {
       if (!(this.clock instanceof ReplayClock)) throw invalidOption('clock', 'replay needs a ReplayClock (or none: one is made)');
-      this.#replay = { speed: r.speed ?? 0, to: r.to ?? Number.POSITIVE_INFINITY, pacingClock: r.pacingClock ?? new SystemClock(), intervalMs: r.intervalMs ?? 60_000 };
+      const intervalMs = r.intervalMs ?? 60_000;
+      this.#replay = {
+        to: r.to ?? Number.POSITIVE_INFINITY,
+        intervalMs,
+        pacer: new ReplayPacer({ speed: r.speed ?? 0, maxGapMs: r.maxGapMs ?? intervalMs, yieldEvery: r.yieldEvery ?? 256, pacingClock: r.pacingClock ?? new SystemClock() }),
+      };
     }
     this.#options = options;
     this.stream = options.stream ?? DEFAULT_STREAM;
@@ -347,9 +358,7 @@ export class NatsBarFeed extends AbstractBarFeed {
           return false;
         }
         if (this.#wanted !== undefined && !this.#wanted.has(bar.symbol)) continue;
-        const prev = this.#lastPacedStart;
-        if (r.speed > 0 && prev !== undefined && bar.start > prev) await sleep(r.pacingClock, (bar.start - prev) / r.speed);
-        if (prev === undefined || bar.start > prev) this.#lastPacedStart = bar.start;
+        await r.pacer.before(bar.start);
         const end = bar.start + r.intervalMs;
         if (end > this.clock.now()) (this.clock as ReplayClock).advanceTo(end);
         if (this.#messages === undefined) return false; // stopped while pacing: the message is not acknowledged
@@ -389,9 +398,14 @@ export class NatsBarFeed extends AbstractBarFeed {
   protected async doStop(): Promise<void> {
     const messages = this.#messages;
     this.#messages = undefined;
+    // A replay waiting before its next bar stops at once.
+    this.#replay?.pacer.cancel();
     if (messages !== undefined) {
       await messages.close();
       await this.#loop;
+      // The acknowledgements sent reach the server before stop() resolves: a program of the same
+      // durable name started next resumes after them.
+      await this.#nc?.flush().catch(() => undefined);
     }
     this.#done?.resolve();
   }

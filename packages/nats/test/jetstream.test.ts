@@ -187,11 +187,12 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     await until(() => expect(a.length + b.length).toBeGreaterThanOrEqual(all.length));
     const key = (x: Bar): string => `${x.symbol}@${x.start}`;
     const got = [...a, ...b].map(key);
-    expect(new Set(got).size).toBe(got.length);
-    expect([...got].sort()).toEqual(all.map(key).sort());
-    expect(again.stats().repeats).toBe(0);
+    const why = `first ${JSON.stringify(pulledAhead)}, second ${JSON.stringify(again.stats())}`;
+    expect(new Set(got).size, why).toBe(got.length);
+    expect([...got].sort(), why).toEqual(all.map(key).sort());
+    expect(again.stats().repeats, why).toBe(0);
     // The first feed stopped with a pulled batch in hand: the second started right after the last acknowledged bar.
-    expect(again.stats().returned).toBeGreaterThan(0);
+    expect(again.stats().returned + pulledAhead.returned, why).toBeGreaterThan(0);
     expect(pulledAhead.barsReceived).toBe(a.length);
     await again.disconnect();
     await publisher.close();
@@ -419,7 +420,42 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     expect(fast.end).toBe(T0 + 6 * MIN); // minute 4's end, then one more interval (minute 5 is past `to`)
     expect(x39.end).toBe(fast.end);
     expect(fast.paced).toBe(0);
-    expect(x39.paced).toBeCloseTo((4 * MIN) / 39, 6); // minute 0 to 4, gap included, at 39x
+    // Minutes 0 to 4 at 39x, the two-minute gap counting one interval (maxGapMs), as in MockMultiSymbolFeed.
+    expect(x39.paced).toBeCloseTo((3 * MIN) / 39, 6);
+  });
+
+  it('replay at speed 1 across a weekend waits one interval, not 2.5 days (the same ReplayPacer as MockMultiSymbolFeed); stop() ends a wait at once', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc, batchSize: 1 });
+    const friday = Date.UTC(2025, 9, 10, 19, 59); // 15:59 ET, the last minute of Friday's session
+    const monday = Date.UTC(2025, 9, 13, 13, 30); // 09:30 ET
+    const bar = (start: number): Bar => barFromValues('TQQQ', start, MIN, 10, 11, 9, 10.5, 100, Number.NaN, -1, start + MIN);
+    source.push(bar(friday - MIN), bar(friday));
+    source.push(bar(monday), bar(monday + MIN));
+    await publisher.flush();
+    const pacing = new ManualClock(0);
+    const feed = new NatsBarFeed({ symbols: ['TQQQ'], connection: nc, replay: { speed: 1, pacingClock: pacing } });
+    const seen: number[] = [];
+    feed.on('bar', (e) => seen.push(e.bar.start));
+    await feed.connect();
+    await feed.start();
+    const waits: number[] = [];
+    while (seen.length < 3) {
+      const next = pacing.nextTimerAt();
+      if (next !== undefined) {
+        waits.push(next - pacing.now());
+        pacing.runNextTimer();
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(seen).toEqual([friday - MIN, friday, monday]);
+    expect(waits).toEqual([MIN, MIN]);
+    // Waiting before Monday's second minute: stop() ends the wait, no timer is left behind.
+    await vi.waitFor(() => expect(pacing.pendingTimers).toBe(1));
+    await feed.stop();
+    expect(pacing.pendingTimers).toBe(0);
+    expect(seen).toHaveLength(3);
+    await feed.disconnect();
+    await publisher.close();
   });
 
   it('an unreachable server at connect() is a ConnectionError after the retries', async () => {
