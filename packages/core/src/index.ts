@@ -26,7 +26,7 @@ export type { Clock, CancelTimer, TickListener, SystemClockOptions } from './clo
 export { SystemClock, ManualClock, ReplayClock, sleep, timeoutSignal, yieldToEventLoop } from './clock.js';
 export { ReplayPacer } from './replay-pacer.js';
 export type { ReplayPacing } from './replay-pacer.js';
-export { parseOptions, configIssues, formatPath, invalidOption } from './options.js';
+export { parseOptions, closestName, configIssues, formatPath, invalidOption } from './options.js';
 export type { FeedErrorCode, FeedErrorOptions, FeedErrorInit, ConfigIssue } from './errors.js';
 export {
   FeedError,

@@ -185,7 +185,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private failure: FeedError | undefined;
 
   constructor(options: MockFeedOptions) {
-    const parsed = parseOptions(optionsSchema, options, 'MockMultiSymbolFeed options');
+    const parsed = parseOptions(optionsSchema, options, 'MockMultiSymbolFeed options', '', ['clock', 'pacingClock', 'cache', 'open']);
     const clock = options.clock ?? new ReplayClock();
     super(Object.keys(parsed.files), clock);
     this.clock = clock;

@@ -191,8 +191,9 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     expect(new Set(got).size, why).toBe(got.length);
     expect([...got].sort(), why).toEqual(all.map(key).sort());
     expect(again.stats().repeats, why).toBe(0);
-    // The first feed stopped with a pulled batch in hand: the second started right after the last acknowledged bar.
-    expect(again.stats().returned + pulledAhead.returned, why).toBeGreaterThan(0);
+    // Whether the first feed stopped with pulled bars in hand depends on the pull's timing (counted in
+    // `returned` when it did); either way nothing is lost or repeated.
+    expect(a.length + b.length, why).toBe(all.length);
     expect(pulledAhead.barsReceived).toBe(a.length);
     await again.disconnect();
     await publisher.close();
