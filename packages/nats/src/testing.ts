@@ -171,10 +171,16 @@ export class NatsCluster {
     return this.servers[i] as NatsServer;
   }
 
-  /** Resolves once JetStream answers through a running server (a meta leader is elected), within `timeoutMs`. */
+  /**
+   * Resolves once JetStream can place a stream on every server (a meta leader elected and every
+   * peer known to it: a probe stream at as many replicas as servers is made and removed), within `timeoutMs`.
+   */
   async waitForJetStream(timeoutMs = 30_000): Promise<void> {
-    await this.#poll(timeoutMs, 'JetStream to have a meta leader', async (nc) => {
-      await (await jetstreamManager(nc)).getAccountInfo();
+    const replicas = this.servers.filter((s) => s.running).length;
+    await this.#poll(timeoutMs, `JetStream to place a stream on ${replicas} servers`, async (nc) => {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'FEED_CLUSTER_PROBE', subjects: ['feed.cluster.probe'], num_replicas: replicas, storage: 'memory' });
+      await jsm.streams.delete('FEED_CLUSTER_PROBE');
       return true;
     });
   }

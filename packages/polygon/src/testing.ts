@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bar } from '@feed/core';
+import { NEW_YORK, zonedTimeToEpoch } from '@feed/core';
 import type { TestServer } from '@feed/live/testing';
 import { startTestServer } from '@feed/live/testing';
 import type { WebSocket } from 'ws';
@@ -252,7 +253,9 @@ export class FakePolygonServer {
       json(401, { status: 'ERROR', request_id: 'fake', error: 'Unknown API Key' });
       return;
     }
-    const m = /^\/v2\/aggs\/ticker\/([^/]+)\/range\/1\/minute\/(\d+)\/(\d+)$/.exec(u.pathname);
+    // `from` and `to` are millisecond timestamps or dates (YYYY-MM-DD), as Polygon documents; a date
+    // is taken as that New York calendar day (from its first millisecond, to its last).
+    const m = /^\/v2\/aggs\/ticker\/([^/]+)\/range\/1\/minute\/(\d+|\d{4}-\d{2}-\d{2})\/(\d+|\d{4}-\d{2}-\d{2})$/.exec(u.pathname);
     if (m === null) {
       json(404, { status: 'NOT_FOUND', request_id: 'fake', message: 'no such endpoint' });
       return;
@@ -276,8 +279,8 @@ export class FakePolygonServer {
       return;
     }
     const symbol = decodeURIComponent(m[1] as string);
-    const from = Number(m[2]);
-    const to = Number(m[3]);
+    const from = rangeEnd(m[2] as string, 'from');
+    const to = rangeEnd(m[3] as string, 'to');
     const limit = Math.min(Number(u.searchParams.get('limit') ?? 50_000), this.#pageSize);
     const all = (this.#bars.get(symbol) ?? []).filter((b) => b.start >= from && b.start <= to);
     const page = all.slice(0, limit);
@@ -296,4 +299,14 @@ export class FakePolygonServer {
       ...(next === undefined ? {} : { next_url: next }),
     });
   }
+}
+
+/** A range end of the aggregates path: milliseconds, or a date's first (`from`) or last (`to`) millisecond in New York. */
+function rangeEnd(text: string, end: 'from' | 'to'): number {
+  const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (d === null) return Number(text);
+  const [y, mo, day] = [Number(d[1]), Number(d[2]), Number(d[3])];
+  if (end === 'from') return zonedTimeToEpoch(NEW_YORK, y, mo, day);
+  const next = new Date(Date.UTC(y, mo - 1, day + 1));
+  return zonedTimeToEpoch(NEW_YORK, next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate()) - 1;
 }

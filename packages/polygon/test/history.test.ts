@@ -118,3 +118,25 @@ describe('PolygonHistoricalClient on the fake server', () => {
     expect(server.requests[0]).toContain('adjusted=false');
   });
 });
+
+describe('the fake Polygon server accepts what Polygon accepts', () => {
+  it('dates (YYYY-MM-DD, a New York day) as well as millisecond timestamps in the aggregates path, as official clients send them', async () => {
+    // 2025-10-06: the session, plus a bar at 23:30 ET (after midnight UTC) and one the next morning.
+    const day = [0, 1, 389].map((m) => barFromValues('TQQQ', T0 + m * MINUTE_MS, MINUTE_MS, 10, 11, 9, 10.5, 100, Number.NaN, -1, 0));
+    const late = barFromValues('TQQQ', Date.UTC(2025, 9, 7, 3, 30), MINUTE_MS, 10, 11, 9, 10.5, 100, Number.NaN, -1, 0);
+    const next = barFromValues('TQQQ', Date.UTC(2025, 9, 7, 13, 30), MINUTE_MS, 10, 11, 9, 10.5, 100, Number.NaN, -1, 0);
+    server.addBars([...day, late, next]);
+    const get = async (from: string, to: string): Promise<number[]> => {
+      const r = await fetch(`${server.url}/v2/aggs/ticker/TQQQ/range/1/minute/${from}/${to}?adjusted=true&sort=asc&limit=50000&apiKey=${server.apiKey}`);
+      expect(r.status).toBe(200);
+      return ((await r.json()) as { results: { t: number }[] }).results.map((x) => x.t);
+    };
+    const byDate = await get('2025-10-06', '2025-10-06');
+    expect(byDate).toEqual([...day, late].map((b) => b.start));
+    expect(await get(String(T0), String(T0 + 389 * MINUTE_MS))).toEqual(day.map((b) => b.start));
+    expect(await get('2025-10-06', String(T0 + MINUTE_MS))).toEqual(day.slice(0, 2).map((b) => b.start));
+    // Anything else is still an unknown endpoint.
+    const bad = await fetch(`${server.url}/v2/aggs/ticker/TQQQ/range/1/minute/2025-10/2025-10-06?apiKey=${server.apiKey}`);
+    expect(bad.status).toBe(404);
+  });
+});
