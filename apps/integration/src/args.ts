@@ -92,6 +92,11 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
       }
       case '--date':
         if (!/^\d{4}-\d{2}-\d{2}(\.\.\d{4}-\d{2}-\d{2})?$/.test(value)) throw new UsageError(`--date must be YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (got '${value}')`);
+        for (const d of value.split('..')) {
+          const [y, m, day] = d.split('-').map(Number) as [number, number, number];
+          const t = new Date(Date.UTC(y, m - 1, day));
+          if (t.getUTCFullYear() !== y || t.getUTCMonth() !== m - 1 || t.getUTCDate() !== day) throw new UsageError(`--date: no such date '${d}'`);
+        }
         out.date = value;
         break;
       case '--symbols':

@@ -1,6 +1,5 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { AlpacaHistoricalClient, AlpacaMultiSymbolFeed } from '@feed/alpaca';
 import type { BarFeed } from '@feed/core';
 import { DEFAULT_SYMBOL_CONFIG, SystemClock, loadSymbolConfig, nyse, symbolsOf } from '@feed/core';
@@ -10,7 +9,7 @@ import type { BarPublisher } from '@feed/nats';
 import { NatsBarFeed, connectNats, leaseAccount } from '@feed/nats';
 import { PolygonHistoricalClient, PolygonMultiSymbolFeed } from '@feed/polygon';
 import { USAGE, UsageError, exitOnError, parseArgs } from './args.js';
-import { APP_DATA_DIR, shownPath, userPath } from './paths.js';
+import { APP_DATA_DIR, runTempDir, shownPath, userPath } from './paths.js';
 import { noSessionReason, prepareData, targetSessions } from './prepare-data.js';
 import { startLeasedPublishing } from './leased-publisher.js';
 import { runProgram } from './program.js';
@@ -36,6 +35,12 @@ async function main(): Promise<void> {
     const unknown = args.symbols.filter((s) => !symbols.includes(s));
     if (unknown.length > 0) throw new UsageError(`--symbols: ${unknown.join(', ')} not in the configuration (${symbols.join(', ')})`);
     symbols = args.symbols;
+  }
+  // Checked before any work: a report nobody can write is said now, not after the replay.
+  if (args.report !== undefined) {
+    const report = userPath(args.report);
+    if (!existsSync(dirname(report))) throw new UsageError(`--report: the folder ${dirname(report)} does not exist`);
+    if (existsSync(report) && statSync(report).isDirectory()) throw new UsageError(`--report: ${report} is a folder; give a file name (r.html)`);
   }
   console.log(`feed: ${symbols.length} symbols`);
   for (const line of describeUniverse(config).filter((l) => symbols.includes(l.split(' ')[0] as string))) console.log(`  ${line}`);
@@ -72,11 +77,14 @@ async function main(): Promise<void> {
     subtitle = `replay of ${dir}${args.date === undefined ? '' : ` (${args.date})`}`;
   } else {
     const sessions = targetSessions(args.date, now);
-    if (sessions.length === 0) throw new UsageError(`--date: no NYSE session in ${args.date}`);
+    if (sessions.length === 0) {
+      const [from, to] = (args.date ?? '').split('..') as [string, string | undefined];
+      throw new UsageError(`--date: no NYSE session in ${args.date} (${noSessionReason(from, to ?? from)})`);
+    }
     const first = sessions[0]!;
     const final = sessions[sessions.length - 1]!;
     const range = first.date === final.date ? first.date : `${first.date}..${final.date}`;
-    const outDir = args.simulate ? mkdtempSync(join(tmpdir(), 'feed-demo-')) : APP_DATA_DIR;
+    const outDir = args.simulate ? runTempDir() : APP_DATA_DIR;
     console.log(`\npreparing ${range}${args.simulate ? ' (--simulate: synthetic only)' : ''} in ${shownPath(outDir)}`);
     const prepared = await prepareData({
       sessions,

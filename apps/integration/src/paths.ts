@@ -1,4 +1,6 @@
-import { relative, resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -23,4 +25,17 @@ export function userPath(p: string): string {
 export function shownPath(p: string): string {
   const r = relative(USER_CWD, p);
   return r !== '' && r.length < p.length ? r : p;
+}
+
+const temporary: string[] = [];
+/** A temporary folder of this run, removed when the process exits (normally, by an error or by process.exit). */
+export function runTempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'feed-demo-'));
+  if (temporary.length === 0) {
+    process.once('exit', () => {
+      for (const d of temporary) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  temporary.push(dir);
+  return dir;
 }

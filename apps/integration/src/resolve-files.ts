@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SymbolConfig } from '@feed/core';
 import { generateLeveraged, specFromConfig } from '@feed/synth';
 import { readBarsFromCsv, writeRealDataCsv } from '@feed/csv';
+import { runTempDir } from './paths.js';
 
 export interface ResolvedFiles {
   /** Symbol -> CSV path, in the configured order. */
@@ -53,7 +53,7 @@ async function synthesize(dir: string, symbol: string, config: SymbolConfig): Pr
   const { bars: base } = await readBarsFromCsv(info.underlying, basePath, { onBadRow: 'skip' });
   if (base.length === 0) return undefined;
   const bars = generateLeveraged(base, specFromConfig(config, symbol, SYNTHETIC_START_PRICE));
-  const path = join(mkdtempSync(join(tmpdir(), 'feed-demo-')), `${symbol}.csv`);
+  const path = join(runTempDir(), `${symbol}.csv`);
   await writeRealDataCsv(path, bars);
   const lev = `${info.leverage > 0 ? '' : '-'}${Math.abs(info.leverage)}x`;
   return {

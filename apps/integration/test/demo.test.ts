@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,32 @@ describe('the demo, run as a child process', () => {
     for (const s of ['TQQQ', 'SQQQ', 'UPRO']) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+391\\s+0\\s+0\\s+0\\s`, 'm'));
     for (const s of ['SDS', 'SVIX']) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+3[5-8]\\d\\s+0\\s+0\\s+[1-9]\\d*\\s`, 'm'));
     expect(r.stdout).toContain('391 slices; last as of 2025-10-16 16:01 ET; usable: yes (6 of 6 symbols valid)');
+  }, 60_000);
+
+  it('usage errors are found before any work and exit 2 with the reason: a date that does not exist, a holiday without --data, a report folder that does not exist', async () => {
+    const badDate = await demo(['--date', '2025-13-45']);
+    expect(badDate.code).toBe(2);
+    expect(badDate.stderr).toMatch(/--date: no such date '2025-13-45'/);
+    const holiday = await demo(['--simulate', '--date', '2025-07-04']);
+    expect(holiday.code).toBe(2);
+    expect(holiday.stderr).toMatch(/no NYSE session in 2025-07-04 \(Independence Day, an exchange holiday\)/);
+    const report = await demo(['--simulate', '--report', 'no-such-folder/r.html']);
+    expect(report.code).toBe(2);
+    expect(report.stderr).toMatch(/--report: the folder .*no-such-folder does not exist/);
+    // Nothing was replayed first.
+    expect(report.stdout).not.toContain('replaying');
+  }, 60_000);
+
+  it('--simulate and a synthesized symbol leave no temporary folder behind', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'feed-tmp-'));
+    const dir = mkdtempSync(join(tmpdir(), 'feed-demo-data-'));
+    const open = 1743514200;
+    writeFileSync(join(dir, 'SPY.csv'), csv(open, [0, 1, 2], 560));
+    writeFileSync(join(dir, 'TQQQ.csv'), csv(open, [0, 1, 2], 56));
+    const env = cleanEnv({ FEED_DATA_DIR: mkdtempSync(join(tmpdir(), 'feed-data-')), TMPDIR: tmp });
+    expect((await demo(['--simulate', '--date', '2025-10-16'], env)).code).toBe(0);
+    expect((await demo(['--data', dir, '--symbols', 'TQQQ,UPRO'], env)).code).toBe(0);
+    expect(readdirSync(tmp).filter((f) => f.startsWith('feed-demo-'))).toEqual([]);
   }, 60_000);
 
   it('exits 2 with the usage on a bad option', async () => {
