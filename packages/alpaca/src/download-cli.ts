@@ -9,7 +9,8 @@
  * ALPACA_PAPER_SECRET_KEY). Exit codes: 0 done, 1 failed, 2 bad usage or no keys.
  */
 import type { CliIo, DownloadProvider } from '@feed/live';
-import { runDownloadCli } from '@feed/live';
+import { pathToFileURL } from 'node:url';
+import { packageVersion, runDownloadCli } from '@feed/live';
 import { missingKeysMessage, resolveCredentials } from './credentials.js';
 import { AlpacaHistoricalClient, DATA_URL } from './rest.js';
 
@@ -23,6 +24,8 @@ Keys: APCA_API_KEY_ID and APCA_API_SECRET_KEY (or ALPACA_PAPER_API_KEY and ALPAC
 const ALPACA: DownloadProvider = {
   command: 'feed-alpaca-download',
   usage: USAGE,
+  // (A CommonJS build has no import.meta: there __filename names the bundle.)
+  version: packageVersion(typeof __filename === 'string' ? pathToFileURL(__filename).href : import.meta.url),
   flags: { feed: ['iex', 'sip', 'delayed_sip'] },
   options: (args, io) => {
     let keys;

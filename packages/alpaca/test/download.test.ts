@@ -96,6 +96,16 @@ describe('feed-alpaca-download CLI', () => {
     expect(o.err.join('')).toMatch(/--from must be a date YYYY-MM-DD \(got '07\/02\/2025'\)/);
   });
 
+  it('--version prints the package version, exit 0; a misspelt flag names the closest one, exit 2', async () => {
+    const v = io({});
+    expect(await main(['--version'], v.io)).toBe(0);
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(v.out.join('')).toBe(`feed-alpaca-download ${version}\n`);
+    const typo = io({});
+    expect(await main(['--symbls', 'TQQQ', '--from', '2025-07-02'], typo.io)).toBe(2);
+    expect(typo.err.join('')).toMatch(/unknown argument '--symbls' \(did you mean --symbols\?\)/);
+  });
+
   it('a rejected key pair: exit 1 with the typed error, no secret', async () => {
     const o = io({ APCA_API_KEY_ID: 'AKBADKEY1234', APCA_API_SECRET_KEY: 'bad-secret-5678' });
     expect(await main(['--symbols', 'TQQQ', '--from', '2025-07-02', '--out', dir(), '--base-url', server.restUrl], o.io)).toBe(1);

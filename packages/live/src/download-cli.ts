@@ -3,7 +3,10 @@
  * never-lose-data rules of `downloadBars`. A provider's command (`feed-alpaca-download`,
  * `feed-polygon-download`) supplies only its name, usage, extra flags and history client.
  */
-import { FeedError, symbolProblem } from '@feed/core';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FeedError, closestName, symbolProblem } from '@feed/core';
 import type { DownloadOptions } from './download.js';
 import { downloadBars } from './download.js';
 
@@ -12,6 +15,8 @@ export interface DownloadProvider {
   /** The command's name, in messages (`feed-alpaca-download`). */
   readonly command: string;
   readonly usage: string;
+  /** The provider package's version, for `--version` (`packageVersion(import.meta.url)`). */
+  readonly version?: string | undefined;
   /** Flags beyond the shared ones (`symbols from to out format base-url force`), with their allowed values. */
   readonly flags: Readonly<Record<string, readonly string[]>>;
   /** The provider's history client (with its keys) and any other option of `downloadBars`, or why it cannot run (exit 2). */
@@ -28,17 +33,40 @@ export interface CliIo {
   readonly fetch?: typeof fetch;
 }
 
+/**
+ * The version in the package.json nearest above a module (`import.meta.url` of a command's entry,
+ * in `src/` or `dist/`), or undefined.
+ */
+export function packageVersion(moduleUrl: string): string | undefined {
+  let dir = dirname(fileURLToPath(moduleUrl));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const v = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: unknown }).version;
+      if (typeof v === 'string') return v;
+    } catch {
+      // not here: one folder up
+    }
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
 function parse(argv: readonly string[], provider: DownloadProvider): Record<string, string> | string {
   const out: Record<string, string> = {};
+  const flags = ['symbols', 'from', 'to', 'out', 'base-url', 'format', ...Object.keys(provider.flags)];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--help' || a === '-h') return 'help';
+    if (a === '--version' || a === '-V') return 'version';
     if (a === '--force') {
       out.force = 'yes';
       continue;
     }
-    const m = new RegExp(`^--(${['symbols', 'from', 'to', 'out', 'base-url', 'format', ...Object.keys(provider.flags)].join('|')})(?:=(.*))?$`).exec(a);
-    if (m === null) return `unknown argument '${a}'`;
+    const m = new RegExp(`^--(${flags.join('|')})(?:=(.*))?$`).exec(a);
+    if (m === null) {
+      const near = a.startsWith('--') ? closestName(a.slice(2).split('=')[0] as string, [...flags, 'force', 'help', 'version']) : undefined;
+      return `unknown argument '${a}'${near === undefined ? '' : ` (did you mean --${near}?)`}`;
+    }
     const value = m[2] ?? argv[++i];
     if (value === undefined || value.startsWith('--')) return `--${m[1]} needs a value`;
     out[m[1] as string] = value;
@@ -65,6 +93,10 @@ export async function runDownloadCli(argv: readonly string[], io: CliIo, provide
   const args = parse(argv, provider);
   if (args === 'help') {
     io.out(`${provider.usage}\n`);
+    return 0;
+  }
+  if (args === 'version') {
+    io.out(`${name} ${provider.version ?? 'unknown'}\n`);
     return 0;
   }
   if (typeof args === 'string') {

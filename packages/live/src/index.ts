@@ -27,4 +27,4 @@ export { RetryingGet, originOf, snippet } from './retrying-get.js';
 export type { DownloadOptions, DownloadProgress, DownloadedFile, DownloadReport } from './download.js';
 export { downloadBars } from './download.js';
 export type { CliIo, DownloadProvider } from './download-cli.js';
-export { runCommand, runDownloadCli } from './download-cli.js';
+export { packageVersion, runCommand, runDownloadCli } from './download-cli.js';

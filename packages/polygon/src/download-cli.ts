@@ -8,7 +8,8 @@
  * The key comes from POLYGON_API_KEY. Exit codes: 0 done, 1 failed, 2 bad usage or no key.
  */
 import type { CliIo, DownloadProvider } from '@feed/live';
-import { runDownloadCli } from '@feed/live';
+import { pathToFileURL } from 'node:url';
+import { packageVersion, runDownloadCli } from '@feed/live';
 import { KEY_VARIABLE, POLYGON_URL, PolygonHistoricalClient } from './history.js';
 
 const USAGE = `usage: feed-polygon-download --symbols A,B,... --from YYYY-MM-DD [--to YYYY-MM-DD] [--out DIR]
@@ -21,6 +22,8 @@ Key: ${KEY_VARIABLE}.`;
 const POLYGON: DownloadProvider = {
   command: 'feed-polygon-download',
   usage: USAGE,
+  // (A CommonJS build has no import.meta: there __filename names the bundle.)
+  version: packageVersion(typeof __filename === 'string' ? pathToFileURL(__filename).href : import.meta.url),
   flags: { adjusted: ['true', 'false'] },
   options: (args, io) => {
     const apiKey = io.env[KEY_VARIABLE];

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { FeedError, loadSymbolConfig, symbolProblem } from '@feed/core';
+import { readFileSync } from 'node:fs';
+import { FeedError, closestName, loadSymbolConfig, symbolProblem } from '@feed/core';
 import type { GenerateOptions } from './generate.js';
 import { generateFiles } from './generate.js';
 
@@ -11,6 +12,20 @@ into DIR in the real-data CSV format (or Arrow IPC with --format arrow). Bases c
 NYSE sessions of --from .. --to.`;
 
 class UsageError extends Error {}
+/** `--version`: printed, exit 0. */
+class VersionRequest extends Error {}
+
+const FLAGS = ['out', 'spy', 'qqq', 'from', 'to', 'seed', 'symbols', 'config', 'format', 'help', 'version'];
+
+/** This package's version (its package.json is one folder above src/ and dist/). */
+function version(): string {
+  try {
+    const v = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version;
+    return typeof v === 'string' ? v : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 function parse(argv: string[]): GenerateOptions {
   const opts: GenerateOptions = { outDir: '' };
@@ -18,6 +33,11 @@ function parse(argv: string[]): GenerateOptions {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     if (flag === '--help' || flag === '-h') throw new UsageError('');
+    if (flag === '--version' || flag === '-V') throw new VersionRequest();
+    if (!FLAGS.includes(flag.replace(/^--/, ''))) {
+      const near = flag.startsWith('--') ? closestName(flag.slice(2), FLAGS) : undefined;
+      throw new UsageError(`unknown option '${flag}'${near === undefined ? '' : ` (did you mean --${near}?)`}`);
+    }
     const value = argv[++i];
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
     switch (flag) {
@@ -81,6 +101,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof VersionRequest) {
+    process.stdout.write(`feed-synth ${version()}\n`);
+    return;
+  }
   if (error instanceof UsageError) {
     process.stderr.write(`${error.message ? `feed-synth: ${error.message}\n\n` : ''}${USAGE}\n`);
     process.exitCode = error.message ? 2 : 0;

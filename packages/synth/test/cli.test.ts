@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,14 @@ describe('feed-synth, run as a command', () => {
     const half = await cli(['--out', '/tmp/x', '--from', '2025-10-01']);
     expect(half.code).toBe(2);
     expect(half.stderr).toContain('give both --from and --to, or neither (got only --from)');
+  }, 60_000);
+
+  it('--version prints the package version (exit 0); a misspelt option names the closest one (exit 2)', async () => {
+    const { version } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { version: string };
+    expect(await cli(['--version'])).toMatchObject({ code: 0, stdout: `feed-synth ${version}\n` });
+    const typo = await cli(['--outt', '/tmp/x']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("unknown option '--outt' (did you mean --out?)");
   }, 60_000);
 
   it('--symbols ../pwned (a path, not a ticker): a usage error (exit 2), nothing written', async () => {
