@@ -5,6 +5,7 @@
  * bars are published, makes the live path run exactly as it would have that day.
  * Run: pnpm --filter @feed/examples fake-server (after `synthetic`).
  */
+import { fileURLToPath } from 'node:url';
 import type { Bar } from '@feed/core';
 import { MINUTE_MS, ManualClock } from '@feed/core';
 import { readBarsFromCsv } from '@feed/csv';
@@ -14,7 +15,12 @@ import { MultiSymbolDataManager } from '@feed/data-manager';
 
 const symbols = ['TQQQ', 'SQQQ', 'SDS'];
 const bars: Bar[] = [];
-for (const s of symbols) bars.push(...(await readBarsFromCsv(s, new URL(`./data/${s}.csv`, import.meta.url).pathname)).bars);
+try {
+  for (const s of symbols) bars.push(...(await readBarsFromCsv(s, fileURLToPath(new URL(`./data/${s}.csv`, import.meta.url)))).bars);
+} catch (error) {
+  console.error(`${(error as Error).message}\n(the files come from: pnpm --filter @feed/examples synthetic)`);
+  process.exit(1);
+}
 const minutes = [...new Set(bars.map((b) => b.start))].sort((a, b) => a - b).slice(0, 30);
 
 const server = await FakeAlpacaServer.start(); // 127.0.0.1, a free port; it also serves REST history

@@ -1,10 +1,11 @@
 // Replay to a strategy, in plain JavaScript: the CSV files of examples/data (make them with
 // `pnpm --filter @feed/examples synthetic`) through MockMultiSymbolFeed into a data manager; the
 // strategy reads one slice per closed minute. Run: pnpm --filter @feed/examples replay
+import { fileURLToPath } from 'node:url';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { MockMultiSymbolFeed } from '@feed/mock';
 
-const dir = new URL('./data/', import.meta.url).pathname;
+const dir = fileURLToPath(new URL('./data/', import.meta.url));
 const symbols = ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX'];
 const feed = new MockMultiSymbolFeed({ files: Object.fromEntries(symbols.map((s) => [s, `${dir}${s}.csv`])), speed: 0 });
 // The same clock for both: the replay drives it, the data manager reads it.
@@ -22,7 +23,12 @@ dm.on('slice', ({ slice }) => {
 });
 feed.on('error', ({ error }) => console.error(`${error.code}: ${error.message}`));
 
-await feed.connect();
+try {
+  await feed.connect(); // reads and checks every file
+} catch (error) {
+  console.error(`${error.message}\n(the files come from: pnpm --filter @feed/examples synthetic)`);
+  process.exit(1);
+}
 await feed.start();
 await feed.whenDone();
 const stats = dm.stats();

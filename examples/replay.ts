@@ -2,13 +2,14 @@
  * Replay to a strategy, in TypeScript: the same as replay.mjs, with the event payload types.
  * Run: pnpm --filter @feed/examples replay:ts
  */
+import { fileURLToPath } from 'node:url';
 import type { BarEvent, ErrorEvent } from '@feed/core';
 import type { SliceEvent } from '@feed/data-manager';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import type { ProgressEvent } from '@feed/mock';
 import { MockMultiSymbolFeed } from '@feed/mock';
 
-const dir = new URL('./data/', import.meta.url).pathname;
+const dir = fileURLToPath(new URL('./data/', import.meta.url));
 const symbols = ['TQQQ', 'SQQQ', 'UPRO', 'SDS', 'UVXY', 'SVIX'];
 const feed = new MockMultiSymbolFeed({ files: Object.fromEntries(symbols.map((s) => [s, `${dir}${s}.csv`])), speed: 0 });
 const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock: feed.clock });
@@ -29,7 +30,12 @@ dm.on('slice', (e: SliceEvent) => {
   filled += e.slice.forwardFilled; // symbols carrying a forward-filled bar in this minute
 });
 
-await feed.connect();
+try {
+  await feed.connect(); // reads and checks every file
+} catch (error) {
+  console.error(`${(error as Error).message}\n(the files come from: pnpm --filter @feed/examples synthetic)`);
+  process.exit(1);
+}
 await feed.start();
 await feed.whenDone();
 console.log(`${bars} bars with volume; ${filled} forward-filled symbol-minutes; last slice usable: ${dm.getLatestSnapshot().usable}`);

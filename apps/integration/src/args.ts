@@ -1,4 +1,5 @@
-import { FeedError } from '@feed/core';
+import { createRequire } from 'node:module';
+import { FeedError, closestName } from '@feed/core';
 
 /** Command-line options of the demo. */
 export interface DemoArgs {
@@ -20,6 +21,7 @@ export interface DemoArgs {
   /** Read bars from NATS JetStream at this URL (what a --live --publish program publishes). */
   nats: string | undefined;
   help: boolean;
+  version: boolean;
 }
 
 export class UsageError extends Error {}
@@ -38,6 +40,24 @@ export function exitOnError(usage: string): (error: unknown) => void {
     console.error(FeedError.isInstance(error) ? `error [${error.code}]: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error));
     process.exitCode = 1;
   };
+}
+
+const SWITCHES = ['--help', '--version', '--simulate', '--live'];
+
+const PACKAGES = ['@feed/core', '@feed/csv', '@feed/data-manager', '@feed/mock', '@feed/live', '@feed/alpaca', '@feed/polygon', '@feed/synth', '@feed/nats'];
+
+/** `--version`: the program and the version of each feed package it runs. */
+export function versionLine(program: string): string {
+  const require = createRequire(import.meta.url);
+  const versions = PACKAGES.map((p) => `${p} ${(require(`${p}/package.json`) as { version: string }).version}`);
+  return `${program} (${versions.join(', ')})`;
+}
+
+/** `unknown option '--sped' (did you mean --speed?)`. */
+export function unknownOption(raw: string, valid: readonly string[]): string {
+  const flag = raw.split('=')[0] as string;
+  const near = flag.startsWith('-') ? closestName(flag, valid) : undefined;
+  return `unknown option '${raw}'${near === undefined ? '' : ` (did you mean ${near}?)`}`;
 }
 
 const VALUE_FLAGS = new Set(['--provider', '--data', '--speed', '--date', '--symbols', '--config', '--feed', '--url', '--minutes', '--report', '--publish', '--nats']);
@@ -60,11 +80,16 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
     publish: undefined,
     nats: undefined,
     help: false,
+    version: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] as string;
     if (raw === '--help' || raw === '-h') {
       out.help = true;
+      continue;
+    }
+    if (raw === '--version' || raw === '-V') {
+      out.version = true;
       continue;
     }
     if (raw === '--simulate') {
@@ -77,7 +102,7 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
     }
     const eq = raw.indexOf('=');
     const flag = eq > 0 ? raw.slice(0, eq) : raw;
-    if (!VALUE_FLAGS.has(flag)) throw new UsageError(`unknown option '${raw}'`);
+    if (!VALUE_FLAGS.has(flag)) throw new UsageError(unknownOption(raw, [...VALUE_FLAGS, ...SWITCHES]));
     const value = eq > 0 ? raw.slice(eq + 1) : argv[++i];
     if (value === undefined || value === '') throw new UsageError(`${flag} needs a value`);
     switch (flag) {
@@ -162,4 +187,5 @@ export const USAGE = `usage: pnpm start [-- options]
   --publish URL     with --live: also publish every bar to NATS JetStream (nats://HOST:PORT), so that
                     other programs share this one Alpaca connection; of several programs started
                     so, one holds the connection (a lease on NATS) and the others stand by
-  --nats URL        read the bars a --live --publish program publishes (nats://HOST:PORT)`;
+  --nats URL        read the bars a --live --publish program publishes (nats://HOST:PORT)
+  --version         the versions of the feed packages it runs; --help this text`;

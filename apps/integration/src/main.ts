@@ -1,14 +1,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { AlpacaHistoricalClient, AlpacaMultiSymbolFeed } from '@feed/alpaca';
+import { AlpacaHistoricalClient, AlpacaMultiSymbolFeed, missingKeysMessage, resolveCredentials } from '@feed/alpaca';
 import type { BarFeed } from '@feed/core';
-import { DEFAULT_SYMBOL_CONFIG, SystemClock, loadSymbolConfig, nyse, symbolsOf } from '@feed/core';
+import { ConfigError, DEFAULT_SYMBOL_CONFIG, SystemClock, loadSymbolConfig, nyse, symbolsOf } from '@feed/core';
 import { MultiSymbolDataManager } from '@feed/data-manager';
+import type { WarningEvent } from '@feed/mock';
 import { MockMultiSymbolFeed } from '@feed/mock';
 import type { BarPublisher } from '@feed/nats';
 import { NatsBarFeed, connectNats, leaseAccount } from '@feed/nats';
 import { PolygonHistoricalClient, PolygonMultiSymbolFeed } from '@feed/polygon';
-import { USAGE, UsageError, exitOnError, parseArgs } from './args.js';
+import { USAGE, UsageError, exitOnError, parseArgs, versionLine } from './args.js';
 import { APP_DATA_DIR, runTempDir, shownPath, userPath } from './paths.js';
 import { noSessionReason, prepareData, targetSessions } from './prepare-data.js';
 import { startLeasedPublishing } from './leased-publisher.js';
@@ -28,6 +29,14 @@ async function main(): Promise<void> {
   if (args.help) {
     console.log(USAGE);
     return;
+  }
+  if (args.version) {
+    console.log(versionLine('feed-demo'));
+    return;
+  }
+  // Keys before any work or any line that says it connects (the feed itself would say so at connect()).
+  if (args.live && args.provider === 'alpaca' && resolveCredentials(undefined, process.env) === undefined) {
+    throw new ConfigError({ code: 'invalid_option', message: missingKeysMessage(), issues: [{ path: 'keys', message: 'not given and not in the environment' }], source: 'environment' });
   }
   const config = args.config === undefined ? DEFAULT_SYMBOL_CONFIG : await loadSymbolConfig(userPath(args.config));
   let symbols = symbolsOf(config);
@@ -156,6 +165,9 @@ async function main(): Promise<void> {
   }
 
   const dm = new MultiSymbolDataManager({ symbols, clock: feed.clock });
+  // What the replay will not deliver (a file that ends early, none in range): said after the table.
+  const warnings: WarningEvent[] = [];
+  if (feed instanceof MockMultiSymbolFeed) feed.on('warning', (w) => warnings.push(w));
   if (live) console.log(`\nconnecting to ${args.live ? (feed as AlpacaMultiSymbolFeed | PolygonMultiSymbolFeed).url : args.nats} ...${args.minutes === undefined ? ' (Ctrl-C stops)' : ''}`);
   const handover = publishing?.handover;
   const result = await runProgram(feed, dm, { symbols, print: (l) => console.log(l), stopAfterSlices: args.minutes, signal: stop.signal, showSlices: live, ...(handover === undefined ? {} : { beforeStart: handover }) });
@@ -172,7 +184,18 @@ async function main(): Promise<void> {
   if (!live && empty.length === symbols.length) {
     console.error(`\nfeed-demo: no bars at all for ${what}: the files hold no data for it (see --date, and the dates each file covers)`);
     process.exitCode = 1;
-  } else if (!live && empty.length > 0) {
+  }
+  // A synthesized symbol's file is temporary: name the file it comes from instead.
+  const said = (w: WarningEvent): string => {
+    if (w.symbol === undefined || !synthetic.has(w.symbol) || w.data === undefined) return w.message.replace(w.file ?? '\0', shownPath(w.file ?? ''));
+    const base = config.symbols[w.symbol]?.underlying ?? 'its underlying';
+    return w.code === 'ends_early'
+      ? `${w.symbol} is synthesized from ${base}'s file, which ends on ${w.data.last}, before the last session of ${what}: its replay is partial`
+      : `${w.symbol} is synthesized from ${base}'s file, which begins on ${w.data.first}, after the first session of ${what}: its replay is partial`;
+  };
+  const partial = warnings.filter((w) => w.code === 'ends_early' || w.code === 'starts_late');
+  for (const w of partial) console.log(`${partial[0] === w ? '\n' : ''}warning: ${said(w)}`);
+  if (!live && empty.length > 0 && empty.length < symbols.length) {
     console.log(`\nwarning: no bars for ${empty.join(', ')} in ${what}: ${empty.length === 1 ? 'it is' : 'they are'} missing in every slice`);
   }
   if (interrupted) {

@@ -6,7 +6,7 @@
  * are set, or synthetic data from SPY and QQQ. Prints where each file came from.
  */
 import { DEFAULT_SYMBOL_CONFIG, SystemClock, loadSymbolConfig, symbolsOf } from '@feed/core';
-import { UsageError, exitOnError } from './args.js';
+import { UsageError, exitOnError, unknownOption, versionLine } from './args.js';
 import { APP_DATA_DIR, shownPath, userPath } from './paths.js';
 import { prepareData, targetSessions } from './prepare-data.js';
 
@@ -34,6 +34,10 @@ async function main(argv: string[]): Promise<void> {
       console.log(USAGE);
       return;
     }
+    if (a === '--version' || a === '-V') {
+      console.log(versionLine('prepare-data'));
+      return;
+    }
     const m = /^--(data|out|symbols|config|source)(?:=(.*))?$/.exec(a);
     if (m !== null) {
       const v = m[2] ?? argv[++i];
@@ -52,6 +56,7 @@ async function main(argv: string[]): Promise<void> {
       date = a;
       continue;
     }
+    if (a.startsWith('-')) throw new UsageError(unknownOption(a, ['--data', '--out', '--symbols', '--config', '--source', '--help', '--version']));
     throw new UsageError(`unexpected argument '${a}' (a date is YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD)`);
   }
   const config = configPath === undefined ? DEFAULT_SYMBOL_CONFIG : await loadSymbolConfig(userPath(configPath));

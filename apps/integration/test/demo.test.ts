@@ -79,6 +79,20 @@ describe('the demo, run as a child process', () => {
     expect(before.stdout).not.toContain('1970');
   }, 60_000);
 
+  it('warns of partial data: a file that ends before the range, a synthesized symbol whose underlying ends early', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'feed-demo-partial-'));
+    const open = 1743514200; // 2025-04-01 09:30 New York
+    const day = 24 * 60;
+    writeFileSync(join(dir, 'TQQQ.csv'), csv(open, [0, 1, day, day + 1], 56));
+    writeFileSync(join(dir, 'SDS.csv'), csv(open, [0, 1], 21));
+    writeFileSync(join(dir, 'SPY.csv'), csv(open, [0, 1], 560));
+    const r = await demo(['--data', dir, '--symbols', 'TQQQ,SDS,UPRO', '--date', '2025-04-01..2025-04-02']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`warning: SDS: ${join(dir, 'SDS.csv')} ends on 2025-04-01, before the last session of 2025-04-01..2025-04-02 (2025-04-02): its replay is partial`);
+    expect(r.stdout).toContain("warning: UPRO is synthesized from SPY's file, which ends on 2025-04-01, before the last session of 2025-04-01..2025-04-02: its replay is partial");
+    expect(r.stdout).not.toMatch(/warning: TQQQ/);
+  }, 60_000);
+
   it('synthesizes a leveraged symbol without a file from its underlying (UPRO = 3x SPY)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'feed-demo-'));
     const open = 1743514200;
@@ -131,6 +145,20 @@ describe('the demo, run as a child process', () => {
     expect(r.stderr).toContain("--speed must be a number >= 0 (got 'fast')");
     expect(r.stderr).toContain('usage: pnpm start');
   }, 60_000);
+
+  it('names the closest option for a misspelt one; --version gives the packages it runs, as prepare-data does', async () => {
+    const r = await demo(['--sped', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown option '--sped' (did you mean --speed?)");
+    const v = await demo(['--version']);
+    expect(v.code).toBe(0);
+    const core = (JSON.parse(readFileSync(new URL('../../../packages/core/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    expect(v.stdout.trim()).toMatch(new RegExp(`^feed-demo \\(@feed/core ${core.replace(/\./g, '\\.')}, .*@feed/nats \\d+\\.\\d+\\.\\d+\\)$`));
+    const p = await runApp('src/prepare-data-cli.ts', ['--outt', 'x']);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toContain("unknown option '--outt' (did you mean --out?)");
+    expect((await runApp('src/prepare-data-cli.ts', ['--version'])).stdout).toMatch(/^prepare-data \(@feed\/core /);
+  }, 60_000);
 });
 
 describe('--live', () => {
@@ -138,6 +166,7 @@ describe('--live', () => {
     const r = await demo(['--live', '--url', 'ws://127.0.0.1:9/v2/iex']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no Alpaca keys: set APCA_API_KEY_ID and APCA_API_SECRET_KEY/);
+    expect(r.stdout).not.toMatch(/connecting|feed: \d+ symbols/); // said before any work
   }, 60_000);
 
   it('runs the same program on the fake Alpaca server: slices, the table, the feed line', async () => {

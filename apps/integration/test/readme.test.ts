@@ -42,7 +42,9 @@ afterAll(() => {
   if (root !== '') rmSync(dirname(root), { recursive: true, force: true });
 });
 
+const ran_ = new Set<string>();
 function sh(command: string): { code: number; out: string; err: string } {
+  ran_.add(command);
   const r = spawnSync('bash', ['-c', command.split(PNPM).join(pnpm)], { cwd: root, env: cleanEnv({ CI: '' }), encoding: 'utf8', timeout: 240_000 });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
@@ -76,6 +78,22 @@ describe("the README's commands, from a fresh copy", () => {
     const r = sh(commands.find((c) => c.includes('--live')) as string);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/APCA_API_KEY_ID and APCA_API_SECRET_KEY/);
+    expect(r.out).not.toMatch(/connecting/);
+  }, 240_000);
+
+  it('the --live --publish example, without keys, names the variables to set and exits 1 before it touches NATS', () => {
+    const r = sh(commands.find((c) => c.includes('--live --publish')) as string);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/APCA_API_KEY_ID and APCA_API_SECRET_KEY/);
+    expect(r.out).not.toMatch(/connecting/);
+  }, 240_000);
+
+  it('the examples command runs them from sources in a fresh copy (nothing built)', () => {
+    const r = sh(commands.find((c) => c.includes('--filter @feed/examples synthetic')) as string);
+    expect(r.code, r.err).toBe(0);
+    expect(existsSync(join(root, 'packages/synth/dist'))).toBe(false);
+    expect(r.out).toMatch(/^TQQQ\s+391 bars/m);
+    expect(r.out).toMatch(/replayed \d+ bars, 391 slices/);
   }, 240_000);
 
   it('the prepare-data example prepares the range and says where each file came from', () => {
@@ -84,4 +102,17 @@ describe("the README's commands, from a fresh copy", () => {
     expect(r.out).toMatch(/^TQQQ\s+(existing|synthetic)\s+\d+/m);
     expect(r.out).toMatch(/prepared 6 files/);
   }, 240_000);
+
+  it('runs every command of the README, or says here why not', () => {
+    const all = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => (m[1] as string).split('\n')).map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l !== '');
+    const ran = [...ran_];
+    const notHere: Record<string, string> = {
+      [`${PNPM} install && ${PNPM} test`]: 'the test suite itself: .ci/run runs it from a fresh clone',
+      'nats-server -js -sd /var/lib/feed-nats': 'a server that runs until stopped; demo-nats.test.ts starts the same server (NatsServer)',
+      [`${PNPM} --silent start -- --nats nats://127.0.0.1:4222`]: 'reads until Ctrl-C; demo-nats.test.ts runs it against a publishing demo',
+      'npm install @feed/core @feed/data-manager @feed/mock': 'the install line of the events snippet: snippets.test.ts installs it in a blank project',
+    };
+    if (!haveRealData) notHere[commands.find((c) => c.includes('--data ../shared/data/real')) as string] = 'no real data beside the repository';
+    expect(all.filter((c) => !ran.includes(c) && notHere[c] === undefined)).toEqual([]);
+  });
 });

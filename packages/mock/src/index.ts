@@ -6,5 +6,6 @@ export type {
   ProgressEvent,
   CompleteEvent,
   LoadedEvent,
+  WarningEvent,
   DateFilter,
 } from './mock-feed.js';

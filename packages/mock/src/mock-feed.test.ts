@@ -234,6 +234,32 @@ describe('date filter and progress', () => {
     expect(range.feed.fileReports()[0]).toMatchObject({ rows: 5, loaded: 3, filtered: 2 });
   });
 
+  it('says what it will not deliver: a range without a session, a file without bars in it, a file that ends early or begins late', async () => {
+    const f = writeFiles({ 'a.csv': realCsv([0, 1]), 'b.csv': realCsv([day, 2 * day]), 'c.csv': realCsv([7 * day]) });
+    const files = { A: f['a.csv']!, B: f['b.csv']!, C: f['c.csv']! };
+    const feed = new MockMultiSymbolFeed({ files, speed: 0, dates: { from: '2025-04-01', to: '2025-04-03' } });
+    const seen: string[] = [];
+    feed.on('warning', (w) => seen.push(`${w.code} ${w.symbol ?? '-'}`));
+    await feed.connect();
+    expect(seen).toEqual(['ends_early A', 'starts_late B', 'no_data C']);
+    expect(feed.warnings()[0]).toMatchObject({ symbol: 'A', file: files.A, range: { from: '2025-04-01', to: '2025-04-03' }, data: { first: '2025-04-01', last: '2025-04-01' } });
+    expect(feed.warnings()[0]?.message).toBe(`A: ${files.A} ends on 2025-04-01, before the last session of 2025-04-01..2025-04-03 (2025-04-03): its replay is partial`);
+    expect(feed.warnings()[2]?.message).toBe(`C: ${files.C} holds no bar in 2025-04-01..2025-04-03`);
+    expect(feed.stats().warnings).toBe(3);
+    await feed.start();
+    await feed.whenDone();
+    expect(feed.stats().barsReceived).toBe(4);
+
+    // A Saturday and a holiday: one warning each, with the reason; the replay still ends cleanly.
+    for (const [date, why] of [['2025-04-05', 'a weekend'], ['2025-04-18', 'Good Friday']] as const) {
+      const r = await runAll({ files, dates: date });
+      expect(r.bars).toEqual([]);
+      expect(r.feed.warnings().map((w) => w.message)).toEqual([`no NYSE session in ${date} (${why}): nothing to replay`]);
+    }
+    // Data covering the range: no warning.
+    expect((await runAll({ files: { A: f['a.csv']! }, dates: '2025-04-01' })).feed.warnings()).toEqual([]);
+  });
+
   it('reports progress: bars replayed, total, percent, current time', async () => {
     const f = writeFiles({ 'a.csv': realCsv([0, 1, 2, 3]) });
     const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']! }, speed: 0 });

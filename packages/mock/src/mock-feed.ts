@@ -1,5 +1,5 @@
-import type { Bar, BarEvent, Clock, ErrorEvent, FeedStats, StateEvent } from '@feed/core';
-import { AbstractBarFeed, FeedError, MINUTE_MS, NEW_YORK, ReplayClock, ReplayPacer, SystemClock, parseOptions, zonedTimeToEpoch } from '@feed/core';
+import type { Bar, BarEvent, Clock, ErrorEvent, FeedStats, MarketSession, StateEvent } from '@feed/core';
+import { AbstractBarFeed, FeedError, MINUTE_MS, NEW_YORK, ReplayClock, ReplayPacer, SystemClock, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
 import { z } from 'zod';
 import type { BarColumns, FileReport, LoadOptions } from '@feed/csv';
 import { loadBars } from '@feed/csv';
@@ -30,8 +30,28 @@ export interface LoadedEvent {
   readonly totalBars: number;
 }
 
+/**
+ * What a replay will not deliver, said at `connect()` (after `loaded`), so that a replay of nothing
+ * is never silent: `no_session` (the dates hold no NYSE session, e.g. a Saturday), `no_data` (a
+ * file holds no bar in the range), `ends_early` / `starts_late` (a file's bars end before the
+ * range's last session, or begin after its first: the replay is partial for that symbol).
+ */
+export interface WarningEvent {
+  readonly type: 'warning';
+  readonly code: 'no_session' | 'no_data' | 'ends_early' | 'starts_late';
+  readonly message: string;
+  /** The symbol concerned (none for `no_session`). */
+  readonly symbol?: string;
+  /** The range asked for, New York dates (`from`/`to` absent when open-ended). */
+  readonly range: { readonly from?: string; readonly to?: string };
+  /** The New York dates of the symbol's first and last bar in the range (`ends_early`, `starts_late`). */
+  readonly data?: { readonly first: string; readonly last: string };
+  /** The file. */
+  readonly file?: string;
+}
+
 /** Every event of the replay feed: the common ones and its own. */
-export type MockFeedEvent = BarEvent | ErrorEvent | StateEvent | ProgressEvent | CompleteEvent | LoadedEvent;
+export type MockFeedEvent = BarEvent | ErrorEvent | StateEvent | ProgressEvent | CompleteEvent | LoadedEvent | WarningEvent;
 
 /** The replay feed's statistics. */
 export interface MockFeedStats extends FeedStats {
@@ -39,6 +59,8 @@ export interface MockFeedStats extends FeedStats {
   readonly barsLoaded: number;
   /** Bad rows skipped while loading, over all files. */
   readonly badRows: number;
+  /** `warning` events of the last `connect()` (nothing or part of the range to deliver). */
+  readonly warnings: number;
   readonly passes: number;
 }
 
@@ -155,19 +177,61 @@ function dateRange(filter: DateFilter | undefined): [number, number] {
   return [lo, hi];
 }
 
+/** The NYSE sessions of a range, or undefined where the calendar has no rules (a replay of other data still runs). */
+function sessionsOrUndefined(from: string, to: string): readonly MarketSession[] | undefined {
+  try {
+    return nyse.sessionsBetween(from, to);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The warnings of a replay's coverage (see `WarningEvent`): sessions from the NYSE calendar. */
+function coverageWarnings(filter: DateFilter | undefined, files: readonly [string, string][], data: readonly BarColumns[]): WarningEvent[] {
+  const from = typeof filter === 'string' ? filter : filter?.from;
+  const to = typeof filter === 'string' ? filter : filter?.to;
+  const range = { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+  const span = from === undefined && to === undefined ? 'the files' : from === to ? (from as string) : `${from ?? '...'}..${to ?? '...'}`;
+  const out: WarningEvent[] = [];
+  const total = data.reduce((a, d) => a + d.length, 0);
+  const sessions = from !== undefined && to !== undefined ? sessionsOrUndefined(from, to) : undefined;
+  if (sessions !== undefined && sessions.length === 0 && total === 0) {
+    const holiday = from === to ? nyse.holidayName(from as string) : undefined;
+    out.push({ type: 'warning', code: 'no_session', range, message: `no NYSE session in ${span}${holiday === undefined ? (from === to ? ' (a weekend)' : '') : ` (${holiday})`}: nothing to replay` });
+  }
+  for (let i = 0; i < files.length; i++) {
+    const [symbol, file] = files[i] as [string, string];
+    const d = data[i] as BarColumns;
+    if (d.length === 0) {
+      if (out[0]?.code !== 'no_session') out.push({ type: 'warning', code: 'no_data', symbol, file, range, message: `${symbol}: ${file} holds no bar in ${span}` });
+      continue;
+    }
+    if (sessions === undefined || sessions.length === 0) continue;
+    const first = nyse.dateOf(d.start[0] as number);
+    const last = nyse.dateOf(d.start[d.length - 1] as number);
+    const firstSession = (sessions[0] as MarketSession).date;
+    const lastSession = (sessions[sessions.length - 1] as MarketSession).date;
+    if (last < lastSession) out.push({ type: 'warning', code: 'ends_early', symbol, file, range, data: { first, last }, message: `${symbol}: ${file} ends on ${last}, before the last session of ${span} (${lastSession}): its replay is partial` });
+    if (first > firstSession) out.push({ type: 'warning', code: 'starts_late', symbol, file, range, data: { first, last }, message: `${symbol}: ${file} begins on ${first}, after the first session of ${span} (${firstSession}): its replay is partial` });
+  }
+  return out;
+}
+
 const WEEK_MS = 7 * 24 * 3_600_000;
 
 /**
  * Replays one CSV file per symbol as a `BarFeed`, synchronized by timestamp, at a chosen speed, so
  * that a strategy tested on replay runs unchanged live (semantics.md, "Replay").
  */
-export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | CompleteEvent | LoadedEvent> {
+export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | CompleteEvent | LoadedEvent | WarningEvent> {
   readonly type = 'mock';
   override readonly clock: ReplayClock;
   private readonly opts: z.infer<typeof optionsSchema> & { open: LoadOptions['open']; cache: string | false | undefined; maxGapMs: number };
   private data: BarColumns[] = [];
   private reports: FileReport[] = [];
   private totalBars = 0;
+  private warningCount = 0;
+  private readonly warningList: WarningEvent[] = [];
   /** Next row per symbol. */
   private cursor: Int32Array = new Int32Array(0);
   private replayed = 0;
@@ -193,6 +257,11 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     this.pacer = new ReplayPacer({ speed: this.opts.speed, maxGapMs: this.opts.maxGapMs, yieldEvery: this.opts.yieldEvery, pacingClock: options.pacingClock ?? new SystemClock() });
   }
 
+  /** The `warning` events of the last `connect()`: what the replay will not deliver. */
+  warnings(): readonly WarningEvent[] {
+    return this.warningList;
+  }
+
   /** What each file held: rows, bars loaded, bad rows by reason with their lines. */
   fileReports(): readonly FileReport[] {
     return this.reports;
@@ -203,6 +272,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       ...super.stats(),
       barsLoaded: this.totalBars,
       badRows: this.reports.reduce((a, r) => a + r.badRows, 0),
+      warnings: this.warningCount,
       passes: this.passes,
     };
   }
@@ -259,6 +329,12 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     this.cursor = new Int32Array(this.data.length);
     for (const r of this.reports) for (const e of r.errors) this.reportError(e);
     this.emitter.emit({ type: 'loaded', files: this.reports, totalBars: this.totalBars });
+    this.warningList.length = 0;
+    for (const w of coverageWarnings(this.opts.dates, Object.entries(this.opts.files), this.data)) {
+      this.warningList.push(w);
+      this.emitter.emit(w);
+    }
+    this.warningCount = this.warningList.length;
     const first = this.firstStart();
     if (first !== undefined && this.clock.now() < first) this.clock.advanceTo(first);
   }
