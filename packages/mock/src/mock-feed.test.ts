@@ -125,6 +125,25 @@ describe('speed', () => {
     return { slices, history: ['A', 'B'].map((s) => dm.history(s)), stats: dm.stats(), sleptMs };
   }
 
+  it('after whenDone() the clock is one interval past the last bar: snapshots read one minute old (0.368), the last slice and a snapshot as of it fresh (1.000)', async () => {
+    const f = writeFiles({ 'a.csv': realCsv([0, 1, 2]), 'b.csv': realCsv([0, 1, 2], 50) });
+    const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']!, B: f['b.csv']! }, speed: 0 });
+    const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock: feed.clock });
+    let last: { asOf: number; weights: number[] } | undefined;
+    dm.on('slice', ({ slice }) => (last = { asOf: slice.asOf, weights: slice.entries.map((e) => e.stalenessWeight) }));
+    dm.attach(feed);
+    await feed.connect();
+    await feed.start();
+    await feed.whenDone();
+    const lastEnd = OPEN + 3 * MIN;
+    expect(feed.clock.now()).toBe(lastEnd + MIN);
+    expect(last).toEqual({ asOf: lastEnd, weights: [1, 1] });
+    const now = dm.getLatestSnapshot();
+    expect(now.symbols.A).toMatchObject({ ageMs: MIN, valid: true });
+    expect(now.symbols.A?.stalenessWeight).toBeCloseTo(Math.exp(-1), 12);
+    expect(dm.getLatestSnapshot(last?.asOf).entries.map((e) => e.stalenessWeight)).toEqual([1, 1]);
+  });
+
   it('speed 0, 1 and 39 reach the same data-manager state and the same slices', async () => {
     const fast = await replayAt(0);
     const real = await replayAt(1);
