@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cleanEnv } from './run.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const PACKAGES = ['core', 'csv', 'data-manager', 'mock', 'live', 'alpaca', 'polygon', 'synth'];
@@ -94,6 +95,24 @@ describe('release flow', () => {
     const cjs = checks.map(([m, e]) => `if (typeof require(${JSON.stringify(m)})[${JSON.stringify(e)}] !== 'function') throw new Error(${JSON.stringify(`${m}: no ${e}`)});`).join('\n');
     execFileSync(process.execPath, ['--input-type=module', '-e', `${esm}\nconsole.log('esm ok');`], { cwd: project, stdio: 'pipe' });
     execFileSync(process.execPath, ['--input-type=commonjs', '-e', `${cjs}\nconsole.log('cjs ok');`], { cwd: project, stdio: 'pipe' });
+    // apache-arrow is an optional peer: not installed unasked; without it CSV works (cache off, said
+    // in the report) and an Arrow file is a typed error naming the package to install.
+    expect(readdirSync(join(project, 'node_modules'))).not.toContain('apache-arrow');
+    writeFileSync(join(project, 'TQQQ.csv'), 'ts_utc,ts_nyt_epoch,open,high,low,close,volume\n2025-10-16T09:30:00-04:00,1760621400,1,1,1,1,10\n');
+    const lean = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { loadBars, readArrowFile } from '@feed/csv';
+const { report } = await loadBars('TQQQ', 'TQQQ.csv');
+console.log(report.source, report.loaded, report.cacheError);
+try { await readArrowFile('TQQQ.arrow'); } catch (e) { console.log(e.code, e.message); }`,
+      ],
+      { cwd: project, encoding: 'utf8', env: cleanEnv({ FEED_CACHE_DIR: join(project, 'cache') }) },
+    );
+    expect(lean).toContain('csv 1 the cache is off: it needs apache-arrow, an optional peer dependency of @feed/csv (npm install apache-arrow)');
+    expect(lean).toContain('missing_dependency reading TQQQ.arrow needs apache-arrow, an optional peer dependency of @feed/csv: npm install apache-arrow');
     // The commands the packages ship.
     expect(execFileSync(join(project, 'node_modules/.bin/feed-alpaca-download'), ['--help'], { encoding: 'utf8' })).toContain('usage: feed-alpaca-download');
     expect(execFileSync(join(project, 'node_modules/.bin/feed-polygon-download'), ['--help'], { encoding: 'utf8' })).toContain('usage: feed-polygon-download');

@@ -14,7 +14,8 @@ export interface RunResult {
 /** The environment of a new user: no Alpaca keys, no data directory override unless given. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['APCA_API_KEY_ID', 'APCA_API_SECRET_KEY', 'ALPACA_PAPER_API_KEY', 'ALPACA_PAPER_SECRET_KEY', 'POLYGON_API_KEY', 'FEED_REAL_DATA_DIR', 'FEED_DATA_DIR', 'FEED_ALPACA_DATA_URL', 'FEED_POLYGON_URL']) delete env[k];
+  // NODE_PATH: pnpm points it at its store, where a blank project would find packages it never installed.
+  for (const k of ['NODE_PATH', 'APCA_API_KEY_ID', 'APCA_API_SECRET_KEY', 'ALPACA_PAPER_API_KEY', 'ALPACA_PAPER_SECRET_KEY', 'POLYGON_API_KEY', 'FEED_REAL_DATA_DIR', 'FEED_DATA_DIR', 'FEED_ALPACA_DATA_URL', 'FEED_POLYGON_URL']) delete env[k];
   return { ...env, ...extra };
 }
 

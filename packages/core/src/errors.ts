@@ -25,7 +25,9 @@ export type FeedErrorCode =
   | 'timeout'
   | 'gap_unfilled'
   /** A bounded loop ran out of its budget (pages, requests, time): what was asked and what came are in the message. */
-  | 'limit';
+  | 'limit'
+  /** An optional peer dependency a feature needs is not installed (`detail.package` names it). */
+  | 'missing_dependency';
 
 const BRAND = Symbol.for('@feed/core/FeedError');
 

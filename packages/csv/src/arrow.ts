@@ -1,11 +1,12 @@
 import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CsvError } from '@feed/core';
-import type { Vector } from 'apache-arrow';
-import { DataType, Float64, Schema, Table, TimeUnit, TimestampMillisecond, makeVector, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
-
-const UNIT_TO_MS: Record<number, number> = { [TimeUnit.SECOND]: 1000, [TimeUnit.MILLISECOND]: 1, [TimeUnit.MICROSECOND]: 1e-3, [TimeUnit.NANOSECOND]: 1e-6 };
+import type { Table, Vector } from 'apache-arrow';
+import { arrowLibrary } from './arrow-library.js';
 import { BarColumns } from './columns.js';
+
+/** Arrow's time units (0 s, 1 ms, 2 us, 3 ns) in milliseconds. */
+const UNIT_TO_MS: Record<number, number> = { 0: 1000, 1: 1, 2: 1e-3, 3: 1e-6 };
 
 /** The schema-metadata key under which feed keeps what it knows of a file (symbol, interval, report). */
 export const ARROW_METADATA_KEY = 'feed';
@@ -31,6 +32,7 @@ export function isArrowPath(path: string): boolean {
  * `volume` as doubles, and `vwap` and `trade_count` (nullable) when any bar has them.
  */
 export function encodeArrow(bars: BarColumns, metadata: ArrowBarMetadata, options: { startAs?: 'timestamp' | 'float64' } = {}): Uint8Array {
+  const { Float64, Schema, Table, TimestampMillisecond, makeVector, tableToIPC, vectorFromArray } = arrowLibrary('writing an Arrow file');
   const n = bars.length;
   let startVector: Vector;
   if (options.startAs === 'float64') {
@@ -82,6 +84,7 @@ function doubles(table: Table, name: string, file: string, required: boolean): F
 
 /** Reads bars back from Arrow IPC bytes; the metadata is feed's, if the file has it. */
 export function decodeArrow(bytes: Uint8Array, file: string): { bars: BarColumns; metadata: Record<string, unknown> | undefined } {
+  const { DataType, tableFromIPC } = arrowLibrary(`reading ${file}`);
   let table: Table;
   try {
     table = tableFromIPC(bytes);
@@ -127,6 +130,7 @@ export function decodeArrow(bytes: Uint8Array, file: string): { bars: BarColumns
 
 /** Reads an Arrow IPC bar file (see `decodeArrow`). */
 export async function readArrowFile(file: string): Promise<{ bars: BarColumns; metadata: Record<string, unknown> | undefined }> {
+  arrowLibrary(`reading ${file}`); // said before the file is read
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);

@@ -7,7 +7,7 @@ export { readLines } from './lines.js';
 export type { BadRowReason, ParseReport, ParseOptions } from './reader.js';
 export { parseCsv, readBarsFromCsv, openRegularFile, clip } from './reader.js';
 export type { FileReport, LoadOptions } from './load.js';
-export { loadBars, cacheKey, defaultCacheDir } from './load.js';
+export { loadBars, cacheKey, clearCache, defaultCacheDir } from './load.js';
 export type { ArrowBarMetadata } from './arrow.js';
 export { encodeArrow, decodeArrow, readArrowFile, isArrowPath, writeAtomically, ARROW_METADATA_KEY } from './arrow.js';
 export type { BarFileFormat } from './writer.js';

@@ -6,7 +6,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MIN, OPEN, realCsv, writeFiles } from '../test/fixtures.js';
-import { loadBars, writeBarsFile } from './index.js';
+import { clearCache, defaultCacheDir, loadBars, writeBarsFile } from './index.js';
 
 const cacheDir = (): string => mkdtempSync(join(tmpdir(), 'feed-cache-'));
 const rows = (b: { start: Float64Array; close: Float64Array; length: number }): number[][] =>
@@ -41,6 +41,36 @@ describe('the Arrow cache', () => {
     expect(again.report.loaded).toBe(3);
     // One cache file per source: the older versions were removed.
     expect(readdirSync(cache)).toHaveLength(1);
+  });
+
+  it('is bounded: the least recently used cache files go first; clearCache() removes only its own files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'feed-cache-bound-'));
+    const f = writeFiles({ 'a.csv': realCsv([0, 1, 2]), 'b.csv': realCsv([0, 1, 2]), 'c.csv': realCsv([0, 1, 2]), [join('..', 'x-keep.txt')]: 'not a cache file' });
+    const a = await loadBars('A', f['a.csv']!, { cache: dir });
+    const size = readFileSync(a.report.cacheFile!).length;
+    const b = await loadBars('B', f['b.csv']!, { cache: dir });
+    // Oldest first by use: A was written first, but reading it again makes B the least recently used.
+    utimesSync(a.report.cacheFile!, new Date(1000), new Date(1000));
+    utimesSync(b.report.cacheFile!, new Date(500), new Date(500));
+    expect((await loadBars('A', f['a.csv']!, { cache: dir })).report.source).toBe('cache');
+    const c = await loadBars('C', f['c.csv']!, { cache: dir, cacheMaxBytes: 2 * size + 10 });
+    const left = readdirSync(dir).sort();
+    expect(left).toHaveLength(2);
+    expect(existsSync(b.report.cacheFile!)).toBe(false);
+    expect(existsSync(a.report.cacheFile!) && existsSync(c.report.cacheFile!)).toBe(true);
+    appendFileSync(join(dir, 'notes.txt'), 'mine');
+    const bytes = readFileSync(a.report.cacheFile!).length + readFileSync(c.report.cacheFile!).length;
+    expect(await clearCache(dir)).toEqual({ files: 2, bytes });
+    expect(readdirSync(dir)).toEqual(['notes.txt']);
+  });
+
+  it('goes by default to FEED_CACHE_DIR, else the platform cache folder, never node_modules', () => {
+    expect(defaultCacheDir({ FEED_CACHE_DIR: '/srv/feed-cache' }, 'linux')).toBe('/srv/feed-cache');
+    expect(defaultCacheDir({ XDG_CACHE_HOME: '/home/u/.xdg' }, 'linux')).toBe('/home/u/.xdg/feed');
+    expect(defaultCacheDir({}, 'linux')).toMatch(/\/\.cache\/feed$/);
+    expect(defaultCacheDir({}, 'darwin')).toMatch(/\/Library\/Caches\/feed$/);
+    expect(defaultCacheDir({ LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' }, 'win32')).toContain(join('feed', 'Cache'));
+    expect(defaultCacheDir()).not.toContain('node_modules');
   });
 
   it('cache: false parses every time and writes nothing', async () => {

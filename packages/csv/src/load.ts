@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink, utimes } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CsvError } from '@feed/core';
 import { encodeArrow, isArrowPath, readArrowFile, writeAtomically } from './arrow.js';
+import { hasArrowLibrary } from './arrow-library.js';
 import { fileInside } from './paths.js';
 import type { BarColumns } from './columns.js';
 import type { ParseReport } from './reader.js';
@@ -52,17 +54,77 @@ export interface LoadOptions {
    * The Arrow cache of parsed columns: a directory, or `false`. The first load of a CSV writes its
    * columns there; later loads read them without parsing. A cache file is keyed by the source's
    * path, size, modification time and a hash of its first and last 64 KiB, so a changed source is
-   * never served stale.
-   * @default 'node_modules/.cache/feed' under the working directory
+   * never served stale. Needs `apache-arrow` (an optional peer): without it the cache is off and
+   * the report's `cacheError` says so.
+   * @default defaultCacheDir(): `FEED_CACHE_DIR`, else the platform's cache folder (`$XDG_CACHE_HOME/feed`, `~/.cache/feed`; `~/Library/Caches/feed` on macOS; `%LOCALAPPDATA%\feed\Cache` on Windows)
    */
   cache?: string | false;
+  /**
+   * The cache's bound: after a write, the least recently used cache files go until the folder's
+   * cache files hold at most this many bytes (a read counts as a use).
+   * @default 536870912 (512 MiB)
+   */
+  cacheMaxBytes?: number;
   /** Opens a file as a byte stream (tests; turns the cache off). */
   open?: (path: string) => Readable;
 }
 
-/** The default cache directory: `node_modules/.cache/feed` under the working directory. */
-export function defaultCacheDir(): string {
-  return resolve('node_modules', '.cache', 'feed');
+/**
+ * The default cache directory: `FEED_CACHE_DIR` when set, else the platform's cache folder:
+ * `$XDG_CACHE_HOME/feed` or `~/.cache/feed` (Linux and others), `~/Library/Caches/feed` (macOS),
+ * `%LOCALAPPDATA%\feed\Cache` (Windows).
+ */
+export function defaultCacheDir(env: Readonly<Record<string, string | undefined>> = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (env.FEED_CACHE_DIR) return resolve(env.FEED_CACHE_DIR);
+  if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'feed', 'Cache');
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Caches', 'feed');
+  return join(env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache'), 'feed');
+}
+
+/** The cache files of a folder (`<SYMBOL>-<path hash>-<key>.arrow`): nothing else there is touched. */
+const CACHE_FILE = /^[A-Za-z0-9._-]+-[0-9a-f]{12}-[0-9a-f]{32}\.arrow$/;
+
+async function cacheFiles(dir: string): Promise<{ path: string; size: number; used: number }[]> {
+  const out: { path: string; size: number; used: number }[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    if (!CACHE_FILE.test(name)) continue;
+    const s = await stat(join(dir, name)).catch(() => undefined);
+    if (s?.isFile()) out.push({ path: join(dir, name), size: s.size, used: s.mtimeMs });
+  }
+  return out;
+}
+
+/** Removes the least recently used cache files until those left hold at most `maxBytes`. */
+async function boundCache(dir: string, maxBytes: number, keep: string): Promise<void> {
+  const files = (await cacheFiles(dir)).sort((a, b) => a.used - b.used);
+  let total = files.reduce((a, f) => a + f.size, 0);
+  for (const f of files) {
+    if (total <= maxBytes) break;
+    if (f.path === keep) continue;
+    await unlink(f.path).catch(() => undefined);
+    total -= f.size;
+  }
+}
+
+/**
+ * Empties the Arrow cache (only its own files: `<SYMBOL>-<hash>-<key>.arrow`); returns what it
+ * removed. The next load of each CSV parses it again.
+ */
+export async function clearCache(dir: string = defaultCacheDir()): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  for (const f of await cacheFiles(dir)) {
+    await unlink(f.path);
+    files++;
+    bytes += f.size;
+  }
+  return { files, bytes };
 }
 
 /** The cache key of a source file: its path, size, mtime and a hash of its head and tail. */
@@ -159,14 +221,25 @@ export async function loadBars(symbol: string, file: string, options: LoadOption
     report = { symbol, file, format: 'arrow', rows: bars.length, badRows: 0, badByReason: {}, errors: [] };
     source = 'arrow';
   } else {
-    const dir = options.open !== undefined || options.cache === false ? undefined : (options.cache ?? defaultCacheDir());
+    let dir = options.open !== undefined || options.cache === false ? undefined : (options.cache ?? defaultCacheDir());
+    if (dir !== undefined && !hasArrowLibrary()) {
+      cacheError = 'the cache is off: it needs apache-arrow, an optional peer dependency of @feed/csv (npm install apache-arrow)';
+      dir = undefined;
+    }
     let cached: { bars: BarColumns; report: ParseReport } | undefined;
     if (dir !== undefined) {
       try {
         cacheFile = fileInside(dir, `${cachePrefix(symbol, file)}${await cacheKey(file, intervalMs)}.arrow`);
         const r = await readArrowFile(cacheFile).catch(() => undefined);
         const stored = r?.metadata?.report as Record<string, unknown> | undefined;
-        if (r !== undefined && stored !== undefined) cached = { bars: r.bars, report: restoreReport(symbol, file, stored) };
+        if (r !== undefined && stored !== undefined) {
+          cached = { bars: r.bars, report: restoreReport(symbol, file, stored) };
+          // A read is a use: the bound removes the least recently used first.
+          // File-system metadata for the bound, not market time: the one wall-clock read here.
+          // eslint-disable-next-line no-restricted-syntax -- see above
+          const now = new Date();
+          await utimes(cacheFile, now, now).catch(() => undefined);
+        }
       } catch (error) {
         // The source itself cannot be read: the parse below says so with the right error.
         cacheFile = undefined;
@@ -186,6 +259,7 @@ export async function loadBars(symbol: string, file: string, options: LoadOption
           await mkdir(dir, { recursive: true });
           await writeAtomically(cacheFile, encodeArrow(bars, { version: 1, symbol, intervalMs, source: resolve(file), report: storeReport(report) }, { startAs: 'float64' }));
           await pruneCache(dir, cachePrefix(symbol, file), cacheFile);
+          await boundCache(dir, options.cacheMaxBytes ?? 512 * 1024 * 1024, cacheFile);
         } catch (error) {
           cacheError = `cannot write the cache: ${(error as Error).message}`;
           cacheFile = undefined;

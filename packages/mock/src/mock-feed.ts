@@ -128,8 +128,9 @@ export interface MockFeedOptions {
   /**
    * The Arrow cache of parsed CSV columns (`@feed/csv`): a directory, or `false`. The first load of a
    * CSV writes it; later loads read the columns without parsing. Arrow files (`.arrow`) are read
-   * directly, with or without it.
-   * @default 'node_modules/.cache/feed' under the working directory
+   * directly, with or without it. Bounded (512 MiB, least recently used out); `clearCache()` of
+   * `@feed/csv` empties it; off without `apache-arrow` (an optional peer of `@feed/csv`).
+   * @default defaultCacheDir() of `@feed/csv`: `FEED_CACHE_DIR`, else the platform's cache folder (`~/.cache/feed` on Linux)
    */
   cache?: string | false;
   /** Opens a file as a byte stream (injectable for tests; turns the cache off). Default: regular files only. */
