@@ -19,6 +19,7 @@ describe('demo arguments', () => {
       publish: undefined,
       nats: undefined,
       help: false,
+      version: false,
     });
     expect(parseArgs(['--simulate']).simulate).toBe(true);
   });

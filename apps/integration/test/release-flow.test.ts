@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +95,14 @@ describe('release flow', () => {
     const cjs = checks.map(([m, e]) => `if (typeof require(${JSON.stringify(m)})[${JSON.stringify(e)}] !== 'function') throw new Error(${JSON.stringify(`${m}: no ${e}`)});`).join('\n');
     execFileSync(process.execPath, ['--input-type=module', '-e', `${esm}\nconsole.log('esm ok');`], { cwd: project, stdio: 'pipe' });
     execFileSync(process.execPath, ['--input-type=commonjs', '-e', `${cjs}\nconsole.log('cjs ok');`], { cwd: project, stdio: 'pipe' });
+    // The contract travels inside @feed/core, and every README's link to it resolves in node_modules.
+    expect(readFileSync(join(project, 'node_modules/@feed/core/docs/semantics.md'), 'utf8')).toMatch(/^# Semantics/);
+    for (const p of PACKAGES) {
+      const readme = readFileSync(join(project, 'node_modules/@feed', p, 'README.md'), 'utf8');
+      const links = [...readme.matchAll(/\]\((\.{1,2}\/[^)#\s]+)\)/g)].map((m) => m[1] as string);
+      for (const l of links.filter((x) => x.endsWith('.md'))) expect(existsSync(join(project, 'node_modules/@feed', p, l)), `${p}/README.md -> ${l}`).toBe(true);
+      if (p !== 'core') expect(readme, p).toContain('](../core/docs/semantics.md)');
+    }
     // apache-arrow is an optional peer: not installed unasked; without it CSV works (cache off, said
     // in the report) and an Arrow file is a typed error naming the package to install.
     expect(readdirSync(join(project, 'node_modules'))).not.toContain('apache-arrow');

@@ -1,3 +1,11 @@
+/**
+ * Alpaca market-data stream and historical bars, implementing BarFeed, with reconnect and gap fill.
+ *
+ * The guide is the package's README (below); the contract for time, snapshots and replay is
+ * `docs/semantics.md`.
+ * @document ../README.md
+ * @module @feed/alpaca
+ */
 export type { AlpacaFeedName } from './urls.js';
 export { streamUrl } from './urls.js';
 export type { AlpacaFeedOptions, Channels, KeepAliveOptions, WatchdogOptions, GapFillOptions, ResolvedFeedOptions } from './feed-options.js';

@@ -1,3 +1,11 @@
+/**
+ * Bars, the BarFeed interface, clocks, errors, symbol configuration and the NYSE calendar shared by every feed package.
+ *
+ * The guide is the package's README (below); the contract for time, snapshots and replay is
+ * `docs/semantics.md`.
+ * @document ../README.md
+ * @module @feed/core
+ */
 export type { Bar, BarInit } from './bar.js';
 export { MINUTE_MS, barFromValues, isFrozenBar, makeBar, sameBarData, withReceivedAt } from './bar.js';
 export type { ParseBarResult } from './bar-schema.js';

@@ -1,3 +1,11 @@
+/**
+ * Bar files for feed: the CSV formats, a streaming reader that loses no good line, the writer, time parsing, and a columnar Apache Arrow cache.
+ *
+ * The guide is the package's README (below); the contract for time, snapshots and replay is
+ * `docs/semantics.md`.
+ * @document ../README.md
+ * @module @feed/csv
+ */
 export type { CsvFormat } from './formats.js';
 export { CSV_COLUMNS, detectCsvFormat } from './formats.js';
 export { parseDecimal } from './decimal.js';

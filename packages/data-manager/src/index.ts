@@ -1,3 +1,11 @@
+/**
+ * Multi-symbol market-data manager: latest snapshot with staleness weighting, forward fill, history rings, validation and per-minute slices.
+ *
+ * The guide is the package's README (below); the contract for time, snapshots and replay is
+ * `docs/semantics.md`.
+ * @document ../README.md
+ * @module @feed/data-manager
+ */
 export { MultiSymbolDataManager } from './data-manager.js';
 export type { DataManagerOptions, MarketHours, ResolvedOptions } from './options.js';
 export { ALWAYS_OPEN } from './options.js';

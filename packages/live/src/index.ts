@@ -5,6 +5,11 @@
  * table, `AbstractLiveFeed` (the one owner of a live feed's lifecycle and bar path), the shared
  * options (one zod shape), the bounded retrying GET of every history client, and the download
  * command. It imports no provider: `@feed/alpaca` and `@feed/polygon` are adapters on it.
+ *
+ * The guide is the package's README (below); the contract for time, snapshots and replay is
+ * `docs/semantics.md`.
+ * @document ../README.md
+ * @module @feed/live
  */
 export type { ReconnectPolicy, ResolvedReconnectPolicy } from './backoff.js';
 export { DEFAULT_RECONNECT_POLICY, backoffDelay, reconnectPolicySchema, resolveReconnectPolicy } from './backoff.js';

@@ -2,6 +2,7 @@
  * `@feed/live/testing`: the plumbing of a test server for a live feed, with no protocol in it. An
  * HTTP server and a WebSocket server on 127.0.0.1 (a free port), recording what clients sent, for
  * tests that write the protocol themselves: a hostile server, a provider's fake, a proxy.
+ * @module @feed/live/testing
  */
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';

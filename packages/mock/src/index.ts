@@ -1,3 +1,11 @@
+/**
+ * Multi-symbol CSV replay feed, synchronized by timestamp, implementing BarFeed.
+ *
+ * The guide is the package's README (below); the contract for time, snapshots and replay is
+ * `docs/semantics.md`.
+ * @document ../README.md
+ * @module @feed/mock
+ */
 export { MockMultiSymbolFeed } from './mock-feed.js';
 export type {
   MockFeedOptions,

@@ -1,3 +1,11 @@
+/**
+ * Bars on NATS JetStream for feed: a publisher that puts any BarFeed's bars on a stream, and NatsBarFeed, a BarFeed that reads them live or replays a stored range, resuming where a program stopped.
+ *
+ * The guide is the package's README (below); the contract for time, snapshots and replay is
+ * `docs/semantics.md`.
+ * @document ../README.md
+ * @module @feed/nats
+ */
 export { BarPublisher, DEFAULT_MAX_AGE_MS, latestStoredStart } from './publisher.js';
 export type { PublisherOptions, PublisherEvent, PublisherStats } from './publisher.js';
 export { NatsBarFeed } from './feed.js';

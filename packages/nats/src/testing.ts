@@ -1,3 +1,7 @@
+/**
+ * Bars on NATS JetStream for feed: a publisher that puts any BarFeed's bars on a stream, and NatsBarFeed, a BarFeed that reads them live or replays a stored range, resuming where a program stopped.
+ * @module @feed/nats/testing
+ */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

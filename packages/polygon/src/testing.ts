@@ -3,6 +3,7 @@
  * pagination by `next_url`, the key checked as Polygon checks it (`apiKey` query parameter), and
  * faults to inject (429 with `Retry-After`, 5xx, a `next_url` that repeats, a stalled response).
  * `@feed/polygon/testing`, as `@feed/alpaca/testing` has Alpaca's.
+ * @module @feed/polygon/testing
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bar } from '@feed/core';

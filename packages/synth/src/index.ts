@@ -1,3 +1,11 @@
+/**
+ * Synthetic leveraged-ETF minute bars from SPY and QQQ, and a seeded base-market simulator.
+ *
+ * The guide is the package's README (below); the contract for time, snapshots and replay is
+ * `docs/semantics.md`.
+ * @document ../README.md
+ * @module @feed/synth
+ */
 export type { LeveragedSpec, LeveragedOptions } from './leverage.js';
 export { leveragedPrice, generateLeveraged, specFromConfig, MIN_PRICE } from './leverage.js';
 export { sessionRanges } from './sessions.js';
