@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv } from './run.js';
 
 /**
- * The README's commands, run verbatim (the pinned pnpm replaced by the one running the tests, to stay
+ * The README's commands, run verbatim (in a folder whose name has a space) (the pinned pnpm replaced by the one running the tests, to stay
  * offline) from the root of a fresh copy of the repository, with the real data beside it as a user
  * has it: exit codes and output checked.
  */
@@ -24,7 +24,8 @@ let root = '';
 let pnpm = '';
 beforeAll(() => {
   const base = mkdtempSync(join(tmpdir(), 'feed-readme-'));
-  root = join(base, 'feed');
+  // A folder name with a space, as many users have: every path is built from file URLs properly.
+  root = join(base, 'my feed');
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter(Boolean);
   for (const f of files) {
     if (!existsSync(join(REPO, f))) continue;
