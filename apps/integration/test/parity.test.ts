@@ -8,7 +8,8 @@ import { AlpacaMultiSymbolFeed } from '@feed/alpaca';
 import type { StreamEncoding } from '@feed/alpaca';
 import { FakeAlpacaServer } from '@feed/alpaca/testing';
 import type { Snapshot } from '@feed/data-manager';
-import { MultiSymbolDataManager } from '@feed/data-manager';
+import type { MinutesBar } from '@feed/data-manager';
+import { MinuteBarAggregator, MultiSymbolDataManager } from '@feed/data-manager';
 import { readBarsFromCsv, realDataCsv } from '@feed/csv';
 import { MockMultiSymbolFeed } from '@feed/mock';
 import { BarPublisher, NatsBarFeed, connectNats } from '@feed/nats';
@@ -24,6 +25,17 @@ interface Run {
   slices: Snapshot[];
   history: Record<string, Bar[]>;
   stats: unknown;
+  /** 5- and 15-minute bars built from the manager's minutes (MinuteBarAggregator). */
+  aggregated: MinutesBar[];
+}
+
+/** Every data manager of this file aggregates 5- and 15-minute bars from its first bar on. */
+const aggregatedOf = new WeakMap<MultiSymbolDataManager, MinutesBar[]>();
+function aggregate(dm: MultiSymbolDataManager): MultiSymbolDataManager {
+  const out: MinutesBar[] = [];
+  for (const minutes of [5, 15]) new MinuteBarAggregator(dm, { minutes }).on('bar', ({ bar }) => out.push(bar));
+  aggregatedOf.set(dm, out);
+  return dm;
 }
 
 /** Fields that depend on when a bar arrived, not on the data: excluded from the comparison. */
@@ -78,12 +90,12 @@ beforeAll(async () => {
 async function collect(dm: MultiSymbolDataManager, slices: Snapshot[]): Promise<Run> {
   dm.flush();
   const history = Object.fromEntries(SIX.map((s) => [s, dm.history(s)]));
-  return Promise.resolve({ slices, history, stats: dm.stats() });
+  return Promise.resolve({ slices, history, stats: dm.stats(), aggregated: aggregatedOf.get(dm) ?? [] });
 }
 
 async function viaReplay(): Promise<Run> {
   const feed = new MockMultiSymbolFeed({ files, speed: 0 });
-  const dm = new MultiSymbolDataManager({ symbols: SIX, clock: feed.clock });
+  const dm = aggregate(new MultiSymbolDataManager({ symbols: SIX, clock: feed.clock }));
   const slices: Snapshot[] = [];
   dm.on('slice', (e) => slices.push(e.slice));
   dm.attach(feed);
@@ -118,7 +130,7 @@ async function viaStream(open: (clock: ManualClock) => Promise<LiveSetup>): Prom
   const starts = [...groups.keys()].sort((a, b) => a - b);
   const clock = new ManualClock(starts[0]);
   const { feed, publish, close } = await open(clock);
-  const dm = new MultiSymbolDataManager({ symbols: SIX, clock });
+  const dm = aggregate(new MultiSymbolDataManager({ symbols: SIX, clock }));
   const slices: Snapshot[] = [];
   dm.on('slice', (e) => slices.push(e.slice));
   dm.attach(feed);
@@ -181,7 +193,7 @@ async function viaNats(): Promise<Run> {
   await publisher.close();
   await source.disconnect();
   const feed = new NatsBarFeed({ symbols: SIX, connection: nc, replay: { speed: 0 } });
-  const dm = new MultiSymbolDataManager({ symbols: SIX, clock: feed.clock });
+  const dm = aggregate(new MultiSymbolDataManager({ symbols: SIX, clock: feed.clock }));
   const slices: Snapshot[] = [];
   dm.on('slice', (e) => slices.push(e.slice));
   dm.attach(feed);
@@ -209,6 +221,10 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(s.bySymbol.SVIX?.forwardFilledIntervals).toBeGreaterThan(10);
     expect(replay.slices.some((x) => !(x.symbols.SVIX?.valid ?? true))).toBe(true);
     expect(replay.history.TQQQ).toHaveLength(391);
+    // 5- and 15-minute bars of every symbol, the closing-auction minute its own partial bar, some with forward-filled minutes.
+    expect(replay.aggregated.filter((b) => b.end - b.start === 5 * MINUTE_MS && b.symbol === 'TQQQ')).toHaveLength(78);
+    expect(replay.aggregated.filter((b) => b.end - b.start === 15 * MINUTE_MS && b.symbol === 'TQQQ')).toHaveLength(26);
+    expect(replay.aggregated.some((b) => b.filledMinutes > 0)).toBe(true);
   });
 
   it.each(['json', 'msgpack'] as const)('%s: identical, field by field', async (encoding) => {
@@ -216,6 +232,7 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(firstDifference(replay.slices, live.slices, 'slices')).toBeUndefined();
     expect(firstDifference(replay.history, live.history, 'history')).toBeUndefined();
     expect(firstDifference(replay.stats, live.stats, 'stats')).toBeUndefined();
+    expect(firstDifference(replay.aggregated, live.aggregated, 'aggregated')).toBeUndefined();
   }, 60_000);
 
   it('msgpack with the socket in a worker thread (worker: true): identical, field by field', async () => {
@@ -223,6 +240,7 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(firstDifference(replay.slices, live.slices, 'slices')).toBeUndefined();
     expect(firstDifference(replay.history, live.history, 'history')).toBeUndefined();
     expect(firstDifference(replay.stats, live.stats, 'stats')).toBeUndefined();
+    expect(firstDifference(replay.aggregated, live.aggregated, 'aggregated')).toBeUndefined();
   }, 60_000);
 
   it('through the fake Polygon stream (PolygonMultiSymbolFeed): identical, field by field', async () => {
@@ -230,6 +248,7 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(firstDifference(replay.slices, polygon.slices, 'slices')).toBeUndefined();
     expect(firstDifference(replay.history, polygon.history, 'history')).toBeUndefined();
     expect(firstDifference(replay.stats, polygon.stats, 'stats')).toBeUndefined();
+    expect(firstDifference(replay.aggregated, polygon.aggregated, 'aggregated')).toBeUndefined();
   }, 60_000);
 
   it.skipIf(NATS === undefined)('through NATS JetStream (publisher, stream, NatsBarFeed replay): identical, field by field', async () => {
@@ -237,6 +256,7 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(firstDifference(replay.slices, viaJetStream.slices, 'slices')).toBeUndefined();
     expect(firstDifference(replay.history, viaJetStream.history, 'history')).toBeUndefined();
     expect(firstDifference(replay.stats, viaJetStream.stats, 'stats')).toBeUndefined();
+    expect(firstDifference(replay.aggregated, viaJetStream.aggregated, 'aggregated')).toBeUndefined();
   }, 60_000);
 
   it('the comparison can fail: one changed price is reported with its path', async () => {

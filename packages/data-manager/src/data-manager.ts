@@ -127,7 +127,7 @@ export class MultiSymbolDataManager {
     return this.options.symbols;
   }
 
-  /** Subscribes to slices (`'slice'`), rejected bars (`'rejected'`) or listener errors (`'error'`). */
+  /** Subscribes to slices (`'slice'`), rejected bars (`'rejected'`), revisions (`'revision'`) or listener errors (`'error'`). */
   on<T extends DataManagerEvent['type']>(type: T, listener: Listener<Extract<DataManagerEvent, { type: T }>>): Unsubscribe {
     const off = this.emitter.on(type, listener);
     if (type !== 'slice') return off;
@@ -234,6 +234,7 @@ export class MultiSymbolDataManager {
     ring.replace(at, bar);
     if (at === ring.size - 1) this.latest[i] = isFrozenBar(bar) ? bar : undefined;
     this.num[k + REVISIONS] = (this.num[k + REVISIONS] as number) + 1;
+    if (this.emitter.listenerCount('revision') > 0) this.emitter.emit({ type: 'revision', bar: ring.get(at) });
     return REVISION;
   }
 
@@ -398,6 +399,18 @@ export class MultiSymbolDataManager {
   /** The newest `n` real bars of `symbol`, oldest first. Throws a `FeedError` for an untracked symbol. */
   recent(symbol: string, n: number): Bar[] {
     return (this.rings[this.indexOf(symbol)] as HistoryRing).recent(n);
+  }
+
+  /** The stored real bars of `symbol` starting in [from, to), oldest first (revisions applied). */
+  barsBetween(symbol: string, from: number, to: number): Bar[] {
+    const ring = this.rings[this.indexOf(symbol)] as HistoryRing;
+    const out: Bar[] = [];
+    for (let j = ring.size - 1; j >= 0; j--) {
+      const s = ring.barStart(j);
+      if (s < from) break;
+      if (s < to) out.push(ring.get(j));
+    }
+    return out.reverse();
   }
 
   /** Every stored real bar of `symbol` (at most `historySize`), oldest first. */

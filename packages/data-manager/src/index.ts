@@ -10,6 +10,8 @@ export { MultiSymbolDataManager } from './data-manager.js';
 export type { DataManagerOptions, MarketHours, ResolvedOptions } from './options.js';
 export { ALWAYS_OPEN } from './options.js';
 export { stalenessWeight, DEFAULT_STALENESS_TAU_MS } from './staleness.js';
+export { MinuteBarAggregator } from './minute-bars.js';
+export type { MinutesBar, MinutesBarEvent, MinuteBarOptions, SessionCalendar } from './minute-bars.js';
 export type {
   ForwardFilledBar,
   SymbolSnapshot,
@@ -20,6 +22,7 @@ export type {
   QualityStats,
   SliceEvent,
   RejectEvent,
+  RevisionEvent,
   ListenerErrorEvent,
   DataManagerEvent,
 } from './types.js';

@@ -133,6 +133,12 @@ export interface RejectEvent {
   readonly reason: RejectReason;
 }
 
+/** A stored bar was replaced by a revision of it (Alpaca's updated bars): `bar` is the new one. */
+export interface RevisionEvent {
+  readonly type: 'revision';
+  readonly bar: Bar;
+}
+
 /** A slice or reject listener threw; the manager's state is unaffected. */
 export interface ListenerErrorEvent {
   readonly type: 'error';
@@ -140,4 +146,4 @@ export interface ListenerErrorEvent {
 }
 
 /** Every event of the data manager. */
-export type DataManagerEvent = SliceEvent | RejectEvent | ListenerErrorEvent;
+export type DataManagerEvent = SliceEvent | RejectEvent | RevisionEvent | ListenerErrorEvent;
