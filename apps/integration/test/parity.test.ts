@@ -25,15 +25,15 @@ interface Run {
   slices: Snapshot[];
   history: Record<string, Bar[]>;
   stats: unknown;
-  /** 5- and 15-minute bars built from the manager's minutes (MinuteBarAggregator). */
-  aggregated: MinutesBar[];
+  /** 5- and 15-minute bars built from the manager's minutes (MinuteBarAggregator), by N. */
+  aggregated: Record<number, MinutesBar[]>;
 }
 
 /** Every data manager of this file aggregates 5- and 15-minute bars from its first bar on. */
-const aggregatedOf = new WeakMap<MultiSymbolDataManager, MinutesBar[]>();
+const aggregatedOf = new WeakMap<MultiSymbolDataManager, Record<number, MinutesBar[]>>();
 function aggregate(dm: MultiSymbolDataManager): MultiSymbolDataManager {
-  const out: MinutesBar[] = [];
-  for (const minutes of [5, 15]) new MinuteBarAggregator(dm, { minutes }).on('bar', ({ bar }) => out.push(bar));
+  const out: Record<number, MinutesBar[]> = { 5: [], 15: [] };
+  for (const minutes of [5, 15]) new MinuteBarAggregator(dm, { minutes }).on('bar', ({ bar }) => out[minutes]?.push(bar));
   aggregatedOf.set(dm, out);
   return dm;
 }
@@ -90,7 +90,7 @@ beforeAll(async () => {
 async function collect(dm: MultiSymbolDataManager, slices: Snapshot[]): Promise<Run> {
   dm.flush();
   const history = Object.fromEntries(SIX.map((s) => [s, dm.history(s)]));
-  return Promise.resolve({ slices, history, stats: dm.stats(), aggregated: aggregatedOf.get(dm) ?? [] });
+  return Promise.resolve({ slices, history, stats: dm.stats(), aggregated: aggregatedOf.get(dm) ?? {} });
 }
 
 async function viaReplay(): Promise<Run> {
@@ -222,9 +222,9 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(replay.slices.some((x) => !(x.symbols.SVIX?.valid ?? true))).toBe(true);
     expect(replay.history.TQQQ).toHaveLength(391);
     // 5- and 15-minute bars of every symbol, the closing-auction minute its own partial bar, some with forward-filled minutes.
-    expect(replay.aggregated.filter((b) => b.end - b.start === 5 * MINUTE_MS && b.symbol === 'TQQQ')).toHaveLength(78);
-    expect(replay.aggregated.filter((b) => b.end - b.start === 15 * MINUTE_MS && b.symbol === 'TQQQ')).toHaveLength(26);
-    expect(replay.aggregated.some((b) => b.filledMinutes > 0)).toBe(true);
+    expect(replay.aggregated[5]?.filter((b) => b.symbol === 'TQQQ')).toHaveLength(78 + 1);
+    expect(replay.aggregated[15]?.filter((b) => b.symbol === 'TQQQ')).toHaveLength(26 + 1);
+    expect(replay.aggregated[5]?.some((b) => b.filledMinutes > 0)).toBe(true);
   });
 
   it.each(['json', 'msgpack'] as const)('%s: identical, field by field', async (encoding) => {
@@ -257,6 +257,31 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(firstDifference(replay.history, viaJetStream.history, 'history')).toBeUndefined();
     expect(firstDifference(replay.stats, viaJetStream.stats, 'stats')).toBeUndefined();
     expect(firstDifference(replay.aggregated, viaJetStream.aggregated, 'aggregated')).toBeUndefined();
+  }, 60_000);
+
+  it.each([5, 15])("%i-minute bars equal Alpaca's own %iMin REST bars built from the same minutes (fake server, grouped independently)", async (n) => {
+    const server = await FakeAlpacaServer.start();
+    try {
+      server.addHistory(Object.values(replay.history).flat());
+      const rest: Record<string, { t: string; o: number; h: number; l: number; c: number; v: number }[]> = {};
+      let token: string | null = null;
+      do {
+        const q = new URLSearchParams({ symbols: SIX.join(','), timeframe: `${n}Min`, start: '2025-10-16T13:30:00Z', end: '2025-10-16T20:01:00Z', limit: '10000', ...(token ? { page_token: token } : {}) });
+        const r = await fetch(`${server.restUrl}/v2/stocks/bars?${q.toString()}`, { headers: { 'APCA-API-KEY-ID': server.keys.keyId, 'APCA-API-SECRET-KEY': server.keys.secretKey } });
+        const body = (await r.json()) as { bars: typeof rest; next_page_token: string | null };
+        for (const [s, list] of Object.entries(body.bars)) (rest[s] ??= []).push(...list);
+        token = body.next_page_token;
+      } while (token);
+      for (const s of SIX) {
+        const theirs = (rest[s] ?? []).map((b) => [Date.parse(b.t), b.o, b.h, b.l, b.c, b.v]);
+        // A bar with no real minute (forward fill only) is ours alone: Alpaca has no bar without trades.
+        const mine = (replay.aggregated[n] ?? []).filter((b) => b.symbol === s && b.minutes > 0).map((b) => [b.start, b.open, b.high, b.low, b.close, b.volume]);
+        expect(theirs.length, s).toBeGreaterThan(20);
+        expect(mine, s).toEqual(theirs);
+      }
+    } finally {
+      await server.close();
+    }
   }, 60_000);
 
   it('the comparison can fail: one changed price is reported with its path', async () => {

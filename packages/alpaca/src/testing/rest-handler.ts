@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bar } from '@feed/core';
+import { makeBar } from '@feed/core';
 import type { AlpacaKeys } from '../credentials.js';
 import type { BarStore } from './bar-store.js';
 import { formatTime } from './time-format.js';
@@ -56,6 +57,29 @@ function parseTime(text: string | null, fallback: number): number {
   return Date.parse(text);
 }
 
+/** Minute bars grouped into bars of `spanMs`, aligned to the epoch (whole hours in every zone Alpaca serves). */
+function group(minutes: readonly Bar[], spanMs: number): Bar[] {
+  const out: Bar[] = [];
+  let cur: { symbol: string; start: number; open: number; high: number; low: number; close: number; volume: number } | undefined;
+  const flush = (): void => {
+    if (cur !== undefined) out.push(makeBar({ ...cur, receivedAt: cur.start + spanMs }, spanMs));
+  };
+  for (const b of minutes) {
+    const start = Math.floor(b.start / spanMs) * spanMs;
+    if (cur === undefined || cur.start !== start) {
+      flush();
+      cur = { symbol: b.symbol, start, open: b.open, high: b.high, low: b.low, close: b.close, volume: b.volume };
+    } else {
+      cur.high = Math.max(cur.high, b.high);
+      cur.low = Math.min(cur.low, b.low);
+      cur.close = b.close;
+      cur.volume += b.volume;
+    }
+  }
+  flush();
+  return out;
+}
+
 /** `GET /v2/stocks/bars` as Alpaca serves it: multi-symbol, `limit` across symbols, `next_page_token`. */
 export function handleBarsRequest(req: IncomingMessage, res: ServerResponse, ctx: Context): void {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -104,10 +128,14 @@ export function handleBarsRequest(req: IncomingMessage, res: ServerResponse, ctx
   const q = url.searchParams;
   const symbols = (q.get('symbols') ?? '').split(',').filter(Boolean);
   const timeframe = q.get('timeframe');
-  if (symbols.length === 0 || timeframe !== '1Min') {
+  // [1-59]Min or [1-59]T, as Alpaca documents; a multi-minute bar groups the minutes of its clock
+  // interval (5Min: :00, :05, ...; Alpaca's own answer: "always starting at N * n"), labeled by its start.
+  const tf = /^([1-9]|[1-5][0-9])(Min|T)$/.exec(timeframe ?? '');
+  if (symbols.length === 0 || tf === null) {
     send(res, 422, { message: symbols.length === 0 ? 'missing symbols' : `unsupported timeframe ${String(timeframe)}` });
     return;
   }
+  const spanMs = Number(tf[1]) * 60_000;
   const start = parseTime(q.get('start'), 0);
   const end = parseTime(q.get('end'), Number.MAX_SAFE_INTEGER);
   if (Number.isNaN(start) || Number.isNaN(end)) {
@@ -120,7 +148,7 @@ export function handleBarsRequest(req: IncomingMessage, res: ServerResponse, ctx
   if (token) offset = Number(Buffer.from(token, 'base64url').toString('utf8'));
   // Alpaca orders a multi-symbol response by symbol, then time.
   const all: Bar[] = [];
-  for (const s of [...symbols].sort()) all.push(...ctx.store.range(s, start, end));
+  for (const s of [...symbols].sort()) all.push(...(spanMs === 60_000 ? ctx.store.range(s, start, end) : group(ctx.store.range(s, start, end), spanMs)));
   const page = all.slice(offset, offset + limit);
   const bars: Record<string, Record<string, unknown>[]> = {};
   for (const b of page) {
