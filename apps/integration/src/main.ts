@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { AlpacaHistoricalClient, AlpacaMultiSymbolFeed, missingKeysMessage, resolveCredentials } from '@feed/alpaca';
 import type { BarFeed } from '@feed/core';
 import { ConfigError, DEFAULT_SYMBOL_CONFIG, SystemClock, loadSymbolConfig, nyse, symbolsOf } from '@feed/core';
-import { MultiSymbolDataManager } from '@feed/data-manager';
+import { MultiSymbolDataManager, SessionEvents } from '@feed/data-manager';
 import type { WarningEvent } from '@feed/mock';
 import { MockMultiSymbolFeed } from '@feed/mock';
 import type { BarPublisher } from '@feed/nats';
@@ -13,7 +13,7 @@ import { USAGE, UsageError, exitOnError, parseArgs, versionLine } from './args.j
 import { APP_DATA_DIR, runTempDir, shownPath, userPath } from './paths.js';
 import { noSessionReason, prepareData, targetSessions } from './prepare-data.js';
 import { startLeasedPublishing } from './leased-publisher.js';
-import { runProgram } from './program.js';
+import { nyTime, runProgram } from './program.js';
 import { writeReport } from './report.js';
 import { resolveFiles } from './resolve-files.js';
 import { describeUniverse } from './universe.js';
@@ -165,6 +165,12 @@ async function main(): Promise<void> {
   }
 
   const dm = new MultiSymbolDataManager({ symbols, clock: feed.clock });
+  // The session's open, two minutes before the close (a strategy's last exit) and the close, at the
+  // manager's boundaries: the same lines in replay and live.
+  const sessionEvents = new SessionEvents(dm);
+  for (const type of ['sessionOpen', 'beforeClose', 'sessionClose'] as const) {
+    sessionEvents.on(type, (e) => console.log(`  ${type.padEnd(12)} ${nyTime(e.at)} (${e.minutesSinceOpen} min since the open, ${e.minutesToClose} to the close)`));
+  }
   // What the replay will not deliver (a file that ends early, none in range): said after the table.
   const warnings: WarningEvent[] = [];
   if (feed instanceof MockMultiSymbolFeed) feed.on('warning', (w) => warnings.push(w));

@@ -39,7 +39,7 @@ export interface ProgramOptions {
 const pad = (s: string, n: number): string => s.padStart(n);
 
 /** A time as New York wall time, e.g. `2025-10-06 15:59 ET` (the exchange's, as in the report). */
-function nyTime(t: number): string {
+export function nyTime(t: number): string {
   const w = wallTime(t, NEW_YORK);
   const two = (n: number): string => String(n).padStart(2, '0');
   return `${w.year}-${two(w.month)}-${two(w.day)} ${two(w.hour)}:${two(w.minute)} ET`;

@@ -101,6 +101,7 @@ describe('the demo, run as a child process', () => {
     const r = await demo(['--data', dir, '--symbols', 'TQQQ,UPRO']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/UPRO: no file; synthesized 3 bars from SPY\.csv \(3x daily reset, from 100\)/);
+    expect(r.stdout).toContain('sessionOpen  2025-04-01 09:30 ET (0 min since the open, 390 to the close)');
     expect(r.stdout).toMatch(/UPRO\s+3\s+0\s+0\s+0\s+0\.0\s+100\.00\s+1\.000\s+yes/);
   }, 60_000);
 

@@ -9,7 +9,7 @@ import type { StreamEncoding } from '@feed/alpaca';
 import { FakeAlpacaServer } from '@feed/alpaca/testing';
 import type { Snapshot } from '@feed/data-manager';
 import type { MinutesBar } from '@feed/data-manager';
-import { MinuteBarAggregator, MultiSymbolDataManager } from '@feed/data-manager';
+import { MinuteBarAggregator, MultiSymbolDataManager, SessionEvents } from '@feed/data-manager';
 import { readBarsFromCsv, realDataCsv } from '@feed/csv';
 import { MockMultiSymbolFeed } from '@feed/mock';
 import { BarPublisher, NatsBarFeed, connectNats } from '@feed/nats';
@@ -34,6 +34,12 @@ const aggregatedOf = new WeakMap<MultiSymbolDataManager, Record<number, MinutesB
 function aggregate(dm: MultiSymbolDataManager): MultiSymbolDataManager {
   const out: Record<number, MinutesBar[]> = { 5: [], 15: [] };
   for (const minutes of [5, 15]) new MinuteBarAggregator(dm, { minutes }).on('bar', ({ bar }) => out[minutes]?.push(bar));
+  // Session events, as N = 0: each with the newest bar the manager held when it came.
+  const events: MinutesBar[] = [];
+  const sessions = new SessionEvents(dm);
+  for (const type of ['sessionOpen', 'beforeClose', 'sessionClose'] as const)
+    sessions.on(type, (e) => events.push({ type, at: e.at, lastBar: dm.latestBar('TQQQ')?.start ?? null } as unknown as MinutesBar));
+  out[0] = events;
   aggregatedOf.set(dm, out);
   return dm;
 }
@@ -225,6 +231,7 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(replay.aggregated[5]?.filter((b) => b.symbol === 'TQQQ')).toHaveLength(78 + 1);
     expect(replay.aggregated[15]?.filter((b) => b.symbol === 'TQQQ')).toHaveLength(26 + 1);
     expect(replay.aggregated[5]?.some((b) => b.filledMinutes > 0)).toBe(true);
+    expect(replay.aggregated[0]?.map((e) => (e as unknown as { type: string }).type)).toEqual(['sessionOpen', 'beforeClose', 'sessionClose']);
   });
 
   it.each(['json', 'msgpack'] as const)('%s: identical, field by field', async (encoding) => {

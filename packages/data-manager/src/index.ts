@@ -11,6 +11,8 @@ export type { DataManagerOptions, MarketHours, ResolvedOptions } from './options
 export { ALWAYS_OPEN } from './options.js';
 export { stalenessWeight, DEFAULT_STALENESS_TAU_MS } from './staleness.js';
 export { MinuteBarAggregator } from './minute-bars.js';
+export { SessionEvents } from './session-events.js';
+export type { SessionEvent, SessionEventsOptions, SessionEventCalendar } from './session-events.js';
 export type { MinutesBar, MinutesBarEvent, MinuteBarOptions, SessionCalendar } from './minute-bars.js';
 export type {
   ForwardFilledBar,
