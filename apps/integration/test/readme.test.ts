@@ -75,15 +75,8 @@ describe("the README's commands, from a fresh copy", () => {
     expect(existsSync(join(root, 'report.html'))).toBe(true);
   }, 240_000);
 
-  it('the --live example, without keys, names the variables to set and exits 1', () => {
-    const r = sh(commands.find((c) => c.includes('--live')) as string);
-    expect(r.code).toBe(1);
-    expect(r.err).toMatch(/APCA_API_KEY_ID and APCA_API_SECRET_KEY/);
-    expect(r.out).not.toMatch(/connecting/);
-  }, 240_000);
-
-  it('the --live --publish example, without keys, names the variables to set and exits 1 before it touches NATS', () => {
-    const r = sh(commands.find((c) => c.includes('--live --publish')) as string);
+  it.each(['--live --feed', '--live --publish'])('the %s example, without keys, names the variables to set and exits 1 before it connects to anything', (flag) => {
+    const r = sh(commands.find((c) => c.includes(flag)) as string);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/APCA_API_KEY_ID and APCA_API_SECRET_KEY/);
     expect(r.out).not.toMatch(/connecting/);

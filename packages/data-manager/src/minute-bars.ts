@@ -9,18 +9,12 @@ export interface SessionCalendar {
   sessionOfBar(start: number): MarketSession | undefined;
 }
 
-/** One N-minute bar of one symbol, built from the one-minute bars the data manager accepted. */
-export interface MinutesBar {
-  readonly symbol: string;
-  /** Aligned to the session open: 09:30, 09:35, ... for 5 minutes. */
-  readonly start: number;
-  /** `start` + N minutes, or the session's close when it comes first (then `partial`). */
-  readonly end: number;
-  readonly open: number;
-  readonly high: number;
-  readonly low: number;
-  readonly close: number;
-  readonly volume: number;
+/**
+ * One N-minute bar of one symbol, built from the one-minute bars the data manager accepted: the
+ * `Bar` fields (`start` aligned to the session open: 09:30, 09:35, ... for 5 minutes; `end` is
+ * `start` + N minutes, or the session's close when it comes first, then `partial`), and what it is made of.
+ */
+export interface MinutesBar extends Pick<Bar, 'symbol' | 'start' | 'end' | 'open' | 'high' | 'low' | 'close' | 'volume'> {
   /** Minutes of the bar that had a real one-minute bar. */
   readonly minutes: number;
   /** Minutes that had no bar and were forward-filled (counted, priced at the previous close, volume 0). */
