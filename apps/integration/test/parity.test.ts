@@ -2,15 +2,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Bar, BarFeed } from '@feed/core';
-import { MINUTE_MS, ManualClock } from '@feed/core';
+import type { Bar, BarFeed, TradingStatus } from '@feed/core';
+import { MINUTE_MS, ManualClock, makeTradingStatus } from '@feed/core';
 import { AlpacaMultiSymbolFeed } from '@feed/alpaca';
 import type { StreamEncoding } from '@feed/alpaca';
 import { FakeAlpacaServer } from '@feed/alpaca/testing';
 import type { Snapshot } from '@feed/data-manager';
 import type { MinutesBar } from '@feed/data-manager';
 import { MinuteBarAggregator, MultiSymbolDataManager, SessionEvents } from '@feed/data-manager';
-import { readBarsFromCsv, realDataCsv } from '@feed/csv';
+import { readBarsFromCsv, realDataCsv, statusFilePath, writeStatusesCsv } from '@feed/csv';
 import { MockMultiSymbolFeed } from '@feed/mock';
 import { BarPublisher, NatsBarFeed, connectNats } from '@feed/nats';
 import { NatsServer, findNatsServer } from '@feed/nats/testing';
@@ -75,6 +75,13 @@ function firstDifference(a: unknown, b: unknown, path = ''): string | undefined 
 }
 
 let files: Record<string, string> = {};
+/** UVXY is halted (a volatility pause) from 11:00:30 to 11:05:30 and has no bar meanwhile. */
+const HALT = Date.UTC(2025, 9, 16, 15, 0, 30);
+const RESUME = HALT + 5 * MINUTE_MS;
+const statuses: TradingStatus[] = [
+  makeTradingStatus({ symbol: 'UVXY', at: HALT, kind: 'status', effect: 'halt', code: 'H', message: 'Trading Halt', reasonCode: 'LUDP', reasonMessage: 'Volatility Trading Pause', tape: 'Z', receivedAt: HALT }),
+  makeTradingStatus({ symbol: 'UVXY', at: RESUME, kind: 'status', effect: 'resume', code: 'T', message: 'Trading Resumption', tape: 'Z', receivedAt: RESUME }),
+];
 
 beforeAll(async () => {
   // A full session of the six ETFs, then gaps: thin symbols skip minutes, SVIX loses a 9-minute run
@@ -86,8 +93,10 @@ beforeAll(async () => {
   for (const f of generated) {
     if (!SIX.includes(f.symbol)) continue;
     const { bars } = await readBarsFromCsv(f.symbol, f.path);
-    const kept = bars.filter((b, i) => !(random.next() < (skip[f.symbol] ?? 0)) && !(f.symbol === 'SVIX' && i >= 200 && i < 209));
+    const kept = bars.filter((b, i) => !(random.next() < (skip[f.symbol] ?? 0)) && !(f.symbol === 'SVIX' && i >= 200 && i < 209) && !(f.symbol === 'UVXY' && b.end > HALT && b.start < RESUME));
     writeFileSync(f.path, Buffer.concat(realDataCsv(kept).chunks));
+    // The halt, in the sidecar a replay reads (as a recording of the live statuses would be).
+    if (f.symbol === 'UVXY') await writeStatusesCsv(statusFilePath(f.path), statuses);
     files[f.symbol] = f.path;
   }
   files = Object.fromEntries(SIX.map((s) => [s, files[s] as string]));
@@ -117,6 +126,7 @@ async function viaReplay(): Promise<Run> {
 interface LiveSetup {
   readonly feed: BarFeed;
   publish(bars: Bar[]): void;
+  publishStatus(statuses: TradingStatus[]): void;
   close(): Promise<void>;
 }
 
@@ -135,7 +145,7 @@ async function viaStream(open: (clock: ManualClock) => Promise<LiveSetup>): Prom
   }
   const starts = [...groups.keys()].sort((a, b) => a - b);
   const clock = new ManualClock(starts[0]);
-  const { feed, publish, close } = await open(clock);
+  const { feed, publish, publishStatus, close } = await open(clock);
   const dm = aggregate(new MultiSymbolDataManager({ symbols: SIX, clock }));
   const slices: Snapshot[] = [];
   dm.on('slice', (e) => slices.push(e.slice));
@@ -145,9 +155,26 @@ async function viaStream(open: (clock: ManualClock) => Promise<LiveSetup>): Prom
   feed.on('bar', () => {
     if (feed.stats().barsReceived >= expected) wake?.();
   });
+  let statusesIn = 0;
+  let statusWake: (() => void) | undefined;
+  feed.on('tradingStatus', () => {
+    statusesIn++;
+    statusWake?.();
+  });
   await feed.connect();
   await feed.start();
+  let nextStatus = 0;
   for (const start of starts) {
+    // A status arrives when it happens: inside its minute, before that minute's bars.
+    while (nextStatus < statuses.length && (statuses[nextStatus] as TradingStatus).at < start + MINUTE_MS) {
+      const st = statuses[nextStatus++] as TradingStatus;
+      if (st.at > clock.now()) clock.set(st.at);
+      const arrived = new Promise<void>((resolve) => {
+        statusWake = resolve;
+      });
+      publishStatus([st]);
+      await arrived;
+    }
     const group = groups.get(start) as Bar[];
     if (start + MINUTE_MS > clock.now()) clock.set(start + MINUTE_MS);
     expected += group.length;
@@ -160,6 +187,7 @@ async function viaStream(open: (clock: ManualClock) => Promise<LiveSetup>): Prom
   clock.set(clock.now() + MINUTE_MS);
   const run = await collect(dm, slices);
   expect(feed.stats().errors).toBe(0);
+  expect(statusesIn).toBe(statuses.length);
   await feed.disconnect();
   await close();
   return run;
@@ -168,16 +196,16 @@ async function viaStream(open: (clock: ManualClock) => Promise<LiveSetup>): Prom
 function viaAlpaca(encoding: StreamEncoding, worker = false): Promise<Run> {
   return viaStream(async (clock) => {
     const server = await FakeAlpacaServer.start();
-    const feed = new AlpacaMultiSymbolFeed({ symbols: SIX, url: server.url(), restUrl: server.restUrl, keys: server.keys, encoding, clock, keepAlive: false, watchdog: false, worker });
-    return { feed, publish: (bars) => server.publish(bars), close: () => server.close() };
+    const feed = new AlpacaMultiSymbolFeed({ symbols: SIX, url: server.url(), restUrl: server.restUrl, keys: server.keys, encoding, clock, keepAlive: false, watchdog: false, worker, channels: { statuses: true } });
+    return { feed, publish: (bars) => server.publish(bars), publishStatus: (st) => server.publishStatus(st), close: () => server.close() };
   });
 }
 
 function viaPolygon(): Promise<Run> {
   return viaStream(async (clock) => {
     const server = await FakePolygonServer.start();
-    const feed = new PolygonMultiSymbolFeed({ symbols: SIX, url: server.wsUrl, restUrl: server.url, apiKey: server.apiKey, clock, keepAlive: false, watchdog: false });
-    return { feed, publish: (bars) => server.publish(bars), close: () => server.close() };
+    const feed = new PolygonMultiSymbolFeed({ symbols: SIX, url: server.wsUrl, restUrl: server.url, apiKey: server.apiKey, clock, keepAlive: false, watchdog: false, luld: true });
+    return { feed, publish: (bars) => server.publish(bars), publishStatus: (st) => server.publishStatus(st), close: () => server.close() };
   });
 }
 
@@ -232,6 +260,10 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(replay.aggregated[15]?.filter((b) => b.symbol === 'TQQQ')).toHaveLength(26 + 1);
     expect(replay.aggregated[5]?.some((b) => b.filledMinutes > 0)).toBe(true);
     expect(replay.aggregated[0]?.map((e) => (e as unknown as { type: string }).type)).toEqual(['sessionOpen', 'beforeClose', 'sessionClose']);
+    // UVXY's halt: five slices mark it halted (11:01 to 11:05), and its 11:00 5-minute bar counts halted minutes.
+    expect(replay.slices.filter((x) => x.halted.includes('UVXY')).map((x) => new Date(x.asOf).toISOString().slice(11, 16))).toEqual(['15:01', '15:02', '15:03', '15:04', '15:05']);
+    expect((s.bySymbol.UVXY as { haltedSlices?: number }).haltedSlices).toBe(5);
+    expect(replay.aggregated[5]?.find((b) => b.symbol === 'UVXY' && b.start === HALT - 30_000)?.haltedMinutes).toBe(5);
   });
 
   it.each(['json', 'msgpack'] as const)('%s: identical, field by field', async (encoding) => {
@@ -266,7 +298,7 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(firstDifference(replay.aggregated, viaJetStream.aggregated, 'aggregated')).toBeUndefined();
   }, 60_000);
 
-  it.each([5, 15])("%i-minute bars equal Alpaca's own %iMin REST bars built from the same minutes (fake server, grouped independently)", async (n) => {
+  it.each([5, 15])("%i-minute bars equal Alpaca's own REST bars of that timeframe built from the same minutes (fake server, grouped independently)", async (n) => {
     const server = await FakeAlpacaServer.start();
     try {
       server.addHistory(Object.values(replay.history).flat());

@@ -29,6 +29,18 @@ export interface Channels {
    * @default false
    */
   dailyBars?: boolean;
+  /**
+   * Trading statuses (halts, volatility pauses, resumptions), emitted as `tradingStatus` events; a
+   * data manager attached to the feed marks a halted symbol. Alpaca gives this channel on some
+   * subscriptions only: a refusal (409, 410) ends the feed, so it is off unless asked for.
+   * @default false
+   */
+  statuses?: boolean;
+  /**
+   * Limit-up/limit-down price bands, emitted as `tradingStatus` events of kind `luld`.
+   * @default false
+   */
+  lulds?: boolean;
 }
 
 /** Options of `AlpacaMultiSymbolFeed`; each field has its default. */
@@ -104,7 +116,9 @@ const schema = z.object({
   url: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').optional(),
   auth: z.enum(['message', 'headers']).default('message'),
   encoding: z.enum(['json', 'msgpack'], "must be 'json' or 'msgpack'").default('json'),
-  channels: z.object({ bars: z.boolean().default(true), updatedBars: z.boolean().default(false), dailyBars: z.boolean().default(false) }).default({ bars: true, updatedBars: false, dailyBars: false }),
+  channels: z
+    .object({ bars: z.boolean().default(true), updatedBars: z.boolean().default(false), dailyBars: z.boolean().default(false), statuses: z.boolean().default(false), lulds: z.boolean().default(false) })
+    .default({ bars: true, updatedBars: false, dailyBars: false, statuses: false, lulds: false }),
   restUrl: z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
 });
 

@@ -16,7 +16,7 @@ export { AlpacaError, FATAL_CODES } from './errors.js';
 export type { AlpacaKeys } from './credentials.js';
 export { Credentials, KEY_VARIABLES, resolveCredentials, missingKeysMessage } from './credentials.js';
 export type { StreamEncoding, StreamMessage, Subscription, BarMessageType, DecodedFrame } from './messages.js';
-export { decodeFrame, parseRfc3339 } from './messages.js';
+export { alpacaStatusEffect, decodeFrame, parseRfc3339, statusOf } from './messages.js';
 export type { HistoricalClientOptions, BarsRequest } from './rest.js';
 export { AlpacaHistoricalClient, DATA_URL, SANDBOX_DATA_URL } from './rest.js';
 export type { AlpacaDownloadOptions } from './download.js';

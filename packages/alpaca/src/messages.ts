@@ -1,6 +1,6 @@
 import { Decoder, EXT_TIMESTAMP, ExtensionCodec, decodeTimestampToTimeSpec } from '@msgpack/msgpack';
-import type { Bar } from '@feed/core';
-import { MAX_SYMBOL_LENGTH, MINUTE_MS, barFromValues, quoteSymbol } from '@feed/core';
+import type { Bar, TradingEffect, TradingStatus } from '@feed/core';
+import { MAX_SYMBOL_LENGTH, MINUTE_MS, barFromValues, makeTradingStatus, quoteSymbol } from '@feed/core';
 
 /** How the stream's frames are encoded: JSON text, or msgpack (`Content-Type: application/msgpack`). */
 export type StreamEncoding = 'json' | 'msgpack';
@@ -14,6 +14,7 @@ export type StreamMessage =
   | { readonly kind: 'error'; readonly code: number; readonly msg: string }
   | { readonly kind: 'subscription'; readonly subscription: Subscription }
   | { readonly kind: 'bar'; readonly type: BarMessageType; readonly bar: Bar }
+  | { readonly kind: 'status'; readonly status: TradingStatus }
   | { readonly kind: 'other'; readonly type: string }
   | { readonly kind: 'malformed'; readonly reason: string; readonly index: number };
 
@@ -22,6 +23,8 @@ export interface Subscription {
   readonly bars: readonly string[];
   readonly updatedBars: readonly string[];
   readonly dailyBars: readonly string[];
+  readonly statuses: readonly string[];
+  readonly lulds: readonly string[];
 }
 
 const DAY_MS = 86_400_000;
@@ -155,6 +158,53 @@ export function barOf(m: Record<string, unknown>, receivedAt: number, intervalMs
 }
 
 /**
+ * What an Alpaca status code means for trading (the codes of its "Trading Status" documentation):
+ * CTA (tapes A, B) `2` Trading Halt and UTP (tapes C, O) `H` Trading Halt and `P` Volatility Trading
+ * Pause halt; CTA `3` Resume and UTP `T` Trading Resumption resume; everything else (`Q` quotation
+ * resumption, imbalances, `E` short-sale restriction, `F` LULD) leaves trading as it was.
+ */
+export function alpacaStatusEffect(code: string): TradingEffect {
+  if (code === 'H' || code === 'P' || code === '2') return 'halt';
+  if (code === 'T' || code === '3') return 'resume';
+  return 'none';
+}
+
+function text(v: unknown): string {
+  return typeof v === 'string' ? v.slice(0, 200) : '';
+}
+
+/**
+ * The trading status of a status (`T` of `s`: `sc`, `sm`, `rc`, `rm`, `z`, `t`) or LULD (`T` of
+ * `l`: `u` limit up, `d` limit down, `i` indicator, `z`, `t`) message, or why it is malformed.
+ */
+export function statusOf(m: Record<string, unknown>, receivedAt: number): TradingStatus | string {
+  const symbol = m.S;
+  if (typeof symbol !== 'string' || symbol.length === 0) return `${m.T === 'l' ? 'LULD' : 'status'} message without a symbol (S)`;
+  const name = symbol.length <= MAX_SYMBOL_LENGTH ? symbol : quoteSymbol(symbol);
+  const at = timeOf(m.t);
+  if (!Number.isFinite(at)) return `${name}: status time t=${cut(JSON.stringify(m.t) ?? 'missing')} is not an RFC 3339 time`;
+  if (m.T === 'l') {
+    const up = num(m.u);
+    const down = num(m.d);
+    if (!(up > 0) || !(down > 0)) return `${name}: LULD bands u=${cut(JSON.stringify(m.u) ?? 'missing')} d=${cut(JSON.stringify(m.d) ?? 'missing')} are not prices > 0`;
+    return makeTradingStatus({ symbol, at, kind: 'luld', effect: 'none', code: text(m.i), limitUp: up, limitDown: down, tape: text(m.z), receivedAt });
+  }
+  if (typeof m.sc !== 'string' || m.sc.length === 0) return `${name}: status message without a status code (sc)`;
+  return makeTradingStatus({
+    symbol,
+    at,
+    kind: 'status',
+    effect: alpacaStatusEffect(m.sc),
+    code: text(m.sc),
+    message: text(m.sm),
+    reasonCode: text(m.rc),
+    reasonMessage: text(m.rm),
+    tape: text(m.z),
+    receivedAt,
+  });
+}
+
+/**
  * Turns one decoded message object into a `StreamMessage`. A bar with a missing or non-numeric field
  * or a bad time is `malformed` (with the reason), never thrown.
  */
@@ -168,6 +218,10 @@ export function toMessage(raw: unknown, index: number, receivedAt: number): Stre
     const bar = barOf(m, receivedAt, T === 'd' ? DAY_MS : MINUTE_MS);
     return typeof bar === 'string' ? { kind: 'malformed', reason: bar, index } : { kind: 'bar', type: T, bar };
   }
+  if (T === 's' || T === 'l') {
+    const status = statusOf(m, receivedAt);
+    return typeof status === 'string' ? { kind: 'malformed', reason: status, index } : { kind: 'status', status };
+  }
   if (T === 'success') return { kind: 'success', msg: typeof m.msg === 'string' ? m.msg : '' };
   if (T === 'error') {
     return { kind: 'error', code: typeof m.code === 'number' ? m.code : 0, msg: typeof m.msg === 'string' ? m.msg : '' };
@@ -175,7 +229,7 @@ export function toMessage(raw: unknown, index: number, receivedAt: number): Stre
   if (T === 'subscription') {
     return {
       kind: 'subscription',
-      subscription: { bars: strings(m.bars), updatedBars: strings(m.updatedBars), dailyBars: strings(m.dailyBars) },
+      subscription: { bars: strings(m.bars), updatedBars: strings(m.updatedBars), dailyBars: strings(m.dailyBars), statuses: strings(m.statuses), lulds: strings(m.lulds) },
     };
   }
   if (typeof T === 'string') return { kind: 'other', type: T };

@@ -4,7 +4,7 @@ import { MAX_FRAME_BYTES } from '@feed/live';
 import { AlpacaHandshake, encodeFrames, otherEncoding } from './protocol.js';
 import type { StreamMessage } from './messages.js';
 
-const subscription = { bars: ['TQQQ'], updatedBars: [], dailyBars: [] };
+const subscription = { bars: ['TQQQ'], updatedBars: [], dailyBars: [], statuses: [], lulds: [] };
 function handshake(auth: 'message' | 'headers', symbols: readonly string[] = ['TQQQ']): AlpacaHandshake {
   return new AlpacaHandshake({
     auth,

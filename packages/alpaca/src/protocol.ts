@@ -74,6 +74,7 @@ export class AlpacaHandshake {
         return [{ kind: 'error', error: new AlpacaError({ alpacaCode: m.code, message: text }), duringHandshake: this.#phase !== 'ready' }];
       }
       case 'bar':
+      case 'status':
       case 'other':
       case 'malformed':
         return [];

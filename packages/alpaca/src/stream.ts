@@ -153,6 +153,8 @@ export class AlpacaMultiSymbolFeed extends AbstractLiveFeed<AlpacaFeedEvent> {
       if (m.kind === 'bar') {
         session.lastDataAt = receivedAt;
         this.#onBar(m.type, m.bar);
+      } else if (m.kind === 'status') {
+        this.acceptStatus(m.status);
       } else if (m.kind === 'other') {
         this.unknownMessage();
       } else if (m.kind === 'malformed') {

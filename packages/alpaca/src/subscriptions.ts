@@ -12,7 +12,7 @@ interface Waiter {
  * calls of `subscribe()` and `unsubscribe()` waiting for the server's reply, in order.
  */
 export class Subscriptions {
-  #confirmed: Subscription = { bars: [], updatedBars: [], dailyBars: [] };
+  #confirmed: Subscription = { bars: [], updatedBars: [], dailyBars: [], statuses: [], lulds: [] };
   #waiters: Waiter[] = [];
 
   constructor(private readonly channels: Required<Channels>) {}
@@ -34,6 +34,8 @@ export class Subscriptions {
     if (this.channels.bars) m.bars = symbols;
     if (this.channels.updatedBars) m.updatedBars = symbols;
     if (this.channels.dailyBars) m.dailyBars = symbols;
+    if (this.channels.statuses) m.statuses = symbols;
+    if (this.channels.lulds) m.lulds = symbols;
     return m;
   }
 

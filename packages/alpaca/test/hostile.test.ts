@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { WebSocket } from 'ws';
-import type { Bar } from '@feed/core';
+import type { Bar, TradingStatus } from '@feed/core';
 import { ConnectionError, FeedError, HttpError, ManualClock, findSecretPieces } from '@feed/core';
 import type { TestHttpHandler, TestHttpServer, TestWsServer } from '@feed/live/testing';
 import { TextLog, sendJson, startHttpServer, startWsServer } from '@feed/live/testing';
@@ -272,6 +272,50 @@ describe('hostile streams (AlpacaMultiSymbolFeed)', () => {
     // A 10 000-character symbol does not make a 10 000-character message.
     expect(Math.max(...got.errors.map((e) => e.message.length))).toBeLessThan(300);
     expect(Object.prototype).not.toHaveProperty('o');
+    await feed.disconnect();
+  });
+
+  it('trading statuses and LULD bands as the documentation shows them, and broken ones: decoded, or counted and typed; the good ones go on', async () => {
+    const ws = await stream();
+    const { feed, got } = feedOn(ws, undefined, { symbols: ['TQQQ', 'SQQQ'], channels: { statuses: true, lulds: true } });
+    const statuses: TradingStatus[] = [];
+    feed.on('tradingStatus', (e) => statuses.push(e.status));
+    await feed.connect();
+    await feed.start();
+    const t = '2025-10-16T14:15:03.123456789Z';
+    ws.send(
+      JSON.stringify([
+        { T: 's', S: 'TQQQ', sc: 'H', sm: 'Trading Halt', rc: 'LUDP', rm: 'Volatility Trading Pause', t, z: 'C' },
+        { T: 'l', S: 'TQQQ', u: 52.5, d: 47.5, i: 'B', t, z: 'C' },
+        { T: 's', S: 'SQQQ', sc: '2', sm: 'Trading Halt', rc: 'M', rm: 'Limit Up-Limit Down (LULD) Trading Pause', t, z: 'B' },
+        { T: 's', S: 'TQQQ', sc: 'Q', sm: 'Quotation Resumption', rc: '', rm: '', t, z: 'C' },
+        { T: 's', S: 'TQQQ', sc: 'T', sm: 'Trading Resumption', rc: '', rm: '', t, z: 'C' },
+        { T: 's', S: 'TQQQ', sm: 'no code', t }, // no sc
+        { T: 's', S: 'TQQQ', sc: 'H', t: 'yesterday' }, // bad time
+        { T: 'l', S: 'TQQQ', u: 'high', d: 47.5, t }, // bad band
+        { T: 's', sc: 'H', t }, // no symbol
+        { T: 's', S: 'NVDA', sc: 'H', sm: 'Trading Halt', t }, // not subscribed
+        { T: 's', S: 'SQQQ', sc: '3', sm: 'Resume', t, z: 'B', rm: 'x'.repeat(10_000) },
+      ]),
+    );
+    await until(() => expect(statuses).toHaveLength(6));
+    expect(statuses.map((x) => [x.symbol, x.kind, x.code, x.effect])).toEqual([
+      ['TQQQ', 'status', 'H', 'halt'],
+      ['TQQQ', 'luld', 'B', 'none'],
+      ['SQQQ', 'status', '2', 'halt'],
+      ['TQQQ', 'status', 'Q', 'none'],
+      ['TQQQ', 'status', 'T', 'resume'],
+      ['SQQQ', 'status', '3', 'resume'],
+    ]);
+    expect(statuses[0]).toMatchObject({ at: Date.parse('2025-10-16T14:15:03.123Z'), reasonCode: 'LUDP', reasonMessage: 'Volatility Trading Pause', tape: 'C' });
+    expect(statuses[1]).toMatchObject({ limitUp: 52.5, limitDown: 47.5 });
+    // A 10 000-character field is cut: a status never carries unbounded text.
+    expect((statuses[5] as TradingStatus).reasonMessage.length).toBeLessThanOrEqual(200);
+    const s = feed.stats();
+    expect(s.tradingStatuses).toBe(6);
+    expect(s.malformed).toBe(4);
+    expect(s.statusesDropped).toBe(1);
+    expect(got.errors.map((e) => e.code).sort()).toEqual(['protocol', 'protocol', 'protocol', 'protocol', 'unknown_symbol']);
     await feed.disconnect();
   });
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FeedError } from '@feed/core';
+import type { TradingStatus } from '@feed/core';
+import { FeedError, makeTradingStatus } from '@feed/core';
 import { FakeAlpacaServer } from '../src/testing.js';
 import type { StreamEncoding } from '../src/index.js';
 import { defaultWebSocketFactory } from '@feed/live';
@@ -42,6 +43,42 @@ describe.each<[StreamEncoding, 'message' | 'headers']>([
     await server.waitFor((st) => st.open === 0);
     expect(server.stats.cleanCloses).toBe(1);
     expect(feed.resources()).toEqual({ timers: 0, socketListeners: 0, sockets: 0 });
+  });
+});
+
+describe('trading statuses (channels statuses and lulds)', () => {
+  it('subscribes the channels, delivers each status of a subscribed symbol as a tradingStatus event, json and msgpack', async () => {
+    for (const encoding of ['json', 'msgpack'] as const) {
+      const feed = feedOn(server, { encoding, channels: { statuses: true, lulds: true } });
+      const got: TradingStatus[] = [];
+      feed.on('tradingStatus', (e) => got.push(e.status));
+      await feed.connect();
+      expect(feed.subscription.statuses).toEqual(['TQQQ', 'SQQQ']);
+      expect(feed.subscription.lulds).toEqual(['TQQQ', 'SQQQ']);
+      await feed.start();
+      const sent = [
+        makeTradingStatus({ symbol: 'TQQQ', at: OPEN + 30_500, kind: 'status', effect: 'halt', code: 'H', message: 'Trading Halt', reasonCode: 'LUDP', reasonMessage: 'Volatility Trading Pause', tape: 'C', receivedAt: 0 }),
+        makeTradingStatus({ symbol: 'SQQQ', at: OPEN + 40_000, kind: 'luld', effect: 'none', code: 'A', limitUp: 21, limitDown: 19, tape: 'C', receivedAt: 0 }),
+        makeTradingStatus({ symbol: 'TQQQ', at: OPEN + 330_500, kind: 'status', effect: 'resume', code: 'T', message: 'Trading Resumption', tape: 'C', receivedAt: 0 }),
+      ];
+      expect(server.publishStatus(sent)).toBe(3);
+      await until(() => expect(got).toHaveLength(3));
+      expect(got.map(({ receivedAt: _, ...rest }) => rest)).toEqual(sent.map(({ receivedAt: _, ...rest }) => rest));
+      expect(feed.stats().tradingStatuses).toBe(3);
+      await feed.disconnect();
+    }
+  });
+
+  it('without the channels nothing is subscribed and nothing arrives', async () => {
+    const feed = feedOn(server);
+    const got: TradingStatus[] = [];
+    feed.on('tradingStatus', (e) => got.push(e.status));
+    await feed.connect();
+    await feed.start();
+    expect(feed.subscription.statuses).toEqual([]);
+    expect(server.publishStatus([makeTradingStatus({ symbol: 'TQQQ', at: OPEN, kind: 'status', effect: 'halt', code: 'H', receivedAt: 0 })])).toBe(0);
+    await feed.disconnect();
+    expect(got).toEqual([]);
   });
 });
 

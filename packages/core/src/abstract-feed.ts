@@ -170,12 +170,15 @@ export abstract class AbstractBarFeed<X extends TypedEvent = never> {
     return this.indexedSymbols.length;
   }
 
-  /** Counts and emits one bar; `index` is the symbol's `indexOfSymbol` when the caller has it. */
-  protected deliver(bar: Bar, index: number = this.indexOfSymbol(bar.symbol)): void {
+  /**
+   * Counts and emits one bar; `index` is the symbol's `indexOfSymbol` when the caller has it;
+   * `recovered` marks a bar a gap fill brought (the event says so).
+   */
+  protected deliver(bar: Bar, index: number = this.indexOfSymbol(bar.symbol), recovered = false): void {
     this.barsReceived++;
     this.barCounts[index] = (this.barCounts[index] as number) + 1;
     this.lastBarAt = bar.receivedAt;
-    this.emitter.emit({ type: 'bar', bar });
+    this.emitter.emit(recovered ? { type: 'bar', bar, recovered: true } : { type: 'bar', bar });
   }
 
   /** Counts and emits one error. */

@@ -2,6 +2,8 @@ import type { Bar } from './bar.js';
 import type { Clock } from './clock.js';
 import type { FeedError } from './errors.js';
 import type { Listener, TypedEvent, Unsubscribe } from './emitter.js';
+import type { WarmUpEvent } from './history.js';
+import type { TradingStatusEvent } from './trading-status.js';
 
 /**
  * The lifecycle of a feed:
@@ -43,6 +45,8 @@ export interface FeedStats {
 export interface BarEvent {
   readonly type: 'bar';
   readonly bar: Bar;
+  /** Present (true) on a bar a live feed recovered by gap fill (REST) rather than received on its stream. */
+  readonly recovered?: true;
 }
 
 /** A problem a feed reports without stopping (`feed.on('error', ({ error }) => ...)`): a typed `FeedError`. */
@@ -58,8 +62,12 @@ export interface StateEvent {
   readonly to: FeedState;
 }
 
-/** The events every feed emits. Feeds add their own (progress, subscription, ...) by extending the union. */
-export type FeedEvent = BarEvent | ErrorEvent | StateEvent;
+/**
+ * The events every feed may emit: bars, errors and state changes always; trading statuses (halts,
+ * resumptions, price bands) where the source has them; a warm-up's bars when `warmUp()` is called.
+ * Feeds add their own (progress, subscription, ...) by extending the union.
+ */
+export type FeedEvent = BarEvent | ErrorEvent | StateEvent | TradingStatusEvent | WarmUpEvent;
 
 /** Anything that emits bars: what a consumer such as the data manager needs of a feed. */
 export interface BarSource {

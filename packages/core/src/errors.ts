@@ -27,7 +27,9 @@ export type FeedErrorCode =
   /** A bounded loop ran out of its budget (pages, requests, time): what was asked and what came are in the message. */
   | 'limit'
   /** An optional peer dependency a feature needs is not installed (`detail.package` names it). */
-  | 'missing_dependency';
+  | 'missing_dependency'
+  /** A warm-up found fewer bars than asked for some symbols (`detail.short` names them, `detail.counts` says how many). */
+  | 'warmup_short';
 
 const BRAND = Symbol.for('@feed/core/FeedError');
 

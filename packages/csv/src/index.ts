@@ -21,3 +21,7 @@ export { encodeArrow, decodeArrow, readArrowFile, isArrowPath, writeAtomically, 
 export type { BarFileFormat } from './writer.js';
 export { REAL_DATA_HEADER, formatPrice, nyIso, realDataLine, realDataCsv, writeRealDataCsv, writeBarsFile } from './writer.js';
 export { barFilePath, fileInside } from './paths.js';
+export type { StatusesReport } from './statuses.js';
+export { STATUS_COLUMNS, statusFilePath, statusesCsv, writeStatusesCsv, readStatusesCsv, parseStatusesCsv, hasStatusFile } from './statuses.js';
+export type { FileHistoryOptions } from './file-history.js';
+export { FileHistory } from './file-history.js';

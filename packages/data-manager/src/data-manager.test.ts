@@ -234,6 +234,8 @@ describe('getLatestSnapshot(): semantics.md "Snapshot"', () => {
       forwardFilled: null,
       valid: false,
       price: null,
+      halted: false,
+      tradable: false,
     });
     expect(s.missing).toEqual(['SQQQ']);
   });

@@ -1,5 +1,8 @@
-import type { Bar, BarSource, Listener, RejectReason, ResolvedValidationRules, Unsubscribe, ValidationContext } from '@feed/core';
+import type { Bar, BarEvent, BarFeed, BarSource, HistoricalBars, Listener, RejectReason, ResolvedValidationRules, TradingStatus, Unsubscribe, ValidationContext } from '@feed/core';
 import { FeedError, REJECT_REASONS, TypedEmitter, checkBar, isFrozenBar } from '@feed/core';
+import type { CoverageCalendar, CoverageRecord, ReconcileReport, SessionCoverage } from './coverage.js';
+import { CoverageTracker, hasBit } from './coverage.js';
+import { HaltLog } from './halts.js';
 import { HistoryRing, RingStore } from './history-ring.js';
 import type { DataManagerOptions, MarketHours, ResolvedOptions } from './options.js';
 import { resolveOptions } from './options.js';
@@ -15,6 +18,7 @@ import {
   AGE_SUM,
   DUPLICATES,
   FORWARD_FILLED,
+  HALTED_SLICES,
   INVALID_SLICES,
   LATE_BARS,
   LATENCY_COUNT,
@@ -22,10 +26,12 @@ import {
   LATENCY_SUM,
   LATEST_START,
   NUM_FIELDS,
+  RECOVERED,
   REVISIONS,
   SLICES,
   SymbolStats,
   UPDATES,
+  WARMUP_BARS,
 } from './symbol-stats.js';
 import type { DataManagerEvent, QualityStats, Snapshot, SymbolQuality, UpdateResult, UpdateSummary } from './types.js';
 
@@ -80,6 +86,13 @@ export class MultiSymbolDataManager {
   private memoAsOf = Number.NaN;
   private memoFill = 0;
   private readonly offTick: Unsubscribe;
+  /** Per symbol, its trading statuses' halts and resumptions (undefined until its first status). */
+  private readonly halts: (HaltLog | undefined)[] = [];
+  /** How many symbols have had a status: 0 keeps snapshots free of any halt work. */
+  private haltSymbols = 0;
+  private unknownStatuses = 0;
+  /** Which minutes of each session had a bar (undefined: the calendar has no sessions). */
+  private readonly coverageTracker: CoverageTracker | undefined;
 
   constructor(options: DataManagerOptions) {
     this.options = resolveOptions(options);
@@ -120,6 +133,10 @@ export class MultiSymbolDataManager {
       });
     });
     this.offTick = o.clock.onTick((now) => this.schedule.close(now));
+    const sessions = o.calendar as Partial<CoverageCalendar>;
+    if (typeof sessions.sessionAt === 'function' && o.coverageSessions > 0) {
+      this.coverageTracker = new CoverageTracker(sessions as CoverageCalendar, o.symbols.length, o.intervalMs, o.coverageSessions);
+    }
   }
 
   /** The tracked symbols, in order. */
@@ -127,7 +144,11 @@ export class MultiSymbolDataManager {
     return this.options.symbols;
   }
 
-  /** Subscribes to slices (`'slice'`), rejected bars (`'rejected'`), revisions (`'revision'`) or listener errors (`'error'`). */
+  /**
+   * Subscribes to slices (`'slice'`), rejected bars (`'rejected'`), revisions (`'revision'`), halts
+   * and resumptions (`'halt'`), every trading status (`'tradingStatus'`), warm-ups (`'warmup'`) or
+   * listener errors (`'error'`).
+   */
   on<T extends DataManagerEvent['type']>(type: T, listener: Listener<Extract<DataManagerEvent, { type: T }>>): Unsubscribe {
     const off = this.emitter.on(type, listener);
     if (type !== 'slice') return off;
@@ -144,12 +165,120 @@ export class MultiSymbolDataManager {
 
   /**
    * Feeds every bar of `feed` into the manager. Returns the detach function. Switching a program
-   * between replay and live changes only the line that builds the feed.
+   * between replay and live changes only the line that builds the feed. A `BarFeed` (every feed of
+   * these packages) also hands over its trading statuses (`updateStatus`), its warm-up
+   * (`warmUp`), and which bars a gap fill recovered (counted in `recoveredBars` and `coverage()`).
    */
-  attach(feed: BarSource): Unsubscribe {
-    return feed.on('bar', (e) => {
-      this.update(e.bar);
+  attach(feed: BarSource | BarFeed): Unsubscribe {
+    const offBar = feed.on('bar', (e: BarEvent) => {
+      if (e.recovered === true) this.updateRecovered(e.bar);
+      else this.update(e.bar);
     });
+    if (!isFeed(feed)) return offBar;
+    const offStatus = feed.on('tradingStatus', (e) => this.updateStatus(e.status));
+    const offWarmUp = feed.on('warmup', (e) => {
+      this.warmUp(e.bars);
+    });
+    return () => {
+      offBar();
+      offStatus();
+      offWarmUp();
+    };
+  }
+
+  /** Applies a bar a gap fill recovered (REST, not the stream): as `update`, and counted as recovered. */
+  updateRecovered(bar: Bar): UpdateResult {
+    const r = this.update(bar);
+    if (r === ACCEPTED) {
+      const i = this.index.get(bar.symbol) as number;
+      const k = i * NUM_FIELDS + RECOVERED;
+      this.num[k] = (this.num[k] as number) + 1;
+      this.coverageTracker?.mark(i, bar.start, true);
+    }
+    return r;
+  }
+
+  /**
+   * Loads history before the live bars (a feed's `warmUp()` hands its bars here through `attach`):
+   * each bar is checked as `update` checks it, except for its age (a warm-up reaches back weeks), and
+   * stored in the history rings in order; no slice is emitted for it. Bars no newer than a symbol's
+   * latest are duplicates, revisions or out of order, as for `update`. Counted in `warmUpBars`; a
+   * `warmup` event follows (N-minute aggregators build their bars of the range from it).
+   */
+  warmUp(bars: Iterable<Bar>): UpdateSummary {
+    const summary: UpdateSummary = { accepted: 0, duplicates: 0, revisions: 0, rejected: 0 };
+    const counts: Record<string, number> = {};
+    let from = Number.POSITIVE_INFINITY;
+    let to = Number.NEGATIVE_INFINITY;
+    const ctx = { now: 0 };
+    for (const bar of bars) {
+      const i = typeof bar === 'object' && bar !== null ? this.index.get(bar.symbol) : undefined;
+      if (i === undefined) {
+        summary.rejected++;
+        continue;
+      }
+      // Its age is not judged: the bar is taken as of its own end.
+      ctx.now = bar.end;
+      const rejection = checkBar(bar, this.rules, ctx);
+      if (rejection !== undefined) {
+        this.reject(i, bar, rejection.reason);
+        summary.rejected++;
+        continue;
+      }
+      const k = i * NUM_FIELDS;
+      const ring = this.rings[i] as HistoryRing;
+      if (bar.start <= (this.num[k + LATEST_START] as number)) {
+        const r = this.updateExisting(i, ring, bar);
+        if (r === DUPLICATE) summary.duplicates++;
+        else if (r === REVISION) summary.revisions++;
+        else summary.rejected++;
+        continue;
+      }
+      ring.push(bar);
+      this.latest[i] = isFrozenBar(bar) ? bar : undefined;
+      this.num[k + LATEST_START] = bar.start;
+      this.num[k + WARMUP_BARS] = (this.num[k + WARMUP_BARS] as number) + 1;
+      this.coverageTracker?.mark(i, bar.start, true);
+      summary.accepted++;
+      counts[bar.symbol] = (counts[bar.symbol] ?? 0) + 1;
+      if (bar.start < from) from = bar.start;
+      if (bar.start > to) to = bar.start;
+    }
+    if (summary.accepted > 0 && this.emitter.listenerCount('warmup') > 0) this.emitter.emit({ type: 'warmup', from, to, counts });
+    return summary;
+  }
+
+  /**
+   * Files a trading status (a halt, a pause, a resumption, an LULD band) of a tracked symbol by its
+   * own time `at`: a snapshot at any `asOf` marks the symbol halted while a halt is in force. Emits
+   * `tradingStatus`, and `halt` when it changes the symbol's halted state. A status for an untracked
+   * symbol is counted (`stats().unknownStatuses`) and dropped.
+   */
+  updateStatus(status: TradingStatus): void {
+    const i = this.index.get(status.symbol);
+    if (i === undefined) {
+      this.unknownStatuses++;
+      return;
+    }
+    let log = this.halts[i];
+    if (log === undefined) {
+      log = new HaltLog();
+      this.halts[i] = log;
+      this.haltSymbols++;
+    }
+    const changed = log.add(status);
+    if (this.emitter.listenerCount('tradingStatus') > 0) this.emitter.emit({ type: 'tradingStatus', status });
+    if (changed && this.emitter.listenerCount('halt') > 0) this.emitter.emit({ type: 'halt', symbol: status.symbol, halted: status.effect === 'halt', status });
+  }
+
+  /** The newest trading status of `symbol` (a halt, a resumption, a band), or `undefined`. */
+  tradingStatus(symbol: string): TradingStatus | undefined {
+    return this.halts[this.indexOf(symbol)]?.last;
+  }
+
+  /** Whether a halt of `symbol` is in force at `at` (default: the clock's now). */
+  isHalted(symbol: string, at: number = this.options.clock.now()): boolean {
+    return this.halts[this.indexOf(symbol)]?.haltedAt(at) ?? false;
   }
 
   /** Stops listening to the clock. The manager still answers reads. */
@@ -198,6 +327,7 @@ export class MultiSymbolDataManager {
     num[k + LATENCY_COUNT] = (num[k + LATENCY_COUNT] as number) + 1;
     if (latency > (num[k + LATENCY_MAX] as number)) num[k + LATENCY_MAX] = latency;
 
+    this.coverageTracker?.mark(i, bar.start, false);
     if (bar.end <= this.schedule.lastEmitted) num[k + LATE_BARS] = (num[k + LATE_BARS] as number) + 1;
     else this.schedule.count(bar.end);
     // The bar's own boundary waits for the other symbols' bars of the same minute even when its grace
@@ -267,16 +397,19 @@ export class MultiSymbolDataManager {
       const ring = this.rings[i] as HistoryRing;
       const k = i * NUM_FIELDS;
       num[k + SLICES] = (num[k + SLICES] as number) + 1;
+      // A halt is not missing data: its slices are counted as halted, not as filled or invalid.
+      const halted = this.haltSymbols > 0 && (this.halts[i]?.haltedAt(end) ?? false);
+      if (halted) num[k + HALTED_SLICES] = (num[k + HALTED_SLICES] as number) + 1;
       const j = ring.lastEndingBy(end);
       if (j < 0) {
-        num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
+        if (!halted) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
         continue;
       }
       const barEnd = ring.barStart(j) + interval;
       const ageMs = end - barEnd;
       const fill = barEnd === end ? 0 : this.fillCount(barEnd, end);
-      if (fill > 0 && fill <= maxFills) num[k + FORWARD_FILLED] = (num[k + FORWARD_FILLED] as number) + 1;
-      if (!(fill <= maxFills && ageMs <= maxAge)) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
+      if (!halted && fill > 0 && fill <= maxFills) num[k + FORWARD_FILLED] = (num[k + FORWARD_FILLED] as number) + 1;
+      if (!halted && !(fill <= maxFills && ageMs <= maxAge)) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
       num[k + AGE_SUM] = (num[k + AGE_SUM] as number) + ageMs;
       num[k + AGE_COUNT] = (num[k + AGE_COUNT] as number) + 1;
     }
@@ -312,8 +445,16 @@ export class MultiSymbolDataManager {
     let fresh = 0;
     let ageSum = 0;
     let ageCount = 0;
+    // Halt flags only when some symbol has had a trading status (most programs: none, no work).
+    const haltedFlags = this.haltSymbols > 0 ? new Uint8Array(n) : null;
     for (let i = 0; i < n; i++) {
       const c = i & (PAGE_SIZE - 1);
+      let halted = false;
+      if (haltedFlags !== null && this.halts[i]?.haltedAt(asOf) === true) {
+        haltedFlags[i] = 1;
+        halted = true;
+        if (count) num[i * NUM_FIELDS + HALTED_SLICES] = (num[i * NUM_FIELDS + HALTED_SLICES] as number) + 1;
+      }
       if (c === 0 && i > 0) {
         cells = (pages as Page[])[i >> PAGE_BITS] as Page;
         half = cells.length >> 1;
@@ -323,7 +464,7 @@ export class MultiSymbolDataManager {
       if (count) num[k + SLICES] = (num[k + SLICES] as number) + 1;
       const j = ring.lastEndingBy(asOf);
       if (j < 0) {
-        if (count) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
+        if (count && !halted) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
         cells[c] = null;
         cells[half + c] = 0;
         continue;
@@ -334,8 +475,8 @@ export class MultiSymbolDataManager {
       const filled = fill > 0 && fill <= maxFills;
       const valid = fill <= maxFills && ageMs <= maxAge;
       if (count) {
-        if (filled) num[k + FORWARD_FILLED] = (num[k + FORWARD_FILLED] as number) + 1;
-        if (!valid) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
+        if (filled && !halted) num[k + FORWARD_FILLED] = (num[k + FORWARD_FILLED] as number) + 1;
+        if (!valid && !halted) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
         num[k + AGE_SUM] = (num[k + AGE_SUM] as number) + ageMs;
         num[k + AGE_COUNT] = (num[k + AGE_COUNT] as number) + 1;
       }
@@ -357,7 +498,7 @@ export class MultiSymbolDataManager {
     s.complete = validCount === n && forwardFilled === 0;
     s.avgAgeMs = ageCount === 0 ? null : ageSum / ageCount;
     s.usable = fresh * 2 >= n;
-    return new SnapshotView(this.layout, asOf, pages, s);
+    return new SnapshotView(this.layout, asOf, pages, s, haltedFlags);
   }
 
   /** Symbol `i`'s newest stored bar as a frozen object (its ring is not empty). */
@@ -437,7 +578,106 @@ export class MultiSymbolDataManager {
       bySymbol,
       unknownSymbols: Object.fromEntries(this.unknown),
       slicesEmitted: this.slicesEmitted,
+      unknownStatuses: this.unknownStatuses,
     };
+  }
+
+  /**
+   * Per symbol, the coverage of each kept session (`coverageSessions`, default 10), oldest first:
+   * every regular-hours minute counted once as with a bar (and of those, recovered from history),
+   * forward-filled, halted, or never seen; and, once `reconcile()` ran for the session, the minutes
+   * REST had that the manager never received. Sessions in which no symbol had a bar are not listed.
+   */
+  coverage(): Readonly<Record<string, readonly SessionCoverage[]>> {
+    const out: Record<string, SessionCoverage[]> = {};
+    const syms = this.options.symbols;
+    for (let i = 0; i < syms.length; i++) out[syms[i] as string] = [];
+    const t = this.coverageTracker;
+    if (t === undefined) return out;
+    for (const rec of t.records) for (let i = 0; i < syms.length; i++) (out[syms[i] as string] as SessionCoverage[]).push(this.sessionCoverage(rec, i));
+    return out;
+  }
+
+  private sessionCoverage(rec: CoverageRecord, i: number): SessionCoverage {
+    const o = this.options;
+    const interval = o.intervalMs;
+    const open = rec.session.open;
+    const ring = this.rings[i] as HistoryRing;
+    const log = this.halts[i];
+    // The end of the symbol's last bar before the session: forward fill carries it into the open.
+    const j = ring.lastEndingBy(open);
+    let lastEnd: number | undefined = j < 0 ? undefined : ring.barStart(j) + interval;
+    let withBar = 0;
+    let recovered = 0;
+    let forwardFilled = 0;
+    let halted = 0;
+    let neverSeen = 0;
+    for (let m = 0; m < rec.minutes; m++) {
+      const end = open + (m + 1) * interval;
+      if (hasBit(rec.bars, rec.words, i, m)) {
+        withBar++;
+        if (rec.recovered !== null && hasBit(rec.recovered, rec.words, i, m)) recovered++;
+        lastEnd = end;
+        continue;
+      }
+      if (log?.haltedAt(end) === true) {
+        halted++;
+        continue;
+      }
+      if (lastEnd === undefined) {
+        neverSeen++;
+        continue;
+      }
+      const fill = lastEnd >= open ? (end - lastEnd) / interval : Math.floor(o.calendar.openMsBetween(lastEnd, end) / interval);
+      if (fill > 0 && fill <= o.maxForwardFills) forwardFilled++;
+      else neverSeen++;
+    }
+    const missed = rec.missed === null ? null : (rec.missed.get(i)?.length ?? 0);
+    return { date: rec.session.date, minutes: rec.minutes, withBar, recovered, forwardFilled, halted, neverSeen, missedByStream: missed };
+  }
+
+  /**
+   * End-of-day reconciliation (opt-in): asks `history` (a provider's REST client) for the regular-hours
+   * bars of the session at `at` (default: the last session that began before the clock) and reports
+   * every minute it has that the manager never received. The report is kept in `coverage()` too
+   * (`missedByStream`). Nothing is added to the history: what the stream missed stays visible.
+   */
+  async reconcile(history: HistoricalBars, options: { at?: number; signal?: AbortSignal } = {}): Promise<ReconcileReport> {
+    const t = this.coverageTracker;
+    if (t === undefined) throw new FeedError({ code: 'invalid_config', message: 'reconcile() needs a calendar with sessions (the default nyse); this manager counts no coverage' });
+    const at = options.at ?? this.options.clock.now() - 1;
+    const cal = this.options.calendar as unknown as CoverageCalendar & { previousSession?(t: number): { open: number } };
+    const session = cal.sessionAt(at) ?? (typeof cal.previousSession === 'function' ? cal.sessionAt(cal.previousSession(at).open) : undefined);
+    if (session === undefined) throw new FeedError({ code: 'invalid_config', message: `no session at or before ${new Date(at).toISOString()} to reconcile` });
+    const rec = t.recordAt(session.open);
+    const interval = this.options.intervalMs;
+    const fetched = await history.barsBySymbol({
+      symbols: this.options.symbols,
+      start: session.open,
+      end: session.close - interval,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    const missed: Record<string, number[]> = {};
+    const byIndex = new Map<number, number[]>();
+    let restBars = 0;
+    let missedTotal = 0;
+    for (const [symbol, list] of fetched) {
+      const i = this.index.get(symbol);
+      if (i === undefined) continue;
+      const out: number[] = [];
+      for (const b of list) {
+        if (b.start < session.open || b.start >= session.close) continue;
+        restBars++;
+        const m = Math.round((b.start - session.open) / interval);
+        if (rec === undefined || !hasBit(rec.bars, rec.words, i, m)) out.push(b.start);
+      }
+      out.sort((a, b) => a - b);
+      byIndex.set(i, out);
+      if (out.length > 0) missed[symbol] = out;
+      missedTotal += out.length;
+    }
+    if (rec !== undefined) rec.missed = byIndex;
+    return { date: session.date, missed, restBars, missedTotal };
   }
 
   /** Zeroes every counter; the data (history, latest bars, pending slices) is kept. */
@@ -447,5 +687,12 @@ export class MultiSymbolDataManager {
     this.unknownTotal = 0;
     this.invalidInputs = 0;
     this.slicesEmitted = 0;
+    this.unknownStatuses = 0;
   }
+}
+
+/** A whole feed (not a bare `BarSource`): it may emit trading statuses and a warm-up too. */
+function isFeed(source: BarSource | BarFeed): source is BarFeed {
+  const f = source as Partial<BarFeed>;
+  return typeof f.connect === 'function' && typeof f.start === 'function' && typeof f.stats === 'function';
 }

@@ -27,4 +27,8 @@ export type {
   RevisionEvent,
   ListenerErrorEvent,
   DataManagerEvent,
+  HaltEvent,
+  ManagerTradingStatusEvent,
+  ManagerWarmUpEvent,
 } from './types.js';
+export type { SessionCoverage, ReconcileReport, CoverageCalendar } from './coverage.js';

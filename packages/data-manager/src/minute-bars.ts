@@ -19,8 +19,10 @@ export interface MinutesBar extends Pick<Bar, 'symbol' | 'start' | 'end' | 'open
   readonly minutes: number;
   /** Minutes that had no bar and were forward-filled (counted, priced at the previous close, volume 0). */
   readonly filledMinutes: number;
-  /** Minutes with neither a bar nor a forward fill (the symbol was stale or never seen). */
+  /** Minutes with neither a bar nor a forward fill (the symbol was stale or never seen), a halt aside. */
   readonly missingMinutes: number;
+  /** Minutes without a bar while a trading halt or pause was in force (counted here, not as filled or missing). */
+  readonly haltedMinutes: number;
   /**
    * Shorter than N minutes: the session closed first (a 13:00 close, or N does not divide the
    * session), or it is the closing-auction minute's own bar (a bar starting at the close).
@@ -28,6 +30,11 @@ export interface MinutesBar extends Pick<Bar, 'symbol' | 'start' | 'end' | 'open
   readonly partial: boolean;
   /** A re-emission: a one-minute bar in it was revised after it was first emitted. */
   readonly revised: boolean;
+  /**
+   * Built from a warm-up's minutes (`dm.warmUp`, a feed's `warmUp()`), emitted when the warm-up was
+   * loaded, before any live bar: for indicators to start warm. Only buckets complete at the seam.
+   */
+  readonly warmUp: boolean;
 }
 
 /** `aggregator.on('bar', ({ bar }) => ...)`: an N-minute bar is final (or revised). */
@@ -50,6 +57,7 @@ interface Bucket {
   partial: boolean;
   filled: number;
   missing: number;
+  halted: number;
   emitted: boolean;
 }
 
@@ -89,6 +97,7 @@ export class MinuteBarAggregator {
     this.#off = [
       dm.on('slice', ({ slice }) => this.#onSlice(slice)),
       dm.on('revision', ({ bar }) => this.#onRevision(bar)),
+      dm.on('warmup', ({ from, to }) => this.#onWarmUp(from, to)),
       // A bucket whose last minutes have no bar for any symbol (no slice) closes as a slice would:
       // when the clock passes its end plus the grace.
       dm.options.clock.onTick((now) => {
@@ -120,10 +129,10 @@ export class MinuteBarAggregator {
   #bucketOf(start: number): Bucket | undefined {
     const session = this.#calendar.sessionOfBar(start);
     if (session === undefined) return undefined;
-    if (start >= session.close) return { start, end: start + this.#intervalMs, partial: true, filled: 0, missing: 0, emitted: false };
+    if (start >= session.close) return { start, end: start + this.#intervalMs, partial: true, filled: 0, missing: 0, halted: 0, emitted: false };
     const b = session.open + Math.floor((start - session.open) / this.#spanMs) * this.#spanMs;
     const end = Math.min(b + this.#spanMs, session.close);
-    return { start: b, end, partial: end - b < this.#spanMs, filled: 0, missing: 0, emitted: false };
+    return { start: b, end, partial: end - b < this.#spanMs, filled: 0, missing: 0, halted: 0, emitted: false };
   }
 
   #onSlice(slice: Snapshot): void {
@@ -156,26 +165,53 @@ export class MinuteBarAggregator {
     if (b !== undefined) this.#emit(bar.symbol, b, true);
   }
 
-  #emit(symbol: string, b: Bucket, revised: boolean): void {
+  /**
+   * A warm-up was loaded (minutes `from`..`to`): the buckets its minutes fall in that are complete at
+   * the seam (end <= `to` + one interval) are emitted now, `warmUp: true`, in time order; the bucket
+   * the seam cuts is left open for the live minutes that complete it.
+   */
+  #onWarmUp(from: number, to: number): void {
+    const seam = to + this.#intervalMs;
+    const out: { symbol: string; order: number; bucket: Bucket }[] = [];
+    const symbols = this.#dm.symbols;
+    for (let order = 0; order < symbols.length; order++) {
+      const symbol = symbols[order] as string;
+      let last: Bucket | undefined;
+      for (const bar of this.#dm.barsBetween(symbol, from, seam)) {
+        if (last !== undefined && bar.start < last.end) continue;
+        const b = this.#bucketOf(bar.start);
+        if (b === undefined || b.end > seam) continue;
+        last = b;
+        out.push({ symbol, order, bucket: b });
+      }
+    }
+    out.sort((a, b) => a.bucket.start - b.bucket.start || a.order - b.order);
+    for (const x of out) this.#emit(x.symbol, x.bucket, false, true);
+  }
+
+  #emit(symbol: string, b: Bucket, revised: boolean, warmUp = false): void {
     const bars = this.#dm.barsBetween(symbol, b.start, b.end);
     // The minutes without a bar: forward-filled or not, as a snapshot at each minute's end says
     // (a minute with no bar for any symbol has no slice, so slices cannot count them).
     b.filled = 0;
     b.missing = 0;
+    b.halted = 0;
     let j = 0;
     for (let m = b.start; m < b.end; m += this.#intervalMs) {
       while (j < bars.length && (bars[j] as Bar).start < m) j++;
       if (j < bars.length && (bars[j] as Bar).start === m) continue;
-      if (this.#dm.getLatestSnapshot(m + this.#intervalMs).symbols[symbol]?.forwardFilled) b.filled++;
+      const entry = this.#dm.getLatestSnapshot(m + this.#intervalMs).entry(symbol);
+      if (entry?.halted === true) b.halted++;
+      else if (entry?.forwardFilled) b.filled++;
       else b.missing++;
     }
     const first = bars[0];
     if (first === undefined) {
-      // No real minute: a bar only when forward fill priced it (the close it carries forward).
+      // No real minute: a bar only when forward fill priced it, or a halt held it (the close carried forward).
       const before = this.#dm.barsBetween(symbol, Number.NEGATIVE_INFINITY, b.start).at(-1);
-      if (b.filled === 0 || before === undefined) return this.#keep(symbol, b);
+      if ((b.filled === 0 && b.halted === 0) || before === undefined) return this.#keep(symbol, b);
       const p = before.close;
-      this.#send({ symbol, start: b.start, end: b.end, open: p, high: p, low: p, close: p, volume: 0, minutes: 0, filledMinutes: b.filled, missingMinutes: b.missing, partial: b.partial, revised });
+      this.#send({ symbol, start: b.start, end: b.end, open: p, high: p, low: p, close: p, volume: 0, minutes: 0, filledMinutes: b.filled, missingMinutes: b.missing, haltedMinutes: b.halted, partial: b.partial, revised, warmUp });
       return this.#keep(symbol, b);
     }
     let high = first.high;
@@ -187,7 +223,7 @@ export class MinuteBarAggregator {
       volume += x.volume;
     }
     const last = bars[bars.length - 1] as Bar;
-    this.#send({ symbol, start: b.start, end: b.end, open: first.open, high, low, close: last.close, volume, minutes: bars.length, filledMinutes: b.filled, missingMinutes: b.missing, partial: b.partial, revised });
+    this.#send({ symbol, start: b.start, end: b.end, open: first.open, high, low, close: last.close, volume, minutes: bars.length, filledMinutes: b.filled, missingMinutes: b.missing, haltedMinutes: b.halted, partial: b.partial, revised, warmUp });
     this.#keep(symbol, b);
   }
 

@@ -78,6 +78,12 @@ export interface DataManagerOptions {
    * @default nyse (the NYSE calendar from `@feed/core`)
    */
   calendar?: MarketHours;
+  /**
+   * Sessions whose per-minute coverage (`coverage()`) is kept, newest first. Coverage needs a
+   * calendar with sessions (`sessionAt`); with `ALWAYS_OPEN` it is off.
+   * @default 10
+   */
+  coverageSessions?: number;
 }
 
 /** The data manager's options with every default filled in (`dm.options`). */
@@ -96,6 +102,7 @@ export interface ResolvedOptions {
   readonly maxBarAgeMs: number;
   readonly usableMaxAgeMs: number;
   readonly calendar: MarketHours;
+  readonly coverageSessions: number;
 }
 
 const nonNegInt = z.number().int('must be an integer').min(0, 'must be >= 0');
@@ -125,6 +132,7 @@ const schema = z.object({
   calendar: z
     .custom<MarketHours>((c) => typeof c === 'object' && c !== null && typeof (c as MarketHours).openMsBetween === 'function', 'must have openMsBetween(from, to)')
     .default(nyse),
+  coverageSessions: z.number().int('must be an integer').min(0, 'must be >= 0').max(1000, 'must be <= 1000').default(10),
 }).refine((r) => r.maxPrice >= r.minPrice, { message: 'must be >= minPrice', path: ['maxPrice'] });
 
 /** Validates options once, at construction; throws a `ConfigError` naming each bad option. */

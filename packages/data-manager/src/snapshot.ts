@@ -39,6 +39,7 @@ interface Built {
   all?: readonly SymbolSnapshot[];
   bySymbol?: Readonly<Record<string, SymbolSnapshot>>;
   missing?: readonly string[];
+  halted?: readonly string[];
 }
 
 /** The summary numbers of a snapshot, computed while capturing. */
@@ -68,10 +69,12 @@ export class SnapshotView implements Snapshot {
   /** The captured cells: one page, or pages (see `CapturePages`). */
   readonly #cells: Page | CapturePages;
   readonly #paged: boolean;
+  /** Per symbol, 1 when halted at `asOf`; null when no symbol has had a trading status. */
+  readonly #halted: Uint8Array | null;
   /** What has been built from the cells, on first read. */
   #built: Built | undefined;
 
-  constructor(layout: SnapshotLayout, asOf: number, cells: Page | CapturePages, summary: SnapshotSummary) {
+  constructor(layout: SnapshotLayout, asOf: number, cells: Page | CapturePages, summary: SnapshotSummary, halted: Uint8Array | null = null) {
     this.asOf = asOf;
     this.forwardFilled = summary.forwardFilled;
     this.validCount = summary.validCount;
@@ -81,6 +84,7 @@ export class SnapshotView implements Snapshot {
     this.#layout = layout;
     this.#cells = cells;
     this.#paged = layout.symbols.length > 1 << PAGE_BITS;
+    this.#halted = halted;
     Object.freeze(this);
   }
 
@@ -145,6 +149,19 @@ export class SnapshotView implements Snapshot {
     return this.#fill(i) <= l.maxForwardFills && this.asOf - bar.end <= l.maxStalenessMs;
   }
 
+  /** Whether a symbol is under a trading halt or pause at `asOf`. */
+  isHalted(symbolOrIndex: string | number): boolean {
+    const h = this.#halted;
+    if (h === null) return false;
+    const i = this.slot(symbolOrIndex);
+    return i >= 0 && h[i] === 1;
+  }
+
+  /** Whether a symbol is tradable at `asOf`: valid and not halted. */
+  isTradable(symbolOrIndex: string | number): boolean {
+    return this.isValid(symbolOrIndex) && !this.isHalted(symbolOrIndex);
+  }
+
   #lazy(): Built {
     return (this.#built ??= { entries: new Array<SymbolSnapshot | undefined>(this.#layout.symbols.length) });
   }
@@ -180,16 +197,29 @@ export class SnapshotView implements Snapshot {
     return built.bySymbol;
   }
 
-  /** Symbols never seen or invalid, in the manager's order. */
+  /** Symbols never seen or invalid, in the manager's order; halted symbols are in `halted` instead. */
   get missing(): readonly string[] {
     const built = this.#lazy();
     if (built.missing === undefined) {
       const out: string[] = [];
       const names = this.#layout.symbols;
-      for (let i = 0; i < names.length; i++) if (!this.isValid(i)) out.push(names[i] as string);
+      for (let i = 0; i < names.length; i++) if (!this.isValid(i) && !this.isHalted(i)) out.push(names[i] as string);
       built.missing = Object.freeze(out);
     }
     return built.missing;
+  }
+
+  /** Symbols under a trading halt or pause at `asOf`, in the manager's order. */
+  get halted(): readonly string[] {
+    const built = this.#lazy();
+    if (built.halted === undefined) {
+      const out: string[] = [];
+      const h = this.#halted;
+      const names = this.#layout.symbols;
+      for (let i = 0; h !== null && i < names.length; i++) if (h[i] === 1) out.push(names[i] as string);
+      built.halted = Object.freeze(out);
+    }
+    return built.halted;
   }
 
   [Symbol.iterator](): Iterator<SymbolSnapshot> {
@@ -203,6 +233,7 @@ export class SnapshotView implements Snapshot {
       symbols: this.symbols,
       entries: this.entries,
       missing: this.missing,
+      halted: this.halted,
       forwardFilled: this.forwardFilled,
       validCount: this.validCount,
       complete: this.complete,
@@ -215,8 +246,9 @@ export class SnapshotView implements Snapshot {
     const l = this.#layout;
     const symbol = l.symbols[i] as string;
     const bar = this.#bar(i);
+    const halted = this.isHalted(i);
     if (bar === null || bar === undefined) {
-      return Object.freeze({ symbol, bar: null, ageMs: null, stalenessWeight: 0, fillCount: 0, forwardFilled: null, valid: false, price: null });
+      return Object.freeze({ symbol, bar: null, ageMs: null, stalenessWeight: 0, fillCount: 0, forwardFilled: null, valid: false, price: null, halted, tradable: false });
     }
     const interval = l.intervalMs;
     const ageMs = this.asOf - bar.end;
@@ -238,6 +270,7 @@ export class SnapshotView implements Snapshot {
         sourceEnd: bar.end,
       });
     }
+    const valid = fillCount <= l.maxForwardFills && ageMs <= l.maxStalenessMs;
     return Object.freeze({
       symbol,
       bar,
@@ -245,8 +278,10 @@ export class SnapshotView implements Snapshot {
       stalenessWeight: stalenessWeight(ageMs, l.stalenessTauMs),
       fillCount,
       forwardFilled,
-      valid: fillCount <= l.maxForwardFills && ageMs <= l.maxStalenessMs,
+      valid,
       price: bar.close,
+      halted,
+      tradable: valid && !halted,
     });
   }
 }

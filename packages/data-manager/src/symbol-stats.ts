@@ -20,7 +20,10 @@ export const LATENCY_COUNT = 11;
 export const LATENCY_MAX = 12;
 export const AGE_SUM = 13;
 export const AGE_COUNT = 14;
-export const NUM_FIELDS = 15;
+export const HALTED_SLICES = 15;
+export const WARMUP_BARS = 16;
+export const RECOVERED = 17;
+export const NUM_FIELDS = 18;
 
 const REASON_INDEX = new Map<RejectReason, number>(REJECT_REASONS.map((r, i) => [r, i]));
 
@@ -107,6 +110,9 @@ function toQuality(f: Float64Array, counts: Uint32Array | undefined): SymbolQual
     slices: f[SLICES] as number,
     forwardFilledIntervals: f[FORWARD_FILLED] as number,
     invalidSlices: f[INVALID_SLICES] as number,
+    haltedSlices: f[HALTED_SLICES] as number,
+    warmUpBars: f[WARMUP_BARS] as number,
+    recoveredBars: f[RECOVERED] as number,
     avgLatencyMs: latencyCount === 0 ? null : (f[LATENCY_SUM] as number) / latencyCount,
     maxLatencyMs: latencyCount === 0 ? null : (f[LATENCY_MAX] as number),
     avgAgeMs: ageCount === 0 ? null : (f[AGE_SUM] as number) / ageCount,

@@ -1,4 +1,4 @@
-import type { Bar, RejectReason } from '@feed/core';
+import type { Bar, RejectReason, TradingStatus } from '@feed/core';
 
 /** A bar the manager made up for a missing interval: the previous close, volume 0. */
 export interface ForwardFilledBar extends Bar {
@@ -24,6 +24,10 @@ export interface SymbolSnapshot {
   readonly valid: boolean;
   /** The price to use: the forward-filled close, else the real close; `null` when never seen. */
   readonly price: number | null;
+  /** A trading halt or volatility pause is in force at `asOf` (from the feed's trading statuses). */
+  readonly halted: boolean;
+  /** Valid and not halted: what a strategy may trade on. A forward-filled price of a halted symbol is never tradable. */
+  readonly tradable: boolean;
 }
 
 /** Every tracked symbol's state at one instant. Immutable: later updates never change it. */
@@ -33,8 +37,10 @@ export interface Snapshot {
   readonly symbols: Readonly<Record<string, SymbolSnapshot>>;
   /** The same entries in the manager's symbol order. */
   readonly entries: readonly SymbolSnapshot[];
-  /** Symbols never seen or invalid, in symbol order. */
+  /** Symbols never seen or invalid, in symbol order; a halted symbol is listed in `halted` instead (a halt is not missing data). */
   readonly missing: readonly string[];
+  /** Symbols under a trading halt or pause at `asOf`, in symbol order. */
+  readonly halted: readonly string[];
   /** How many symbols carry a forward-filled bar. */
   readonly forwardFilled: number;
   /** How many symbols are valid. */
@@ -61,6 +67,10 @@ export interface Snapshot {
   weight(symbolOrIndex: string | number): number;
   /** Whether a symbol is valid, as `entries[i].valid` (false when not tracked). */
   isValid(symbolOrIndex: string | number): boolean;
+  /** Whether a symbol is halted at `asOf`, as `entries[i].halted`. */
+  isHalted(symbolOrIndex: string | number): boolean;
+  /** Whether a symbol is tradable (valid and not halted), as `entries[i].tradable`. */
+  isTradable(symbolOrIndex: string | number): boolean;
   /** One symbol's entry, built on first read; `undefined` when not tracked. */
   entry(symbolOrIndex: string | number): SymbolSnapshot | undefined;
   /** The entries in order. */
@@ -70,7 +80,7 @@ export interface Snapshot {
 }
 
 /** A snapshot's data as a plain object (`snapshot.toJSON()`). */
-export type SnapshotData = Pick<Snapshot, 'asOf' | 'symbols' | 'entries' | 'missing' | 'forwardFilled' | 'validCount' | 'complete' | 'avgAgeMs' | 'usable'>;
+export type SnapshotData = Pick<Snapshot, 'asOf' | 'symbols' | 'entries' | 'missing' | 'halted' | 'forwardFilled' | 'validCount' | 'complete' | 'avgAgeMs' | 'usable'>;
 
 /** What `update(bar)` did with a bar. Never thrown: returned. */
 export type UpdateResult =
@@ -102,8 +112,17 @@ export interface SymbolQuality {
   readonly slices: number;
   /** Slices in which the symbol was forward-filled: the forward-filled intervals. */
   readonly forwardFilledIntervals: number;
-  /** Slices in which the symbol was invalid (never seen, too many fills, too stale). */
+  /** Slices in which the symbol was invalid (never seen, too many fills, too stale), a halt aside. */
   readonly invalidSlices: number;
+  /**
+   * Slices in which the symbol was halted: counted here and not as forward-filled or invalid (a halt
+   * is not missing data).
+   */
+  readonly haltedSlices: number;
+  /** Bars loaded by a warm-up (`warmUp`), not counted in `updates` or `accepted`. */
+  readonly warmUpBars: number;
+  /** Accepted bars that a live feed recovered by gap fill (REST) rather than received on its stream. */
+  readonly recoveredBars: number;
   /** Mean latency `receivedAt - end` of accepted bars, ms; `null` before the first. */
   readonly avgLatencyMs: number | null;
   readonly maxLatencyMs: number | null;
@@ -118,6 +137,8 @@ export interface QualityStats {
   /** Updates for symbols the manager does not track, by symbol (at most 1000 names are kept). */
   readonly unknownSymbols: Readonly<Record<string, number>>;
   readonly slicesEmitted: number;
+  /** Trading statuses for symbols the manager does not track: counted, dropped. */
+  readonly unknownStatuses: number;
 }
 
 /** A closed minute (`dm.on('slice', ({ slice }) => ...)`): every symbol's state at that boundary. */
@@ -139,6 +160,30 @@ export interface RevisionEvent {
   readonly bar: Bar;
 }
 
+/** A symbol's halted state changed (a halt or pause began, or trading resumed), from a feed's trading status. */
+export interface HaltEvent {
+  readonly type: 'halt';
+  readonly symbol: string;
+  readonly halted: boolean;
+  /** The status that changed it. */
+  readonly status: TradingStatus;
+}
+
+/** A trading status or LULD band for a tracked symbol reached the manager (every one, halting or not). */
+export interface ManagerTradingStatusEvent {
+  readonly type: 'tradingStatus';
+  readonly status: TradingStatus;
+}
+
+/** A warm-up was loaded into the history (`warmUp`): bars from `from` to `to` (starts, inclusive). */
+export interface ManagerWarmUpEvent {
+  readonly type: 'warmup';
+  readonly from: number;
+  readonly to: number;
+  /** Bars stored per symbol. */
+  readonly counts: Readonly<Record<string, number>>;
+}
+
 /** A slice or reject listener threw; the manager's state is unaffected. */
 export interface ListenerErrorEvent {
   readonly type: 'error';
@@ -146,4 +191,4 @@ export interface ListenerErrorEvent {
 }
 
 /** Every event of the data manager. */
-export type DataManagerEvent = SliceEvent | RejectEvent | RevisionEvent | ListenerErrorEvent;
+export type DataManagerEvent = SliceEvent | RejectEvent | RevisionEvent | HaltEvent | ManagerTradingStatusEvent | ManagerWarmUpEvent | ListenerErrorEvent;

@@ -1,5 +1,5 @@
-import type { Bar, FeedState, FeedStats, HistoricalBars, TypedEvent } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, MINUTE_MS, barFromValues, checkSymbols, quoteSymbol, redact, redactError, withReceivedAt } from '@feed/core';
+import type { Bar, FeedState, FeedStats, HistoricalBars, TradingStatus, TypedEvent, WarmUpOptions, WarmUpResult } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, MINUTE_MS, StateError, barFromValues, checkSymbols, loadWarmUp, nyse, quoteSymbol, redact, redactError, withReceivedAt } from '@feed/core';
 import { backoffDelay } from './backoff.js';
 import type { Session } from './connection.js';
 import { Connection } from './connection.js';
@@ -57,6 +57,12 @@ export interface LiveFeedStats extends FeedStats {
   /** Whether a gap fill is running now, and how many live bars wait behind it. */
   readonly gapFillInProgress: boolean;
   readonly heldBars: number;
+  /** Trading statuses and LULD bands delivered (`tradingStatus` events). */
+  readonly tradingStatuses: number;
+  /** Trading statuses that arrived while the feed was stopped, or for a symbol it did not subscribe: dropped, counted. */
+  readonly statusesDropped: number;
+  /** Bars a `warmUp()` loaded (emitted as one `warmup` event, not as `bar` events). */
+  readonly warmUpBars: number;
   /** Latency from bar end to receipt (live bars only), in total and per symbol. */
   readonly latency: LatencyStats;
   readonly latencyBySymbol: Readonly<Record<string, LatencyStats>>;
@@ -147,6 +153,11 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   #ignored = 0;
   #unexpected = 0;
   #duplicates = 0;
+  #statuses = 0;
+  #statusesDropped = 0;
+  #warmUpBars = 0;
+  /** `warmUp()` ran: the first `start()` fills the seam from each symbol's last warm-up bar. */
+  #warmed = false;
 
   protected constructor(live: ResolvedLiveOptions, provider: LiveProvider) {
     super(live.symbols, live.clock);
@@ -335,6 +346,78 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
     this.#emitLive(bar, revision);
   }
 
+  /**
+   * A trading status or LULD band from the provider's decoder: delivered at once (`tradingStatus`)
+   * for a subscribed symbol, dropped and counted for any other or while stopped. Statuses carry their
+   * own time, so they need no place in the bars' order: a data manager files them by `at`.
+   */
+  protected acceptStatus(status: TradingStatus): void {
+    if (!this.#wanted.has(status.symbol)) {
+      this.#statusesDropped++;
+      this.reportError(new FeedError({ code: 'unknown_symbol', message: `a trading status for ${quoteSymbol(status.symbol)}, which this feed did not subscribe, dropped`, detail: { symbol: status.symbol.slice(0, 40) } }));
+      return;
+    }
+    if (this.state === 'stopped' || this.state === 'closed') {
+      this.#statusesDropped++;
+      return;
+    }
+    this.#statuses++;
+    this.emitter.emit({ type: 'tradingStatus', status });
+  }
+
+  /**
+   * Loads history before the live bars (docs/semantics.md, "Warm-up"): the newest `bars`
+   * regular-hours bars per symbol (or the last `minutes`) up to the last minute that has ended, from
+   * `history` (default: this provider's REST history), emitted as one `warmup` event that a data
+   * manager attached to this feed loads into its history. Call it after `connect()` (or before) and
+   * before the first `start()`: live bars arriving meanwhile are held, and `start()` fills the seam
+   * from each symbol's last warm-up bar, so there is no gap and no duplicate between the two, even
+   * when the seam falls inside a minute or the connection drops during the warm-up. Resolves with
+   * what was loaded; fewer bars than asked for a symbol is also reported (`warmup_short`).
+   */
+  async warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
+    if (this.#startedAt !== undefined || this.#warmed || !(this.state === 'idle' || this.state === 'connected')) {
+      throw new StateError({ operation: this.#warmed ? 'warmUp (a second time)' : 'warmUp', state: this.state, allowed: ['idle', 'connected'] });
+    }
+    this.#warmed = true;
+    const history = options.history ?? this.#historyClient();
+    const last = Math.floor(this.clock.now() / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+    const { bars, result } = await loadWarmUp(history, {
+      symbols: [...this.symbols],
+      last,
+      calendar: nyse,
+      ...(options.bars === undefined ? {} : { bars: options.bars }),
+      ...(options.minutes === undefined ? {} : { minutes: options.minutes }),
+      ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    // The seam: each symbol's live bars continue after its last warm-up bar (start() fills the rest).
+    const t = this.#table;
+    const seeds: [string, number][] = [];
+    for (const b of bars) {
+      const i = t.index(b.symbol);
+      if (!(b.start <= (t.lastStart[i] as number))) t.lastStart[i] = b.start;
+    }
+    for (const s of this.symbols) {
+      const v = t.lastStartOf(s);
+      if (v !== undefined) seeds.push([s, v]);
+    }
+    if (this.#link !== undefined) await this.#link.call('seed', seeds);
+    this.#warmUpBars += bars.length;
+    this.emitter.emit({ type: 'warmup', bars, ...result });
+    if (result.short.length > 0) {
+      const counts = result.short.map((s) => `${s} ${result.counts[s] ?? 0}`).join(', ');
+      this.reportError(new FeedError({ code: 'warmup_short', message: `warm-up: fewer than ${String(result.requested.bars)} regular-hours bars for ${counts}`, detail: { short: result.short, counts: result.counts, requested: result.requested } }));
+    }
+    return result;
+  }
+
+  /** In a worker thread: the main thread's warm-up ended at these bars (the seam the first start fills from). */
+  protected seedWarmUp(seeds: readonly (readonly [string, number])[]): void {
+    this.#warmed = true;
+    for (const [s, start] of seeds) this.#table.lastStart[this.#table.index(s)] = start;
+  }
+
   /** `text` without any of the feed's secrets. */
   protected redact(text: string): string {
     return redact(text, this.#provider.secrets());
@@ -450,6 +533,9 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
       gapFillTimeouts: this.#gap.timeouts,
       gapFillInProgress: this.#gap.running,
       heldBars: this.#gap.heldCount,
+      tradingStatuses: this.#statuses,
+      statusesDropped: this.#statusesDropped,
+      warmUpBars: this.#warmUpBars,
       reconnects: this.reconnects,
     };
   }
@@ -544,7 +630,7 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
     const first = this.#startedAt === undefined;
     this.#startedAt ??= this.clock.now();
     const g = this.live.gapFill;
-    if (g === false || (first && g.warmupBars === 0)) {
+    if (g === false || (first && g.warmupBars === 0 && !this.#warmed)) {
       // Bars that arrived since connect(), in order (the gap fill releases them otherwise).
       this.#gap.releaseAll();
       return;
@@ -685,9 +771,9 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
     this.deliver(bar, index);
   }
 
-  /** The last step of a recovered bar (`barsRecovered` already counts it). */
+  /** The last step of a recovered bar (`barsRecovered` already counts it); its event says `recovered`. */
   protected deliverRecovered(bar: Bar, index: number): void {
-    this.deliver(bar, index);
+    this.deliver(bar, index, true);
   }
 
   // ---- worker thread (worker: true) ----------------------------------------------------------------

@@ -63,6 +63,7 @@ interface WorkerSideFeed extends Pick<AbstractLiveFeed<TypedEvent>, 'connect' | 
   readonly emitter: TypedEmitter<TypedEvent>;
   deliverLive(bar: Bar, index: number): void;
   deliverRecovered(bar: Bar, index: number): void;
+  seedWarmUp(seeds: readonly (readonly [string, number])[]): void;
   scalarStats(): LiveScalarStats;
   symbolAt(index: number): string;
 }
@@ -198,6 +199,9 @@ async function main(): Promise<void> {
           return feed.subscribe(m.symbols);
         case 'unsubscribe':
           return feed.unsubscribe(m.symbols);
+        case 'seed':
+          feed.seedWarmUp(m.seeds);
+          return;
         case 'sync':
           // Everything sent before it has been handled (ticks fired their timers): the reply says so.
           return;

@@ -14,7 +14,7 @@ export interface WorkerLinkHandlers {
   failed(error: FeedError): void;
 }
 
-type Method = 'connect' | 'start' | 'stop' | 'disconnect' | 'sync' | 'subscribe' | 'unsubscribe';
+type Method = 'connect' | 'start' | 'stop' | 'disconnect' | 'sync' | 'subscribe' | 'unsubscribe' | 'seed';
 
 /**
  * The main thread's end of the feed's worker thread: starts it, calls the inline feed there and waits
@@ -61,12 +61,13 @@ export class WorkerLink {
   }
 
   /** Calls the worker's feed; resolves with its symbols once it has done so, rejects with its error. */
-  call(method: Method, symbols?: readonly string[]): Promise<readonly string[]> {
+  call(method: Method, symbols?: readonly string[] | readonly (readonly [string, number])[]): Promise<readonly string[]> {
     if (this.#ended) return Promise.reject(new FeedError({ code: 'invalid_state', message: "the feed's worker thread has ended" }));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      if (method === 'subscribe' || method === 'unsubscribe') this.#send({ type: 'call', id, method, symbols: symbols ?? [] });
+      if (method === 'subscribe' || method === 'unsubscribe') this.#send({ type: 'call', id, method, symbols: (symbols ?? []) as readonly string[] });
+      else if (method === 'seed') this.#send({ type: 'call', id, method, seeds: (symbols ?? []) as readonly (readonly [string, number])[] });
       else this.#send({ type: 'call', id, method });
     });
   }

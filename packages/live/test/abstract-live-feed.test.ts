@@ -4,8 +4,8 @@
  * inherits, tested once without any provider's protocol.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { Bar, FeedError, HistoricalBars } from '@feed/core';
-import { MINUTE_MS, ManualClock, barFromValues, parseOptions } from '@feed/core';
+import type { Bar, FeedError, HistoricalBars, TradingStatus } from '@feed/core';
+import { MINUTE_MS, ManualClock, barFromValues, makeTradingStatus, parseOptions } from '@feed/core';
 import { z } from 'zod';
 import type { Session } from '../src/index.js';
 import { AbstractLiveFeed, MAX_HELD_BEFORE_START, liveOptionsShape, resolveLiveOptions } from '../src/index.js';
@@ -176,5 +176,163 @@ describe('AbstractLiveFeed: the bar path every provider inherits', () => {
     t.send({ s: 'toy-secret-1234567890', m: 0 });
     expect(t.errors[0]?.message).not.toContain('secret-12345');
     await t.feed.disconnect();
+  });
+});
+
+describe('AbstractLiveFeed: warm-up that joins live (warmUp)', () => {
+  /**
+   * The provider's history, written here: AAA every regular-hours minute, BBB every other one, over
+   * 2025-10-15 and 2025-10-16 up to the minute in progress (a REST service may serve a minute not yet
+   * ended: it must not be used). `asked` records every request.
+   */
+  function truth(now: () => number) {
+    const asked: { start: number; end: number; symbols: readonly string[] }[] = [];
+    const all: Bar[] = [];
+    for (const open of [T0 - 86_400_000, T0]) {
+      for (let m = 0; m < 390; m++) {
+        const start = open + m * MINUTE_MS;
+        all.push(barFromValues('AAA', start, MINUTE_MS, 10, 11, 9, 10 + m / 100, 100, Number.NaN, -1, 0));
+        if (m % 2 === 0) all.push(barFromValues('BBB', start, MINUTE_MS, 20, 21, 19, 20 + m / 100, 100, Number.NaN, -1, 0));
+      }
+    }
+    let gate: Promise<void> = Promise.resolve();
+    const history: HistoricalBars & { hold(): () => void } = {
+      barsBySymbol: async (req) => {
+        const start = req.start as number;
+        const end = req.end as number;
+        asked.push({ start, end, symbols: req.symbols });
+        await gate;
+        const out = new Map<string, Bar[]>();
+        for (const s of req.symbols) out.set(s, all.filter((b) => b.symbol === s && b.start >= start && b.start <= end && b.start <= now()));
+        return out;
+      },
+      hold: () => {
+        let release = (): void => undefined;
+        gate = new Promise((r) => {
+          release = r;
+        });
+        return release;
+      },
+    };
+    return { all, asked, history };
+  }
+
+  /** Every start a listener saw per symbol, warm-up then bars, in order. */
+  function seen(feed: ToyFeed) {
+    const starts: Record<string, number[]> = { AAA: [], BBB: [] };
+    feed.on('warmup', (e) => {
+      for (const b of e.bars) starts[b.symbol]?.push(b.start);
+    });
+    feed.on('bar', (e) => starts[e.bar.symbol]?.push(e.bar.start));
+    return starts;
+  }
+
+  const expectedStarts = (all: Bar[], symbol: string, count: number, through: number): number[] => {
+    const mine = all.filter((b) => b.symbol === symbol && b.start <= through).map((b) => b.start);
+    return mine.slice(-count);
+  };
+
+  it('the seam inside a minute: exactly N regular-hours bars per symbol, then live with no gap and no duplicate', async () => {
+    let now = (): number => 0;
+    const { all, history } = truth(() => now());
+    // The feed's own history (its gap fill's) serves the warm-up.
+    const h = toy({ gapFill: { timeoutMs: 10_000, history } });
+    now = () => h.clock.now();
+    const starts = seen(h.feed);
+    h.clock.set(T0 + 30 * MINUTE_MS + 30_000); // 10:00:30: the 10:00 minute is in progress
+    await h.open();
+    const r = await h.feed.warmUp({ bars: 200 });
+    // The last minute that has ended is 09:59; BBB (every other minute) reaches back into the day before for its 200.
+    expect(r).toMatchObject({ to: T0 + 29 * MINUTE_MS, counts: { AAA: 200, BBB: 200 }, short: [], requested: { bars: 200 } });
+    expect(starts.AAA).toEqual(expectedStarts(all, 'AAA', 200, T0 + 29 * MINUTE_MS));
+    expect(starts.BBB).toEqual(expectedStarts(all, 'BBB', 200, T0 + 29 * MINUTE_MS));
+    expect(starts.BBB[0]).toBeLessThan(T0 - 12 * 3_600_000);
+    // The 09:59 bar arrives live too (late), before start: a duplicate of the warm-up's, dropped.
+    h.send({ s: 'AAA', m: 29 });
+    await h.feed.start();
+    h.clock.set(T0 + 31 * MINUTE_MS + 100);
+    h.send({ s: 'AAA', m: 30 });
+    h.send({ s: 'BBB', m: 30 });
+    expect(starts.AAA.slice(-2)).toEqual([T0 + 29 * MINUTE_MS, T0 + 30 * MINUTE_MS]);
+    expect(starts.BBB.slice(-2)).toEqual([T0 + 28 * MINUTE_MS, T0 + 30 * MINUTE_MS]);
+    for (const s of ['AAA', 'BBB']) expect(new Set(starts[s]).size).toBe(starts[s]?.length);
+    expect(h.feed.stats()).toMatchObject({ warmUpBars: 400, duplicatesDropped: 1, barsReceived: 2 });
+    await h.feed.disconnect();
+  });
+
+  it('a reconnect during the warm-up: the minutes the stream missed are filled at start(), every minute exactly once', async () => {
+    let now = (): number => 0;
+    const { all, history, asked } = truth(() => now());
+    const t = toy({ gapFill: { timeoutMs: 10_000, history } });
+    now = () => t.clock.now();
+    const starts = seen(t.feed);
+    t.clock.set(T0 + 30 * MINUTE_MS + 10_000);
+    await t.open();
+    const release = history.hold();
+    const warming = t.feed.warmUp({ minutes: 60 });
+    await vi.waitFor(() => expect(asked).toHaveLength(1));
+    // The connection drops while the history request is out; the clock moves on three minutes; reconnect.
+    t.socket().serverClose(1006);
+    t.clock.set(T0 + 33 * MINUTE_MS + 10_000);
+    await vi.waitFor(() => expect(t.sockets).toHaveLength(2));
+    t.socket().open();
+    t.socket().receive('{"hello":1}');
+    await vi.waitFor(() => expect(t.feed.stats().reconnects).toBe(1));
+    // Live again: the 10:33 minute arrives on the new connection (10:30-10:32 came while it was down).
+    t.clock.set(T0 + 34 * MINUTE_MS + 100);
+    t.send({ s: 'AAA', m: 33 });
+    release();
+    const r = await warming;
+    expect(r).toMatchObject({ to: T0 + 29 * MINUTE_MS, counts: { AAA: 60, BBB: 30 } });
+    await t.feed.start();
+    await vi.waitFor(() => expect(t.feed.stats().gapFillInProgress).toBe(false));
+    // The warm-up: the last 60 regular-hours minutes to 09:59 (30 today, 30 the day before); then
+    // 10:00-10:03 (m = 30-33) at start(), once each.
+    const firstWarm = expectedStarts(all, 'AAA', 60, T0 + 29 * MINUTE_MS)[0] as number;
+    for (const s of ['AAA', 'BBB']) {
+      const through = s === 'AAA' ? T0 + 33 * MINUTE_MS : T0 + 32 * MINUTE_MS;
+      const want = all.filter((b) => b.symbol === s && b.start >= firstWarm && b.start <= through).map((b) => b.start);
+      expect(starts[s], s).toEqual(want);
+    }
+    // At start() (10:34) REST already has 10:33: the fill brings AAA 10:00-10:03 and BBB 10:00, 10:02; the
+    // live 10:03 held behind it is then a duplicate, dropped.
+    expect(t.feed.stats()).toMatchObject({ barsRecovered: 4 + 2, duplicatesDropped: 1 });
+    await t.feed.disconnect();
+  });
+
+  it('a second warmUp(), or one after start(): a StateError', async () => {
+    const { history } = truth(() => Date.now());
+    const t = toy({ gapFill: { timeoutMs: 10_000, history } });
+    await t.open();
+    await t.feed.warmUp({ minutes: 1 });
+    await expect(t.feed.warmUp({ minutes: 1 })).rejects.toMatchObject({ code: 'invalid_state' });
+    const u = toy({ gapFill: { timeoutMs: 10_000, history } });
+    await u.open();
+    await u.feed.start();
+    await expect(u.feed.warmUp({ bars: 10 })).rejects.toMatchObject({ code: 'invalid_state' });
+    await t.feed.disconnect();
+    await u.feed.disconnect();
+  });
+});
+
+describe('AbstractLiveFeed: trading statuses', () => {
+  it('a status of a subscribed symbol is delivered at once; another symbol or while stopped: dropped and counted', async () => {
+    class StatusToy extends ToyFeed {
+      push(s: TradingStatus): void {
+        this.acceptStatus(s);
+      }
+    }
+    const clock = new ManualClock(T0);
+    const feed = new StatusToy({ symbols: ['AAA'], clock, webSocketFactory: fakeFactory().factory, keepAlive: false, watchdog: false, gapFill: false });
+    const got: TradingStatus[] = [];
+    const errors: FeedError[] = [];
+    feed.on('tradingStatus', (e) => got.push(e.status));
+    feed.on('error', (e) => errors.push(e.error));
+    const st = (symbol: string) => makeTradingStatus({ symbol, at: T0, kind: 'status', effect: 'halt', code: 'H', receivedAt: T0 });
+    feed.push(st('AAA'));
+    feed.push(st('ZZZ'));
+    expect(got.map((s) => s.symbol)).toEqual(['AAA']);
+    expect(errors.map((e) => e.code)).toEqual(['unknown_symbol']);
+    expect(feed.stats()).toMatchObject({ tradingStatuses: 1, statusesDropped: 1 });
   });
 });

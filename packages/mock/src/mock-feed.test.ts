@@ -451,3 +451,85 @@ describe('a listener that throws', () => {
     await feed.disconnect();
   });
 });
+
+describe('trading statuses from sidecar files', () => {
+  const sidecar = (lines: string[]): string =>
+    ['at,symbol,kind,effect,code,message,reason_code,reason_message,limit_up,limit_down,tape', ...lines].join('\n') + '\n';
+  const iso = (minute: number, s = 0): string => new Date(OPEN + minute * MIN + s * 1000).toISOString();
+
+  it('hands each status over when the replay clock reaches its time, between the minutes\' bars, as live; a data manager marks the halt', async () => {
+    const f = writeFiles({
+      'A.csv': realCsv([0, 1, 2, 3, 7, 8, 9]),
+      'A.statuses.csv': sidecar([`${iso(3, 30)},A,status,halt,H,Trading Halt,LUDP,,,,C`, `${iso(6, 30)},A,status,resume,T,Trading Resumption,,,,,C`]),
+      'B.csv': realCsv([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+    });
+    const feed = new MockMultiSymbolFeed({ speed: 0, files: { A: f['A.csv']!, B: f['B.csv']! } });
+    const dm = new MultiSymbolDataManager({ symbols: ['A', 'B'], clock: feed.clock });
+    dm.attach(feed);
+    const log: string[] = [];
+    feed.on('bar', (e) => log.push(`${(e.bar.start - OPEN) / MIN}${e.bar.symbol}`));
+    feed.on('tradingStatus', (e) => log.push(`${e.status.effect}@${(e.status.at - OPEN) / 1000}s clock ${(feed.clock.now() - OPEN) / 1000}s`));
+    const halted: string[][] = [];
+    dm.on('slice', ({ slice }) => halted.push([...slice.halted]));
+    await feed.connect();
+    await feed.start();
+    await feed.whenDone();
+    // The 09:33 minute's bars arrive at 09:34: the halt at 09:33:30 comes before them.
+    expect(log.slice(6, 14)).toEqual(['halt@210s clock 210s', '3A', '3B', '4B', '5B', 'resume@390s clock 390s', '6B', '7A']);
+    // Slices as of 09:34, 09:35 and 09:36 see A halted (the halt 09:33:30 to 09:36:30).
+    expect(halted.map((h) => h.length)).toEqual([0, 0, 0, 1, 1, 1, 0, 0, 0, 0]);
+    expect(feed.stats()).toMatchObject({ statusesLoaded: 2, statusesReplayed: 2 });
+    expect(dm.stats().bySymbol.A?.haltedSlices).toBe(3);
+  });
+
+  it('a bad sidecar line is reported with file and line; the other statuses replay; statuses: false replays none', async () => {
+    const f = writeFiles({ 'A.csv': realCsv([0, 1, 2]), 'A.statuses.csv': sidecar([`${iso(0, 10)},A,status,halt,H,,,,,,C`, `${iso(1, 10)},A,status,sometimes,H,,,,,,C`]) });
+    const errors: CsvError[] = [];
+    const feed = new MockMultiSymbolFeed({ speed: 0, files: { A: f['A.csv']! } });
+    feed.on('error', (e) => errors.push(e.error as CsvError));
+    await feed.connect();
+    expect(errors.map((e) => [e.code, e.line])).toEqual([['csv_row', 3]]);
+    expect(errors[0]?.file).toBe(f['A.statuses.csv']);
+    expect(feed.stats().statusesLoaded).toBe(1);
+    const off = new MockMultiSymbolFeed({ speed: 0, files: { A: f['A.csv']! }, statuses: false });
+    await off.connect();
+    expect(off.stats().statusesLoaded).toBe(0);
+  });
+});
+
+describe('warm-up in replay', () => {
+  it('warmUp() once the replay has started: a StateError (the seam would be behind bars already delivered)', async () => {
+    const day2 = 24 * 60; // 2025-04-02 09:30
+    const f = writeFiles({ 'A.csv': realCsv([...Array.from({ length: 390 }, (_, m) => m), ...Array.from({ length: 10 }, (_, m) => day2 + m)]) });
+    const feed = new MockMultiSymbolFeed({ speed: 0, files: { A: f['A.csv']! }, dates: '2025-04-02', cache: false });
+    const dm = new MultiSymbolDataManager({ symbols: ['A'], clock: feed.clock, historySize: 1000 });
+    dm.attach(feed);
+    await feed.connect();
+    await expect(feed.start().then(() => feed.stop()).then(() => feed.warmUp({ bars: 1 }))).rejects.toBeInstanceOf(StateError);
+  });
+
+  it('warmUp({ bars }) loads the newest regular-hours bars before the replayed range, then the replay goes on with no gap and no duplicate', async () => {
+    const day2 = 24 * 60;
+    const f = writeFiles({ 'A.csv': realCsv([...Array.from({ length: 390 }, (_, m) => m), ...Array.from({ length: 10 }, (_, m) => day2 + m)]) });
+    const feed = new MockMultiSymbolFeed({ speed: 0, files: { A: f['A.csv']! }, dates: '2025-04-02', cache: false });
+    const dm = new MultiSymbolDataManager({ symbols: ['A'], clock: feed.clock, historySize: 1000 });
+    dm.attach(feed);
+    await feed.connect();
+    const r = await feed.warmUp({ bars: 100 });
+    expect(r).toMatchObject({ counts: { A: 100 }, short: [], to: OPEN + day2 * MIN - MIN, requested: { bars: 100 } });
+    expect(dm.history('A').map((b) => (b.start - OPEN) / MIN)).toEqual(Array.from({ length: 100 }, (_, k) => 290 + k));
+    await feed.start();
+    await feed.whenDone();
+    const minutes = dm.history('A').map((b) => (b.start - OPEN) / MIN);
+    expect(minutes).toEqual([...Array.from({ length: 100 }, (_, k) => 290 + k), ...Array.from({ length: 10 }, (_, k) => day2 + k)]);
+    expect(dm.stats().bySymbol.A).toMatchObject({ warmUpBars: 100, accepted: 10, duplicates: 0, rejected: 0 });
+    // More than the files hold: the symbol is named as short, never silently capped.
+    const again = new MockMultiSymbolFeed({ speed: 0, files: { A: f['A.csv']! }, dates: '2025-04-02', cache: false });
+    const errors: string[] = [];
+    again.on('error', (e) => errors.push(e.error.code));
+    await again.connect();
+    const short = await again.warmUp({ bars: 500, maxSessions: 5 });
+    expect(short).toMatchObject({ counts: { A: 390 }, short: ['A'] });
+    expect(errors).toEqual(['warmup_short']);
+  });
+});

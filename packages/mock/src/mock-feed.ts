@@ -1,8 +1,8 @@
-import type { Bar, BarEvent, Clock, ErrorEvent, FeedStats, MarketSession, StateEvent } from '@feed/core';
-import { AbstractBarFeed, FeedError, MINUTE_MS, NEW_YORK, ReplayClock, ReplayPacer, SystemClock, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
+import type { Bar, BarEvent, Clock, ErrorEvent, FeedStats, MarketSession, StateEvent, TradingStatus, TradingStatusEvent, WarmUpEvent, WarmUpOptions, WarmUpResult } from '@feed/core';
+import { AbstractBarFeed, FeedError, MINUTE_MS, invalidOption, NEW_YORK, ReplayClock, ReplayPacer, StateError, SystemClock, loadWarmUp, makeTradingStatus, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
 import { z } from 'zod';
 import type { BarColumns, FileReport, LoadOptions } from '@feed/csv';
-import { loadBars } from '@feed/csv';
+import { FileHistory, hasStatusFile, loadBars, readStatusesCsv, statusFilePath } from '@feed/csv';
 
 /** Progress of a replay, emitted each time another whole percent is done, and at the end. */
 export interface ProgressEvent {
@@ -51,7 +51,7 @@ export interface WarningEvent {
 }
 
 /** Every event of the replay feed: the common ones and its own. */
-export type MockFeedEvent = BarEvent | ErrorEvent | StateEvent | ProgressEvent | CompleteEvent | LoadedEvent | WarningEvent;
+export type MockFeedEvent = BarEvent | ErrorEvent | StateEvent | TradingStatusEvent | WarmUpEvent | ProgressEvent | CompleteEvent | LoadedEvent | WarningEvent;
 
 /** The replay feed's statistics. */
 export interface MockFeedStats extends FeedStats {
@@ -62,6 +62,9 @@ export interface MockFeedStats extends FeedStats {
   /** `warning` events of the last `connect()` (nothing or part of the range to deliver). */
   readonly warnings: number;
   readonly passes: number;
+  /** Trading statuses read from the sidecar files (in the date range), and those replayed so far. */
+  readonly statusesLoaded: number;
+  readonly statusesReplayed: number;
 }
 
 /** A date filter: one New York session date, or an inclusive range of dates (`YYYY-MM-DD`). */
@@ -135,6 +138,14 @@ export interface MockFeedOptions {
   cache?: string | false;
   /** Opens a file as a byte stream (injectable for tests; turns the cache off). Default: regular files only. */
   open?: LoadOptions['open'];
+  /**
+   * Trading statuses to replay (halts, resumptions, bands): `true` reads each file's sidecar
+   * (`TQQQ.statuses.csv` beside `TQQQ.csv`) where there is one; an object names a sidecar per
+   * symbol; `false` replays none. Each status is handed over (`tradingStatus`) when the replay
+   * clock reaches its time, between the minutes' bars, as live.
+   * @default true
+   */
+  statuses?: boolean | Readonly<Record<string, string>>;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -227,7 +238,7 @@ const WEEK_MS = 7 * 24 * 3_600_000;
 export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | CompleteEvent | LoadedEvent | WarningEvent> {
   readonly type = 'mock';
   override readonly clock: ReplayClock;
-  private readonly opts: z.infer<typeof optionsSchema> & { open: LoadOptions['open']; cache: string | false | undefined; maxGapMs: number };
+  private readonly opts: z.infer<typeof optionsSchema> & { open: LoadOptions['open']; cache: string | false | undefined; maxGapMs: number; statuses: boolean | Readonly<Record<string, string>> };
   private data: BarColumns[] = [];
   private reports: FileReport[] = [];
   private totalBars = 0;
@@ -248,13 +259,22 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private readonly pacer: ReplayPacer;
   private doneWaiters: (() => void)[] = [];
   private failure: FeedError | undefined;
+  /** The statuses of the range, in time order, and the next to hand over. */
+  private statusList: TradingStatus[] = [];
+  private statusCursor = 0;
+  private statusesReplayed = 0;
+  private warmedUp = false;
 
   constructor(options: MockFeedOptions) {
-    const parsed = parseOptions(optionsSchema, options, 'MockMultiSymbolFeed options', '', ['clock', 'pacingClock', 'cache', 'open']);
+    const parsed = parseOptions(optionsSchema, options, 'MockMultiSymbolFeed options', '', ['clock', 'pacingClock', 'cache', 'open', 'statuses']);
+    const st = options.statuses;
+    if (st !== undefined && typeof st !== 'boolean' && (typeof st !== 'object' || st === null || Object.values(st).some((p) => typeof p !== 'string'))) {
+      throw invalidOption('statuses', 'must be true, false, or an object of symbol to sidecar path');
+    }
     const clock = options.clock ?? new ReplayClock();
     super(Object.keys(parsed.files), clock);
     this.clock = clock;
-    this.opts = { ...parsed, open: options.open, cache: options.cache, maxGapMs: parsed.maxGapMs ?? parsed.intervalMs };
+    this.opts = { ...parsed, open: options.open, cache: options.cache, maxGapMs: parsed.maxGapMs ?? parsed.intervalMs, statuses: options.statuses ?? true };
     this.pacer = new ReplayPacer({ speed: this.opts.speed, maxGapMs: this.opts.maxGapMs, yieldEvery: this.opts.yieldEvery, pacingClock: options.pacingClock ?? new SystemClock() });
   }
 
@@ -275,7 +295,41 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       badRows: this.reports.reduce((a, r) => a + r.badRows, 0),
       warnings: this.warningCount,
       passes: this.passes,
+      statusesLoaded: this.statusList.length,
+      statusesReplayed: this.statusesReplayed,
     };
+  }
+
+  /**
+   * Warms a data manager up from the bars before the replayed range (docs/semantics.md, "Warm-up"):
+   * the newest `bars` regular-hours bars per symbol (or the last `minutes`) before the first bar
+   * the replay will deliver, from the same files (without the `dates` filter, through the Arrow
+   * cache) or from `history`, emitted as one `warmup` event. The same call as on a live feed; call it
+   * after `connect()` and before `start()`.
+   */
+  async warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
+    if (this.state !== 'connected' || this.warmedUp) {
+      throw new StateError({ operation: this.warmedUp ? 'warmUp (a second time)' : 'warmUp', state: this.state, allowed: ['connected'] });
+    }
+    this.warmedUp = true;
+    const first = this.firstStart();
+    if (first === undefined) throw new FeedError({ code: 'invalid_state', message: 'warmUp: the replay has no bar, so it has no "before"' });
+    const history = options.history ?? new FileHistory({ files: this.opts.files, intervalMs: this.opts.intervalMs, ...(this.opts.cache === undefined ? {} : { cache: this.opts.cache }) });
+    const { bars, result } = await loadWarmUp(history, {
+      symbols: this.symbols,
+      last: first - this.opts.intervalMs,
+      calendar: nyse,
+      ...(options.bars === undefined ? {} : { bars: options.bars }),
+      ...(options.minutes === undefined ? {} : { minutes: options.minutes }),
+      ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    this.emitter.emit({ type: 'warmup', bars, ...result });
+    if (result.short.length > 0) {
+      const counts = result.short.map((s) => `${s} ${result.counts[s] ?? 0}`).join(', ');
+      this.reportError(new FeedError({ code: 'warmup_short', message: `warm-up: fewer than ${String(result.requested.bars)} regular-hours bars before the replayed range for ${counts}`, detail: { short: result.short, counts: result.counts, requested: result.requested } }));
+    }
+    return result;
   }
 
   /** Resolves when the replay completes (without `loop`) or stops. */
@@ -336,8 +390,40 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       this.emitter.emit(w);
     }
     this.warningCount = this.warningList.length;
+    await this.loadStatuses(from, to);
     const first = this.firstStart();
     if (first !== undefined && this.clock.now() < first) this.clock.advanceTo(first);
+  }
+
+  /** Reads the status sidecars of the range; a bad line is reported (file and line) and skipped. */
+  private async loadStatuses(from: number, to: number): Promise<void> {
+    this.statusList = [];
+    this.statusCursor = 0;
+    const wanted = this.opts.statuses;
+    if (wanted === false) return;
+    for (const [symbol, file] of Object.entries(this.opts.files)) {
+      const path = typeof wanted === 'object' ? wanted[symbol] : hasStatusFile(file) ? statusFilePath(file) : undefined;
+      if (path === undefined) continue;
+      const { statuses, errors } = await readStatusesCsv(path);
+      for (const e of errors) this.reportError(e);
+      // A sidecar belongs to its file: its statuses are the file's symbol's.
+      for (const st of statuses) if (st.at >= from && st.at < to) this.statusList.push(st.symbol === symbol ? st : makeTradingStatus({ ...st, symbol }));
+    }
+    this.statusList.sort((a, b) => a.at - b.at);
+  }
+
+  /** Hands over every status due before `until` (replay time, shifted), each when the clock reaches it. */
+  private deliverStatuses(until: number): void {
+    const list = this.statusList;
+    while (this.statusCursor < list.length) {
+      const st = list[this.statusCursor] as TradingStatus;
+      const at = st.at + this.shift;
+      if (at >= until) return;
+      this.statusCursor++;
+      if (at > this.clock.now()) this.clock.advanceTo(at);
+      this.statusesReplayed++;
+      this.emitter.emit({ type: 'tradingStatus', status: this.shift === 0 && st.receivedAt === at ? st : makeTradingStatus({ ...st, at, receivedAt: this.clock.now() }) });
+    }
   }
 
   private firstStart(): number | undefined {
@@ -392,6 +478,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
    */
   private step(start: number): void {
     const interval = this.opts.intervalMs;
+    // Statuses of the minute (and before) come first, at their own time, as live: before the minute's bars.
+    if (this.statusCursor < this.statusList.length) this.deliverStatuses(start + this.shift + interval);
     this.clock.advanceTo(start + this.shift + interval);
     const data = this.data;
     for (let i = 0; i < data.length; i++) {
@@ -462,6 +550,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
         if (this.totalBars === 0) {
           this.emitter.emit({ type: 'progress', barsReplayed: 0, totalBars: 0, percent: 100, currentTime: this.clock.now() });
         }
+        // Statuses after the last bar: up to one interval past it (the clock's last move).
+        this.deliverStatuses(this.clock.now() + this.opts.intervalMs);
         this.emitter.emit({ type: 'complete', barsReplayed: this.replayed, passes: this.passes });
         if (this.opts.loop && this.totalBars > 0) {
           this.rewind();
@@ -498,6 +588,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     const span = last - first + this.opts.intervalMs;
     this.shift += Math.ceil(span / WEEK_MS) * WEEK_MS;
     this.cursor.fill(0);
+    this.statusCursor = 0;
     this.lastPercent = -1;
   }
 }

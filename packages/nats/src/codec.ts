@@ -1,6 +1,6 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import type { Bar } from '@feed/core';
-import { barFromValues } from '@feed/core';
+import type { Bar, TradingEffect, TradingStatus, TradingStatusKind } from '@feed/core';
+import { barFromValues, makeTradingStatus } from '@feed/core';
 
 /**
  * Payloads on the stream, msgpack arrays with the version first (a reader refuses what it does not know):
@@ -177,4 +177,53 @@ export function batchId(bars: readonly DecodedBar[]): string {
   }
   const first = (bars[0] as DecodedBar).bar;
   return `batch:${bars.length}:${first.symbol}:${first.start}:${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * The version of a trading-status payload (on `<prefix>._status`):
+ * `[3, symbol, at, kind, effect, code, message, reasonCode, reasonMessage, limitUp | null, limitDown | null, tape]`.
+ */
+export const STATUS_VERSION = 3;
+
+/** The payload of a trading status (`receivedAt` is not sent: a reader stamps its own). */
+export function encodeStatus(s: TradingStatus): Uint8Array {
+  return encoder.encode([STATUS_VERSION, s.symbol, s.at, s.kind, s.effect, s.code, s.message, s.reasonCode, s.reasonMessage, s.limitUp ?? null, s.limitDown ?? null, s.tape]);
+}
+
+const KINDS = new Set(['status', 'luld']);
+const EFFECTS = new Set(['halt', 'resume', 'none']);
+
+/** The trading status of a version-3 payload (stamped `receivedAt`), or why it cannot be read. */
+export function decodeStatus(payload: Uint8Array, receivedAt: number): TradingStatus | string {
+  let v: unknown;
+  try {
+    v = decoder.decode(payload);
+  } catch (error) {
+    return `not msgpack (${(error as Error).message})`;
+  }
+  if (!Array.isArray(v) || v[0] !== STATUS_VERSION || v.length !== 12) return `not a version-${STATUS_VERSION} status payload`;
+  const [, symbol, at, kind, effect, code, message, reasonCode, reasonMessage, up, down, tape] = v as unknown[];
+  const str = (x: unknown): x is string => typeof x === 'string';
+  if (!str(symbol) || symbol === '' || !isNum(at) || !str(kind) || !KINDS.has(kind) || !str(effect) || !EFFECTS.has(effect)) return 'a status field (symbol, at, kind, effect) is missing or wrong';
+  if (!str(code) || !str(message) || !str(reasonCode) || !str(reasonMessage) || !str(tape)) return 'a status text field is not a string';
+  if ((up !== null && !isNum(up)) || (down !== null && !isNum(down))) return 'a status band is not a number';
+  return makeTradingStatus({
+    symbol,
+    at,
+    kind: kind as TradingStatusKind,
+    effect: effect as TradingEffect,
+    code,
+    message,
+    reasonCode,
+    reasonMessage,
+    limitUp: up === null ? undefined : (up),
+    limitDown: down === null ? undefined : (down),
+    tape,
+    receivedAt,
+  });
+}
+
+/** The message id of a status: one copy in the stream whoever publishes it. */
+export function statusId(s: TradingStatus): string {
+  return `status:${s.symbol}:${s.at}:${s.kind}:${s.effect}:${s.code}`;
 }

@@ -4,10 +4,10 @@ import type { ConsumerConfig, ConsumerMessages, JsMsg } from '@nats-io/jetstream
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { DecodedBar } from './codec.js';
-import { decodeBars, digest } from './codec.js';
+import { decodeBars, decodeStatus, digest } from './codec.js';
 import type { NatsConnectOptions } from './connection.js';
 import { connectNats } from './connection.js';
-import { BATCH_TOKEN, DEFAULT_PREFIX, DEFAULT_STREAM, subjectOf } from './subjects.js';
+import { BATCH_TOKEN, DEFAULT_PREFIX, DEFAULT_STREAM, STATUS_TOKEN, subjectOf } from './subjects.js';
 
 interface ReplaySettings {
   readonly to: number;
@@ -202,7 +202,7 @@ export class NatsBarFeed extends AbstractBarFeed {
     }
     const from = this.#options.from ?? (this.#replay === undefined ? 'new' : 'all');
     // A symbol's bars come on its subject (alone) or in batches of several symbols (`<prefix>._batch`).
-    const subjects = this.#options.symbols === 'all' ? [`${this.prefix}.>`] : [...this.#options.symbols.map((s) => subjectOf(this.prefix, s)), `${this.prefix}.${BATCH_TOKEN}`];
+    const subjects = this.#options.symbols === 'all' ? [`${this.prefix}.>`] : [...this.#options.symbols.map((s) => subjectOf(this.prefix, s)), `${this.prefix}.${BATCH_TOKEN}`, `${this.prefix}.${STATUS_TOKEN}`];
     const config: Partial<ConsumerConfig> = {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: from === 'new' ? DeliverPolicy.New : from === 'all' ? DeliverPolicy.All : DeliverPolicy.StartTime,
@@ -288,7 +288,36 @@ export class NatsBarFeed extends AbstractBarFeed {
     if (last === undefined || m.seq > last) this.#lastSeq = m.seq;
   }
 
+  /**
+   * A trading status (`<prefix>._status`): delivered (`tradingStatus`) for a wanted symbol, once (by
+   * stream sequence); in a replay, when the replay clock reaches its time.
+   */
+  #onStatus(m: JsMsg): void {
+    this.#checkSequence(m);
+    const status = decodeStatus(m.data, this.clock.now());
+    if (typeof status === 'string') {
+      this.#undecodable++;
+      this.reportError(new FeedError({ code: 'protocol', message: `cannot read the trading status in ${m.subject} (stream ${this.stream}, sequence ${m.seq}): ${status}; skipped`, detail: { subject: m.subject, streamSequence: m.seq, stream: this.stream } }));
+      m.ack();
+      return;
+    }
+    if (!this.#deliveredSeqs.has(m.seq) && (this.#wanted === undefined || this.#wanted.has(status.symbol))) {
+      if (this.#replay !== undefined && status.at > this.clock.now()) (this.clock as ReplayClock).advanceTo(status.at);
+      this.emitter.emit({ type: 'tradingStatus', status });
+    }
+    this.#remember(m.seq);
+    m.ack();
+  }
+
+  #isStatus(m: JsMsg): boolean {
+    return m.subject.endsWith(`.${STATUS_TOKEN}`);
+  }
+
   #onMessage(m: JsMsg): void {
+    if (this.#isStatus(m)) {
+      this.#onStatus(m);
+      return;
+    }
     this.#checkSequence(m);
     const decoded = decodeBars(m.data);
     if (typeof decoded === 'string') {
@@ -345,6 +374,14 @@ export class NatsBarFeed extends AbstractBarFeed {
   /** A stored message, replayed: each bar paced, the clock moved to its minute's end, then delivered. False at the end. */
   async #onReplayMessage(m: JsMsg): Promise<boolean> {
     const r = this.#replay as ReplaySettings;
+    if (this.#isStatus(m)) {
+      this.#onStatus(m);
+      if (m.info.pending === 0) {
+        this.#endReplay();
+        return false;
+      }
+      return true;
+    }
     this.#checkSequence(m);
     const decoded = decodeBars(m.data);
     if (typeof decoded === 'string' || this.#deliveredSeqs.has(m.seq)) {

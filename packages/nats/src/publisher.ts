@@ -1,11 +1,11 @@
-import type { Bar, BarSource, Clock, Listener, Unsubscribe } from '@feed/core';
+import type { Bar, BarFeed, BarSource, Clock, Listener, TradingStatus, Unsubscribe } from '@feed/core';
 import { FeedError, SystemClock, TypedEmitter, sameBarData } from '@feed/core';
 import type { JetStreamClient, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { DecodedBar } from './codec.js';
-import { batchId, decodeBars, encodeBars } from './codec.js';
-import { BATCH_TOKEN, DEFAULT_PREFIX, DEFAULT_STREAM, subjectOf } from './subjects.js';
+import { batchId, decodeBars, encodeBars, encodeStatus, statusId } from './codec.js';
+import { BATCH_TOKEN, DEFAULT_PREFIX, DEFAULT_STREAM, STATUS_TOKEN, subjectOf } from './subjects.js';
 
 /** Seven days, JetStream's max age by default for bar streams. */
 export const DEFAULT_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
@@ -102,6 +102,14 @@ export interface PublisherStats {
   readonly inFlight: number;
   /** Bars waiting to be sent or sent again. */
   readonly buffered: number;
+  /** Trading statuses taken from the feed, and those acknowledged (on `<prefix>._status`, in order with the bars). */
+  readonly statuses: number;
+  readonly statusesAcknowledged: number;
+}
+
+/** A trading status in the publish queue, in its place among the bars. */
+interface StatusItem {
+  readonly status: TradingStatus;
 }
 
 /** One message: a bar, or a batch of bars. */
@@ -109,6 +117,8 @@ interface Pending {
   /** Order of sending: messages sent again go in this order. */
   readonly seq: number;
   readonly bars: readonly DecodedBar[];
+  /** A status message (then `bars` is empty). */
+  readonly status?: TradingStatus;
   readonly subject: string;
   readonly payload: Uint8Array;
   readonly id: string;
@@ -155,7 +165,7 @@ export class BarPublisher {
   readonly prefix: string;
   readonly #js: JetStreamClient;
   readonly #emitter: TypedEmitter<PublisherEvent>;
-  readonly #queue: DecodedBar[] = [];
+  readonly #queue: (DecodedBar | StatusItem)[] = [];
   #head = 0;
   #seq = 0;
   /** Sent, not acknowledged, to send again (before the queue). */
@@ -183,7 +193,7 @@ export class BarPublisher {
   readonly #clock: Clock;
   #retryDelayMs = 0;
   #retryTimer: (() => void) | undefined;
-  #counts = { received: 0, acknowledged: 0, duplicates: 0, messages: 0, retries: 0, dropped: 0, refused: 0, pauses: 0 };
+  #counts = { received: 0, acknowledged: 0, duplicates: 0, messages: 0, retries: 0, dropped: 0, refused: 0, pauses: 0, statuses: 0, statusesAcknowledged: 0 };
 
   private constructor(options: PublisherOptions, js: JetStreamClient) {
     this.stream = options.stream ?? DEFAULT_STREAM;
@@ -216,7 +226,14 @@ export class BarPublisher {
     const publisher = new BarPublisher(options, jetstream(options.connection));
     const source = options.feed as Partial<{ pause: unknown; resume: unknown }>;
     if (typeof source.pause === 'function' && typeof source.resume === 'function') publisher.#pausable = source as { pause(): void; resume(): void };
-    publisher.#off = options.feed.on('bar', (e) => publisher.publish(e.bar));
+    const offBar = options.feed.on('bar', (e) => publisher.publish(e.bar));
+    // A whole feed may have trading statuses too: they go in order with its bars.
+    const feed = options.feed as Partial<BarFeed>;
+    const offStatus = typeof feed.connect === 'function' && typeof feed.stats === 'function' ? (options.feed as BarFeed).on('tradingStatus', (e) => publisher.publishStatus(e.status)) : undefined;
+    publisher.#off = () => {
+      offBar();
+      offStatus?.();
+    };
     void publisher.#watch(options.connection);
     return publisher;
   }
@@ -263,6 +280,24 @@ export class BarPublisher {
       });
     }
     this.#backpressure();
+  }
+
+  /**
+   * Queues one trading status (a feed's listener calls this): published on `<prefix>._status` in its
+   * place among the bars, message id `statusId` (one copy whoever publishes it). Never dropped for a
+   * full buffer: statuses are few, and a halt must not be lost.
+   */
+  publishStatus(status: TradingStatus): void {
+    if (this.#closed) return;
+    this.#counts.statuses++;
+    this.#queue.push({ status });
+    if (!this.#pumpQueued) {
+      this.#pumpQueued = true;
+      queueMicrotask(() => {
+        this.#pumpQueued = false;
+        this.#pump();
+      });
+    }
   }
 
   /** Pauses a pausable source at the high-water mark, and resumes it at half of it. */
@@ -337,8 +372,17 @@ export class BarPublisher {
       for (const p of again) this.#send(p);
     }
     while (!this.#paused && this.#inFlight < this.#maxInFlight && this.#head < this.#queue.length) {
-      const n = Math.min(this.#batchSize, this.#queue.length - this.#head);
-      const bars = this.#queue.slice(this.#head, this.#head + n);
+      const item = this.#queue[this.#head] as DecodedBar | StatusItem;
+      if ('status' in item) {
+        this.#head++;
+        this.#send({ seq: this.#seq++, bars: [], status: item.status, subject: `${this.prefix}.${STATUS_TOKEN}`, payload: encodeStatus(item.status), id: statusId(item.status) });
+        continue;
+      }
+      // The bars up to the next status (or the batch size): one message.
+      const max = Math.min(this.#batchSize, this.#queue.length - this.#head);
+      let n = 1;
+      while (n < max && !('status' in (this.#queue[this.#head + n] as DecodedBar | StatusItem))) n++;
+      const bars = this.#queue.slice(this.#head, this.#head + n) as DecodedBar[];
       this.#head += n;
       this.#send(this.#message(bars));
     }
@@ -368,6 +412,7 @@ export class BarPublisher {
         this.#inFlight--;
         this.#counts.acknowledged += p.bars.length;
         this.#counts.messages++;
+        if (p.status !== undefined) this.#counts.statusesAcknowledged++;
         this.#retryDelayMs = 0;
         if (ack.duplicate) this.#counts.duplicates += p.bars.length;
         if (this.#emitter.listenerCount('published') > 0) {
@@ -377,6 +422,11 @@ export class BarPublisher {
       },
       (error: unknown) => {
         this.#inFlight--;
+        if (isPermanent(error) && p.status !== undefined) {
+          this.#emit({ type: 'error', error: new FeedError({ code: 'provider', message: `NATS refused ${p.subject} (the ${p.status.symbol} status of ${new Date(p.status.at).toISOString()}): ${errorText(error)}`, detail: { subject: p.subject, symbol: p.status.symbol, at: p.status.at }, cause: error }) });
+          this.#pump();
+          return;
+        }
         if (isPermanent(error)) {
           this.#counts.refused += p.bars.length;
           const first = (p.bars[0] as DecodedBar).bar;

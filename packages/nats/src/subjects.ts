@@ -6,6 +6,8 @@ export const DEFAULT_PREFIX = 'feed.bars';
  * the bars it wants.
  */
 export const BATCH_TOKEN = '_batch';
+/** The last token of the subject of trading statuses (`feed.bars._status`): never a symbol, read beside the bars. */
+export const STATUS_TOKEN = '_status';
 /** The stream both sides use unless told otherwise. */
 export const DEFAULT_STREAM = 'FEED_BARS';
 

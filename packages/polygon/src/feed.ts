@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
-import type { HistoricalBars } from '@feed/core';
-import { ConfigError, FeedError, parseOptions } from '@feed/core';
+import type { HistoricalBars, TradingEffect, TradingStatus } from '@feed/core';
+import { ConfigError, FeedError, MAX_SYMBOL_LENGTH, makeTradingStatus, parseOptions, quoteSymbol } from '@feed/core';
 import type { LiveFeedEvent, LiveFeedOptions, LiveFeedStats, RetryInfo, Session, WorkerSpec } from '@feed/live';
 import { AbstractLiveFeed, jsonFrames, liveOptionsShape, resolveLiveOptions } from '@feed/live';
 import { z } from 'zod';
@@ -41,6 +41,13 @@ export interface PolygonFeedOptions extends LiveFeedOptions {
    * @default 'https://api.polygon.io'
    */
   readonly restUrl?: string;
+  /**
+   * Also subscribe Polygon's limit-up/limit-down events (`LULD.<SYMBOL>`), emitted as
+   * `tradingStatus` events: indicator 17 is a trading halt, 18 a resumption (Nasdaq-listed symbols
+   * only, per Polygon), any other indicator a band update. Needs a plan that includes them.
+   * @default false
+   */
+  readonly luld?: boolean;
 }
 
 const schema = z.object({
@@ -50,6 +57,7 @@ const schema = z.object({
   host: z.enum(['realtime', 'delayed'], "must be 'realtime' or 'delayed'").default('realtime'),
   url: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').optional(),
   restUrl: z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+  luld: z.boolean().default(false),
 });
 
 /** The Polygon feed's statistics: every live feed's, and the status messages received. */
@@ -74,7 +82,8 @@ export class PolygonMultiSymbolFeed extends AbstractLiveFeed<PolygonFeedEvent> {
   readonly type = 'polygon';
   readonly #key: string;
   readonly #restUrl: string;
-  /** Subscriptions sent and not yet confirmed, and who waits for them. */
+  readonly #luld: boolean;
+  /** Subscriptions sent and not yet confirmed (`AM.X`, `LULD.X`), and who waits for them. */
   #pending = new Set<string>();
   #waiters: { resolve: () => void; reject: (e: FeedError) => void }[] = [];
   #statuses = 0;
@@ -93,6 +102,7 @@ export class PolygonMultiSymbolFeed extends AbstractLiveFeed<PolygonFeedEvent> {
     });
     this.#key = key;
     this.#restUrl = parsed.restUrl ?? 'https://api.polygon.io';
+    this.#luld = parsed.luld;
   }
 
   override stats(): PolygonFeedStats {
@@ -115,12 +125,13 @@ export class PolygonMultiSymbolFeed extends AbstractLiveFeed<PolygonFeedEvent> {
 
   /** Subscribe resolves once Polygon confirms each symbol; Polygon does not confirm an unsubscribe. */
   protected sendSubscription(session: Session, action: 'subscribe' | 'unsubscribe', symbols: readonly string[]): Promise<void> {
-    const params = symbols.map((s) => `AM.${s}`).join(',');
+    const topics = symbols.flatMap((s) => (this.#luld ? [`AM.${s}`, `LULD.${s}`] : [`AM.${s}`]));
+    const params = topics.join(',');
     if (action === 'unsubscribe') {
       this.send(session, jsonFrames({ action, params }));
       return Promise.resolve();
     }
-    for (const s of symbols) this.#pending.add(s);
+    for (const t of topics) this.#pending.add(t);
     const reply = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     this.send(session, jsonFrames({ action, params }));
     return reply;
@@ -131,7 +142,7 @@ export class PolygonMultiSymbolFeed extends AbstractLiveFeed<PolygonFeedEvent> {
   }
 
   protected override workerSpec(shared: Readonly<Record<string, unknown>>): WorkerSpec {
-    return { module: HERE, exportName: 'PolygonMultiSymbolFeed', options: { ...shared, apiKey: this.#key, url: this.url, restUrl: this.#restUrl } };
+    return { module: HERE, exportName: 'PolygonMultiSymbolFeed', options: { ...shared, apiKey: this.#key, url: this.url, restUrl: this.#restUrl, luld: this.#luld } };
   }
 
   protected onFrame(session: Session, raw: string | Uint8Array): void {
@@ -166,6 +177,10 @@ export class PolygonMultiSymbolFeed extends AbstractLiveFeed<PolygonFeedEvent> {
         const bar = aggregateOf(m, m.sym, now);
         if (typeof bar === 'string') this.#malformed(`message ${i} (AM): ${bar}`);
         else this.acceptBar(bar);
+      } else if (m.ev === 'LULD') {
+        const status = luldOf(m, now);
+        if (typeof status === 'string') this.#malformed(`message ${i} (LULD): ${status}`);
+        else this.acceptStatus(status);
       } else this.unknownMessage();
     }
   }
@@ -206,9 +221,11 @@ export class PolygonMultiSymbolFeed extends AbstractLiveFeed<PolygonFeedEvent> {
         return;
       }
       case 'success': {
-        const m = /^subscribed to: (?:AM\.)?(\S+)/.exec(message);
+        const m = /^subscribed to: (\S+)/.exec(message);
         if (m !== null) {
-          this.#pending.delete(m[1] as string);
+          const topic = m[1] as string;
+          // A bare symbol (no channel prefix) confirms its aggregates.
+          this.#pending.delete(topic.includes('.') ? topic : `AM.${topic}`);
           if (this.#pending.size === 0) this.#settle();
         }
         return;
@@ -222,4 +239,48 @@ export class PolygonMultiSymbolFeed extends AbstractLiveFeed<PolygonFeedEvent> {
       }
     }
   }
+}
+
+/** What a Polygon LULD indicator list means for trading: 17 a trading halt, 18 a resumption (Polygon's documentation). */
+export function polygonLuldEffect(indicators: readonly number[]): TradingEffect {
+  if (indicators.includes(17)) return 'halt';
+  if (indicators.includes(18)) return 'resume';
+  return 'none';
+}
+
+/** Epoch milliseconds from a Polygon timestamp: documented as milliseconds, seen in nanoseconds (and seconds, microseconds) too. */
+function epochMs(t: number): number {
+  // Nanoseconds exceed 2^53: a double holds them to ~256 ns, so allow that much below a whole millisecond.
+  if (t > 1e17) return Math.floor(t / 1e6 + 0.001);
+  if (t > 1e14) return Math.floor(t / 1e3 + 0.001);
+  if (t > 1e11) return t;
+  return t * 1000;
+}
+
+/** The trading status of a Polygon `LULD` event (`T`, `h`, `l`, `i`, `z`, `t`), or why it is malformed. */
+export function luldOf(m: Record<string, unknown>, receivedAt: number): TradingStatus | string {
+  const symbol = m.T;
+  if (typeof symbol !== 'string' || symbol.length === 0) return 'no ticker (T)';
+  const name = symbol.length <= MAX_SYMBOL_LENGTH ? symbol : quoteSymbol(symbol);
+  const t = m.t;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0) return `${name}: timestamp t is not a positive number`;
+  const indicators = Array.isArray(m.i) ? m.i.filter((x): x is number => typeof x === 'number' && Number.isInteger(x)) : [];
+  if (m.i !== undefined && (!Array.isArray(m.i) || indicators.length !== m.i.length)) return `${name}: indicators i are not a list of integers`;
+  const high = m.h;
+  const low = m.l;
+  // A band of 0 is no band (a halt or resumption message may carry none).
+  const band = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
+  const bad = (v: unknown): boolean => v !== undefined && v !== 0 && band(v) === undefined;
+  if (bad(high) || bad(low)) return `${name}: price bands h/l are not prices >= 0`;
+  return makeTradingStatus({
+    symbol,
+    at: epochMs(t),
+    kind: 'luld',
+    effect: polygonLuldEffect(indicators),
+    code: indicators.join(','),
+    limitUp: band(high),
+    limitDown: band(low),
+    tape: typeof m.z === 'number' || typeof m.z === 'string' ? String(m.z).slice(0, 8) : '',
+    receivedAt,
+  });
 }

@@ -6,7 +6,7 @@
  * @module @feed/polygon/testing
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Bar } from '@feed/core';
+import type { Bar, TradingStatus } from '@feed/core';
 import { NEW_YORK, zonedTimeToEpoch } from '@feed/core';
 import type { TestServer } from '@feed/live/testing';
 import { startTestServer } from '@feed/live/testing';
@@ -34,6 +34,8 @@ interface StreamClient {
   readonly socket: WebSocket;
   authenticated: boolean;
   readonly subscriptions: Set<string>;
+  /** Symbols subscribed on `LULD.<SYMBOL>`. */
+  readonly luld: Set<string>;
 }
 
 /**
@@ -62,6 +64,7 @@ export class FakePolygonServer {
   refusedConnections = 0;
   #refuseNext = 0;
   readonly #muted = new Set<WebSocket>();
+  #luldSeq = 0;
 
   private constructor(options: FakePolygonOptions) {
     this.apiKey = options.apiKey ?? 'FAKEPOLYGONKEY';
@@ -130,6 +133,30 @@ export class FakePolygonServer {
     }
   }
 
+  /**
+   * Sends trading statuses as Polygon `LULD` events to every client subscribed to `LULD.<SYMBOL>`:
+   * a halt as indicator 17, a resumption as 18, a band (kind `luld`) with its `h`/`l` and its code's
+   * numeric indicators; timestamps in nanoseconds, as Polygon's sample shows them.
+   */
+  publishStatus(statuses: readonly TradingStatus[]): number {
+    let sent = 0;
+    for (const c of this.#clients) {
+      if (!c.authenticated || this.#muted.has(c.socket)) continue;
+      const mine = statuses.filter((x) => c.luld.has(x.symbol));
+      if (mine.length === 0) continue;
+      c.socket.send(
+        JSON.stringify(
+          mine.map((x) => {
+            const indicators = x.effect === 'halt' ? [17] : x.effect === 'resume' ? [18] : x.code.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+            return { ev: 'LULD', T: x.symbol, ...(x.limitUp === undefined ? {} : { h: x.limitUp }), ...(x.limitDown === undefined ? {} : { l: x.limitDown }), i: indicators, z: 3, t: x.at * 1e6, q: ++this.#luldSeq };
+          }),
+        ),
+      );
+      sent += mine.length;
+    }
+    return sent;
+  }
+
   /** Sends a raw text frame to every client (a malformed frame, an unknown message). */
   sendRaw(text: string): void {
     for (const c of this.#clients) c.socket.send(text);
@@ -182,7 +209,7 @@ export class FakePolygonServer {
   }
 
   #onStream(socket: WebSocket): void {
-    const client: StreamClient = { socket, authenticated: false, subscriptions: new Set() };
+    const client: StreamClient = { socket, authenticated: false, subscriptions: new Set(), luld: new Set() };
     this.#clients.add(client);
     socket.on('close', () => this.#clients.delete(client));
     socket.on('ping', (data) => {
@@ -227,11 +254,15 @@ export class FakePolygonServer {
         this.subscribeMessages++;
         const replies = params.map((p) => {
           if (p.startsWith('AM.')) client.subscriptions.add(p.slice(3));
+          if (p.startsWith('LULD.')) client.luld.add(p.slice(5));
           return { ev: 'status', status: 'success', message: `subscribed to: ${p}` };
         });
         socket.send(JSON.stringify(replies));
       } else if (m.action === 'unsubscribe') {
-        for (const p of params) if (p.startsWith('AM.')) client.subscriptions.delete(p.slice(3));
+        for (const p of params) {
+          if (p.startsWith('AM.')) client.subscriptions.delete(p.slice(3));
+          if (p.startsWith('LULD.')) client.luld.delete(p.slice(5));
+        }
         socket.send(JSON.stringify(params.map((p) => ({ ev: 'status', status: 'success', message: `unsubscribed to: ${p}` }))));
       }
     });

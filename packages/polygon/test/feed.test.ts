@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Bar } from '@feed/core';
-import { MINUTE_MS, ManualClock, barFromValues, nyse } from '@feed/core';
+import type { Bar, TradingStatus } from '@feed/core';
+import { MINUTE_MS, ManualClock, barFromValues, makeTradingStatus, nyse } from '@feed/core';
 import type { PolygonFeedOptions } from '../src/index.js';
 import { PolygonMultiSymbolFeed } from '../src/index.js';
 import { FakePolygonServer } from '../src/testing.js';
@@ -44,6 +44,26 @@ function feedOn(options: Partial<PolygonFeedOptions> = {}, clock = new ManualClo
 }
 
 describe('PolygonMultiSymbolFeed on the fake Polygon stream', () => {
+  it('luld: true subscribes LULD.<SYMBOL> beside AM.<SYMBOL>; a halt (17) and a resumption (18) arrive as tradingStatus events', async () => {
+    const { feed, errors } = feedOn({ luld: true });
+    const got: TradingStatus[] = [];
+    feed.on('tradingStatus', (e) => got.push(e.status));
+    await feed.connect();
+    await feed.start();
+    const sent = [
+      makeTradingStatus({ symbol: 'TQQQ', at: T0 + 90_500, kind: 'status', effect: 'halt', code: 'H', receivedAt: 0 }),
+      makeTradingStatus({ symbol: 'TQQQ', at: T0 + 390_500, kind: 'status', effect: 'resume', code: 'T', receivedAt: 0 }),
+    ];
+    expect(server.publishStatus(sent)).toBe(2);
+    await until(() => expect(got).toHaveLength(2));
+    expect(got.map((x) => [x.at, x.kind, x.code, x.effect])).toEqual([
+      [T0 + 90_500, 'luld', '17', 'halt'],
+      [T0 + 390_500, 'luld', '18', 'resume'],
+    ]);
+    expect(errors).toEqual([]);
+    await feed.disconnect();
+  });
+
   it('authenticates, subscribes to AM.<SYMBOL> and delivers per-minute aggregates as bars', async () => {
     const { feed, bars, events } = feedOn();
     await feed.connect();

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { WebSocket } from 'ws';
-import type { Bar } from '@feed/core';
+import type { Bar, TradingStatus } from '@feed/core';
 import { ConnectionError, FeedError, HttpError, ManualClock } from '@feed/core';
 import type { TestHttpHandler, TestHttpServer, TestWsServer } from '@feed/live/testing';
 import { TextLog, sendJson, startHttpServer, startWsServer } from '@feed/live/testing';
@@ -180,6 +180,38 @@ function feedOn(ws: TestWsServer, extra: Partial<ConstructorParameters<typeof Po
 const minutes = (got: { bars: Bar[] }): number[] => got.bars.map((b) => (b.start - T0) / 60_000);
 
 describe('hostile streams (PolygonMultiSymbolFeed)', () => {
+  it('LULD events as documented (timestamps in ms or ns), halts and resumptions (17, 18), and broken ones: decoded, or counted and typed', async () => {
+    const ws = await stream();
+    const { feed, got } = feedOn(ws, { luld: true });
+    const statuses: TradingStatus[] = [];
+    feed.on('tradingStatus', (e) => statuses.push(e.status));
+    await feed.connect();
+    await feed.start();
+    const ms = T0 + 61_234;
+    ws.send(
+      JSON.stringify([
+        { ev: 'LULD', T: 'TQQQ', h: 52.5, l: 47.5, i: [16], z: 3, t: ms * 1e6 + 800, q: 1 }, // ns, as Polygon's sample
+        { ev: 'LULD', T: 'TQQQ', h: 52.5, l: 47.5, i: [17], z: 3, t: ms, q: 2 }, // ms, as its field table says
+        { ev: 'LULD', T: 'TQQQ', i: [18], z: 3, t: ms + 300_000, q: 6 },
+        { ev: 'LULD', T: 'TQQQ', h: 'up', l: 47.5, i: [], t: ms }, // bad band
+        { ev: 'LULD', T: 'TQQQ', i: 'halt', t: ms }, // indicators not a list
+        { ev: 'LULD', h: 1, l: 1, t: ms }, // no ticker
+        { ev: 'LULD', T: 'TQQQ', i: [17] }, // no time
+        { ev: 'LULD', T: 'AAPL', i: [17], t: ms }, // not subscribed
+      ]),
+    );
+    await until(() => expect(statuses).toHaveLength(3));
+    expect(statuses.map((x) => [x.at, x.kind, x.code, x.effect])).toEqual([
+      [ms, 'luld', '16', 'none'],
+      [ms, 'luld', '17', 'halt'],
+      [ms + 300_000, 'luld', '18', 'resume'],
+    ]);
+    expect(statuses[0]).toMatchObject({ limitUp: 52.5, limitDown: 47.5, tape: '3' });
+    expect(feed.stats()).toMatchObject({ tradingStatuses: 3, statusesDropped: 1, malformed: 4 });
+    expect(got.errors.map((e) => e.code).sort()).toEqual(['protocol', 'protocol', 'protocol', 'protocol', 'unknown_symbol']);
+    await feed.disconnect();
+  });
+
   it('frames that are not arrays, unknown events, bad fields, prototype keys, huge symbols, binary frames: each counted and typed; the good bars go on', async () => {
     const ws = await stream();
     const { feed, got } = feedOn(ws);

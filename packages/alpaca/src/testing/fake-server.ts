@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decode, encode } from '@msgpack/msgpack';
-import type { Bar, BarSource, Unsubscribe } from '@feed/core';
+import type { Bar, BarSource, TradingStatus, Unsubscribe } from '@feed/core';
 import type { TestServer } from '@feed/live/testing';
 import { startTestServer } from '@feed/live/testing';
 import type { WebSocket } from 'ws';
@@ -101,6 +101,8 @@ interface Client {
   readonly bars: Set<string>;
   readonly updatedBars: Set<string>;
   readonly dailyBars: Set<string>;
+  readonly statuses: Set<string>;
+  readonly lulds: Set<string>;
   authTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -233,6 +235,34 @@ export class FakeAlpacaServer {
       }
     }
     return frames;
+  }
+
+  /**
+   * Sends trading statuses (`T: "s"`, with Alpaca's `sc`/`sm`/`rc`/`rm`) and LULD bands (`T: "l"`,
+   * `u`/`d`/`i`) to every authenticated client subscribed to their symbol on the `statuses` or
+   * `lulds` channel, in one frame per client. Returns the messages sent.
+   */
+  publishStatus(statuses: readonly TradingStatus[]): number {
+    let sent = 0;
+    for (const c of this.#clients) {
+      if (!c.authed || c.ws.readyState !== 1 || c.muted) continue;
+      const frame: Record<string, unknown>[] = [];
+      for (const st of statuses) {
+        const channel = st.kind === 'luld' ? c.lulds : c.statuses;
+        if (!channel.has('*') && !channel.has(st.symbol)) continue;
+        // Statuses carry sub-second times (Alpaca sends nanoseconds): always with fractional seconds.
+        const t = c.msgpack ? new Date(st.at) : formatTime(st.at, true);
+        frame.push(
+          st.kind === 'luld'
+            ? { T: 'l', S: st.symbol, u: st.limitUp, d: st.limitDown, i: st.code, t, z: st.tape }
+            : { T: 's', S: st.symbol, sc: st.code, sm: st.message, rc: st.reasonCode, rm: st.reasonMessage, t, z: st.tape },
+        );
+      }
+      if (frame.length === 0) continue;
+      this.#sendTo(c, frame);
+      sent += frame.length;
+    }
+    return sent;
   }
 
   /**
@@ -390,6 +420,8 @@ export class FakeAlpacaServer {
       bars: new Set(),
       updatedBars: new Set(),
       dailyBars: new Set(),
+      statuses: new Set(),
+      lulds: new Set(),
       authTimer: undefined,
     };
     this.#clients.add(client);
@@ -496,6 +528,8 @@ export class FakeAlpacaServer {
       ['bars', client.bars],
       ['updatedBars', client.updatedBars],
       ['dailyBars', client.dailyBars],
+      ['statuses', client.statuses],
+      ['lulds', client.lulds],
     ] as const;
     for (const [key, set] of channels) {
       const list = msg[key];
@@ -524,8 +558,8 @@ export class FakeAlpacaServer {
         bars: [...client.bars],
         updatedBars: [...client.updatedBars],
         dailyBars: [...client.dailyBars],
-        statuses: [],
-        lulds: [],
+        statuses: [...client.statuses],
+        lulds: [...client.lulds],
       },
     ]);
   }
