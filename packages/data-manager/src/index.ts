@@ -32,3 +32,5 @@ export type {
   ManagerWarmUpEvent,
 } from './types.js';
 export type { SessionCoverage, ReconcileReport, CoverageCalendar } from './coverage.js';
+export { EndOfDayReconciler } from './reconciler.js';
+export type { EndOfDayOptions, EndOfDayEvent } from './reconciler.js';

@@ -2,7 +2,7 @@ import type { Bar, HistoricalBars, HistoryRequest, TradingStatus } from '@feed/c
 import { MINUTE_MS, ManualBarFeed, ManualClock, makeBar, makeTradingStatus } from '@feed/core';
 import { describe, expect, it } from 'vitest';
 import type { MinutesBar, SessionCoverage } from './index.js';
-import { MinuteBarAggregator, MultiSymbolDataManager } from './index.js';
+import { EndOfDayReconciler, MinuteBarAggregator, MultiSymbolDataManager } from './index.js';
 
 const MIN = MINUTE_MS;
 const OPEN = Date.UTC(2025, 9, 16, 13, 30); // Thursday 2025-10-16 09:30 New York
@@ -247,5 +247,38 @@ describe('coverage', () => {
     expect(report).toEqual({ date: '2025-10-16', missed: { A: [OPEN + 100 * MIN, OPEN + 200 * MIN] }, restBars: 780, missedTotal: 2 });
     expect(dm.coverage().A?.[0]?.missedByStream).toBe(2);
     expect(dm.coverage().B?.[0]?.missedByStream).toBe(0);
+  });
+
+  it('EndOfDayReconciler: five minutes after the close (on the clock), each session reconciled; a failure is an error event', async () => {
+    const clock = new ManualClock(OPEN);
+    const dm = new MultiSymbolDataManager({ symbols: ['A'], clock });
+    let calls = 0;
+    const history: HistoricalBars = {
+      barsBySymbol: (req) => {
+        calls++;
+        if (calls === 2) return Promise.reject(new Error('HTTP 503'));
+        const start = req.start as number;
+        return Promise.resolve(new Map([['A', Array.from({ length: 390 }, (_, m) => bar('A', start + m * MIN))]]));
+      },
+    };
+    const eod = new EndOfDayReconciler(dm, { history });
+    const errors: string[] = [];
+    eod.on('error', (e) => errors.push(e.error.message));
+    for (const day of [0, 1]) {
+      const open = OPEN + day * 86_400_000;
+      for (let m = 0; m < 390; m++) {
+        clock.set(open + (m + 1) * MIN);
+        if (m !== 7) dm.update(bar('A', open + m * MIN));
+      }
+      clock.set(open + 394 * MIN);
+      expect(calls).toBe(day);
+      clock.set(open + 395 * MIN + 5_000);
+      await eod.settled();
+      expect(calls).toBe(day + 1);
+    }
+    expect(eod.reports()).toEqual([{ date: '2025-10-16', missed: { A: [OPEN + 7 * MIN] }, restBars: 390, missedTotal: 1 }]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/HTTP 503/);
+    eod.dispose();
   });
 });

@@ -158,6 +158,8 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   #warmUpBars = 0;
   /** `warmUp()` ran: the first `start()` fills the seam from each symbol's last warm-up bar. */
   #warmed = false;
+  /** The last minute a warm-up looked at: a recovered bar up to it outside regular hours was left out by the warm-up, and stays out. */
+  #warmedTo = Number.NEGATIVE_INFINITY;
 
   protected constructor(live: ResolvedLiveOptions, provider: LiveProvider) {
     super(live.symbols, live.clock);
@@ -382,6 +384,7 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
     this.#warmed = true;
     const history = options.history ?? this.#historyClient();
     const last = Math.floor(this.clock.now() / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+    this.#warmedTo = last;
     const { bars, result } = await loadWarmUp(history, {
       symbols: [...this.symbols],
       last,
@@ -402,7 +405,7 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
       const v = t.lastStartOf(s);
       if (v !== undefined) seeds.push([s, v]);
     }
-    if (this.#link !== undefined) await this.#link.call('seed', seeds);
+    if (this.#link !== undefined) await this.#link.call('seed', seeds, last);
     this.#warmUpBars += bars.length;
     this.emitter.emit({ type: 'warmup', bars, ...result });
     if (result.short.length > 0) {
@@ -413,8 +416,9 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   }
 
   /** In a worker thread: the main thread's warm-up ended at these bars (the seam the first start fills from). */
-  protected seedWarmUp(seeds: readonly (readonly [string, number])[]): void {
+  protected seedWarmUp(seeds: readonly (readonly [string, number])[], to: number): void {
     this.#warmed = true;
+    this.#warmedTo = to;
     for (const [s, start] of seeds) this.#table.lastStart[this.#table.index(s)] = start;
   }
 
@@ -757,6 +761,9 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   /** Delivers a bar recovered by gap fill, once: checked like a live one, older ones skipped. */
   #deliverRecovered(bar: Bar): boolean {
     if (!this.#wanted.has(bar.symbol) || this.#untrusted(bar)) return false;
+    // The seam's fill starts at a symbol's last regular-hours warm-up bar: what the warm-up's window
+    // held outside regular hours (a closing auction, the night's extended hours) it left out on purpose.
+    if (bar.start <= this.#warmedTo && nyse.sessionAt(bar.start) === undefined) return false;
     const t = this.#table;
     const i = t.index(bar.symbol);
     if (bar.start <= (t.lastStart[i] as number)) return false;

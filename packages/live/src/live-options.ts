@@ -48,8 +48,11 @@ export interface GapFillOptions {
    */
   history?: HistoricalBars;
   /**
-   * Bars per symbol to deliver on the first `start()`, before the live ones.
+   * Bars per symbol to deliver on the first `start()`, before the live ones, as recovered `bar`
+   * events (a data manager judges their age: older than a week, rejected).
    * @default 0
+   * @deprecated use `feed.warmUp({ bars })`: exactly N regular-hours bars, into history without the
+   * age limit, with a seam that loses and repeats nothing.
    */
   warmupBars?: number;
   /**

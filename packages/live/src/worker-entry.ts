@@ -63,7 +63,7 @@ interface WorkerSideFeed extends Pick<AbstractLiveFeed<TypedEvent>, 'connect' | 
   readonly emitter: TypedEmitter<TypedEvent>;
   deliverLive(bar: Bar, index: number): void;
   deliverRecovered(bar: Bar, index: number): void;
-  seedWarmUp(seeds: readonly (readonly [string, number])[]): void;
+  seedWarmUp(seeds: readonly (readonly [string, number])[], to: number): void;
   scalarStats(): LiveScalarStats;
   symbolAt(index: number): string;
 }
@@ -200,7 +200,7 @@ async function main(): Promise<void> {
         case 'unsubscribe':
           return feed.unsubscribe(m.symbols);
         case 'seed':
-          feed.seedWarmUp(m.seeds);
+          feed.seedWarmUp(m.seeds, m.to);
           return;
         case 'sync':
           // Everything sent before it has been handled (ticks fired their timers): the reply says so.

@@ -61,13 +61,13 @@ export class WorkerLink {
   }
 
   /** Calls the worker's feed; resolves with its symbols once it has done so, rejects with its error. */
-  call(method: Method, symbols?: readonly string[] | readonly (readonly [string, number])[]): Promise<readonly string[]> {
+  call(method: Method, symbols?: readonly string[] | readonly (readonly [string, number])[], to = 0): Promise<readonly string[]> {
     if (this.#ended) return Promise.reject(new FeedError({ code: 'invalid_state', message: "the feed's worker thread has ended" }));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       if (method === 'subscribe' || method === 'unsubscribe') this.#send({ type: 'call', id, method, symbols: (symbols ?? []) as readonly string[] });
-      else if (method === 'seed') this.#send({ type: 'call', id, method, seeds: (symbols ?? []) as readonly (readonly [string, number])[] });
+      else if (method === 'seed') this.#send({ type: 'call', id, method, seeds: (symbols ?? []) as readonly (readonly [string, number])[], to });
       else this.#send({ type: 'call', id, method });
     });
   }

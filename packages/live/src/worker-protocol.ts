@@ -59,7 +59,7 @@ export type ToWorker =
   | { readonly type: 'call'; readonly id: number; readonly method: 'connect' | 'start' | 'stop' | 'disconnect' | 'sync' }
   | { readonly type: 'call'; readonly id: number; readonly method: 'subscribe' | 'unsubscribe'; readonly symbols: readonly string[] }
   /** The main thread's warm-up ended at these bar starts: the worker's feed continues after them. */
-  | { readonly type: 'call'; readonly id: number; readonly method: 'seed'; readonly seeds: readonly (readonly [string, number])[] }
+  | { readonly type: 'call'; readonly id: number; readonly method: 'seed'; readonly seeds: readonly (readonly [string, number])[]; readonly to: number }
   | { readonly type: 'tick'; readonly now: number };
 
 /** Worker -> main. `counters` rides on every message, so the main thread's statistics stay current. */

@@ -219,7 +219,7 @@ describe('AbstractLiveFeed: warm-up that joins live (warmUp)', () => {
 
   /** Every start a listener saw per symbol, warm-up then bars, in order. */
   function seen(feed: ToyFeed) {
-    const starts: Record<string, number[]> = { AAA: [], BBB: [] };
+    const starts: { AAA: number[]; BBB: number[]; [symbol: string]: number[] | undefined } = { AAA: [], BBB: [] };
     feed.on('warmup', (e) => {
       for (const b of e.bars) starts[b.symbol]?.push(b.start);
     });
@@ -323,7 +323,8 @@ describe('AbstractLiveFeed: trading statuses', () => {
       }
     }
     const clock = new ManualClock(T0);
-    const feed = new StatusToy({ symbols: ['AAA'], clock, webSocketFactory: fakeFactory().factory, keepAlive: false, watchdog: false, gapFill: false });
+    const { factory, sockets } = fakeFactory();
+    const feed = new StatusToy({ symbols: ['AAA'], clock, webSocketFactory: factory, keepAlive: false, watchdog: false, gapFill: false });
     const got: TradingStatus[] = [];
     const errors: FeedError[] = [];
     feed.on('tradingStatus', (e) => got.push(e.status));
@@ -333,6 +334,16 @@ describe('AbstractLiveFeed: trading statuses', () => {
     feed.push(st('ZZZ'));
     expect(got.map((s) => s.symbol)).toEqual(['AAA']);
     expect(errors.map((e) => e.code)).toEqual(['unknown_symbol']);
-    expect(feed.stats()).toMatchObject({ tradingStatuses: 1, statusesDropped: 1 });
+    const connected = feed.connect();
+    (sockets[0] as FakeSocket).open();
+    (sockets[0] as FakeSocket).receive('{"hello":1}');
+    await connected;
+    await feed.start();
+    feed.push(st('AAA'));
+    await feed.stop();
+    feed.push(st('AAA'));
+    expect(got).toHaveLength(2);
+    expect(feed.stats()).toMatchObject({ tradingStatuses: 2, statusesDropped: 2 });
+    await feed.disconnect();
   });
 });

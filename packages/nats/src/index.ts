@@ -9,6 +9,8 @@
 export { BarPublisher, DEFAULT_MAX_AGE_MS, latestStoredStart } from './publisher.js';
 export type { PublisherOptions, PublisherEvent, PublisherStats } from './publisher.js';
 export { NatsBarFeed } from './feed.js';
+export { NatsHistory } from './history.js';
+export type { NatsHistoryOptions } from './history.js';
 export type { NatsBarFeedOptions, StartFrom } from './feed.js';
 export { connectNats } from './connection.js';
 export type { NatsConnectOptions } from './connection.js';

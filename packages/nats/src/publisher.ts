@@ -491,14 +491,17 @@ export async function latestStoredStart(connection: NatsConnection, stream = DEF
     if (/stream not found/i.test(errorText(error))) return undefined;
     throw error;
   }
-  if (last === 0) return undefined;
-  const m = await jsm.streams.getMessage(stream, { seq: last });
-  if (m === null) return undefined;
-  const bars = decodeBars(m.data);
-  if (typeof bars === 'string') return undefined;
-  let max = -Infinity;
-  for (const b of bars) max = Math.max(max, b.bar.start);
-  return max;
+  // The last message holding bars (a trading status may come after them).
+  for (let seq = last; seq >= 1 && seq > last - 64; seq--) {
+    const m = await jsm.streams.getMessage(stream, { seq });
+    if (m === null) continue;
+    const bars = decodeBars(m.data);
+    if (typeof bars === 'string') continue;
+    let max = -Infinity;
+    for (const b of bars) max = Math.max(max, b.bar.start);
+    return max;
+  }
+  return undefined;
 }
 
 /** Creates the stream, or updates it when it exists with other settings. */
