@@ -4,6 +4,7 @@ import type { FeedError } from './errors.js';
 import type { Listener, TypedEvent, Unsubscribe } from './emitter.js';
 import type { WarmUpEvent } from './history.js';
 import type { TradingStatusEvent } from './trading-status.js';
+import type { CorporateActionEvent } from './corporate-actions.js';
 
 /**
  * The lifecycle of a feed:
@@ -64,10 +65,11 @@ export interface StateEvent {
 
 /**
  * The events every feed may emit: bars, errors and state changes always; trading statuses (halts,
- * resumptions, price bands) where the source has them; a warm-up's bars when `warmUp()` is called.
+ * resumptions, price bands) where the source has them; a warm-up's bars when `warmUp()` is called;
+ * a corporate action before the first bar of its ex-date.
  * Feeds add their own (progress, subscription, ...) by extending the union.
  */
-export type FeedEvent = BarEvent | ErrorEvent | StateEvent | TradingStatusEvent | WarmUpEvent;
+export type FeedEvent = BarEvent | ErrorEvent | StateEvent | TradingStatusEvent | WarmUpEvent | CorporateActionEvent;
 
 /** Anything that emits bars: what a consumer such as the data manager needs of a feed. */
 export interface BarSource {

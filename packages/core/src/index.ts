@@ -67,3 +67,5 @@ export { loadWarmUp, regularMinutesBack } from './history.js';
 export type { TradingStatus, TradingStatusEvent, TradingStatusInit, TradingEffect, TradingStatusKind } from './trading-status.js';
 export { makeTradingStatus, statusReceivedAt } from './trading-status.js';
 export { MAX_SYMBOL_LENGTH, checkSymbols, isSymbol, quoteSymbol, symbolFileName, symbolProblem, symbolSchema } from './symbol-name.js';
+export type { CorporateAction, CorporateActionEvent, CorporateActionKind, CorporateActions, CorporateActionsRequest, Adjustment, AdjustResult, AdjustmentSegment } from './corporate-actions.js';
+export { ADJUSTMENTS, CORPORATE_ACTION_KINDS, ExDateTracker, actionsDigest, adjustAll, adjustBars, adjustmentSegments, adjusts, exDateStart, makeCorporateAction, scaleBar } from './corporate-actions.js';

@@ -17,7 +17,9 @@ export type RejectReason =
   | 'bad_interval'
   | 'future'
   | 'too_old'
-  | 'out_of_order';
+  | 'out_of_order'
+  /** The data manager's `maxPriceJump`: the open moved more than allowed from the last close (and no corporate action explains it). */
+  | 'price_jump';
 
 /** Every reason a bar can be rejected for, in the order statistics list them. */
 export const REJECT_REASONS: readonly RejectReason[] = [
@@ -33,6 +35,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'future',
   'too_old',
   'out_of_order',
+  'price_jump',
 ];
 
 /** The rules of semantics.md ("Updates and validation"); every field has a documented default. */

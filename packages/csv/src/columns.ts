@@ -1,4 +1,4 @@
-import type { Bar } from '@feed/core';
+import type { AdjustmentSegment, Bar } from '@feed/core';
 import { barFromValues } from '@feed/core';
 
 /**
@@ -95,6 +95,33 @@ export class BarColumns {
       vwap: this.vwap?.subarray(from, to),
       trades: this.trades?.subarray(from, to),
     });
+  }
+
+  /**
+   * A copy with prices (and vwap) and volumes scaled by `segments` (core's `adjustmentSegments`): a
+   * row starting before a segment's `before` (and not before the previous one's) gets its factors,
+   * multiplied in the same way `adjustBars` does, so both give the same numbers to the last bit.
+   * The stored columns are never changed.
+   */
+  adjusted(segments: readonly AdjustmentSegment[]): BarColumns {
+    if (segments.length === 0) return this;
+    const n = this.length;
+    const copy = (a: Float64Array): Float64Array => a.slice(0, n);
+    const out = BarColumns.of({ start: this.start.subarray(0, n), open: copy(this.open), high: copy(this.high), low: copy(this.low), close: copy(this.close), volume: copy(this.volume), vwap: this.vwap === undefined ? undefined : copy(this.vwap), trades: this.trades?.subarray(0, n) });
+    let from = 0;
+    for (const seg of segments) {
+      const to = this.lowerBound(seg.before);
+      for (let i = from; i < to; i++) {
+        out.open[i] = (out.open[i] as number) * seg.price;
+        out.high[i] = (out.high[i] as number) * seg.price;
+        out.low[i] = (out.low[i] as number) * seg.price;
+        out.close[i] = (out.close[i] as number) * seg.price;
+        out.volume[i] = (out.volume[i] as number) * seg.volume;
+        if (out.vwap !== undefined) out.vwap[i] = (out.vwap[i] as number) * seg.price;
+      }
+      if (to > from) from = to;
+    }
+    return out;
   }
 
   /** The first row whose start is >= `t` (binary search; rows are in start order). */

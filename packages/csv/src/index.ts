@@ -25,3 +25,5 @@ export type { StatusesReport } from './statuses.js';
 export { STATUS_COLUMNS, statusFilePath, statusesCsv, writeStatusesCsv, readStatusesCsv, parseStatusesCsv, hasStatusFile } from './statuses.js';
 export type { FileHistoryOptions } from './file-history.js';
 export { FileHistory } from './file-history.js';
+export type { ActionsReport } from './actions.js';
+export { ACTION_COLUMNS, FileCorporateActions, actionFilePath, actionsCsv, hasActionFile, parseActionsCsv, readActionsCsv, writeActionsCsv } from './actions.js';

@@ -1,5 +1,5 @@
-import type { Bar, BarEvent, BarFeed, BarSource, HistoricalBars, Listener, RejectReason, ResolvedValidationRules, TradingStatus, Unsubscribe, ValidationContext } from '@feed/core';
-import { FeedError, REJECT_REASONS, TypedEmitter, checkBar, isFrozenBar } from '@feed/core';
+import type { Bar, BarEvent, BarFeed, BarSource, CorporateAction, HistoricalBars, Listener, RejectReason, ResolvedValidationRules, TradingStatus, Unsubscribe, ValidationContext } from '@feed/core';
+import { FeedError, REJECT_REASONS, TypedEmitter, checkBar, exDateStart, isFrozenBar } from '@feed/core';
 import type { CoverageCalendar, CoverageRecord, ReconcileReport, SessionCoverage } from './coverage.js';
 import { CoverageTracker, hasBit } from './coverage.js';
 import { HaltLog } from './halts.js';
@@ -16,6 +16,7 @@ import {
   ACCEPTED as F_ACCEPTED,
   AGE_COUNT,
   AGE_SUM,
+  CORPORATE_ACTIONS,
   DUPLICATES,
   FORWARD_FILLED,
   HALTED_SLICES,
@@ -91,6 +92,8 @@ export class MultiSymbolDataManager {
   /** How many symbols have had a status: 0 keeps snapshots free of any halt work. */
   private haltSymbols = 0;
   private unknownStatuses = 0;
+  /** Corporate actions applied, by key: each once. */
+  private readonly appliedActions = new Set<string>();
   /** Which minutes of each session had a bar (undefined: the calendar has no sessions). */
   private readonly coverageTracker: CoverageTracker | undefined;
 
@@ -179,11 +182,58 @@ export class MultiSymbolDataManager {
     const offWarmUp = feed.on('warmup', (e) => {
       this.warmUp(e.bars);
     });
+    const offAction = feed.on('corporateAction', (e) => {
+      this.applyCorporateAction(e.action, { late: e.late });
+    });
     return () => {
       offBar();
       offStatus();
       offWarmUp();
+      offAction();
     };
+  }
+
+  /**
+   * Applies a corporate action to a tracked symbol's history (a feed announces it before the first
+   * bar of its ex-date, and `attach` applies it): every stored bar before the ex-date is rebased to
+   * the new basis (a split: prices divided by the ratio, volumes multiplied; a dividend: prices times
+   * `1 - amount / priceBefore`, the close before the ex-date when not given), so indicators over
+   * history stay continuous and `maxPriceJump` does not reject the first bar on the new basis. Each
+   * action is applied once (a repeat is ignored and returns `undefined`). Counted in
+   * `corporateActions`; emits `corporateAction`. `late`: bars of the ex-date were stored before it
+   * (they are on the new basis already: only the bars before the ex-date change).
+   */
+  applyCorporateAction(action: CorporateAction, options: { late?: boolean } = {}): { rebased: number; priceFactor: number; volumeFactor: number; unpriced: boolean } | undefined {
+    const i = this.index.get(action.symbol);
+    if (i === undefined) return undefined;
+    const key = `${action.symbol}|${action.kind}|${action.exDate}|${action.ratio ?? ''}|${action.amount ?? ''}`;
+    if (this.appliedActions.has(key)) return undefined;
+    this.appliedActions.add(key);
+    const ring = this.rings[i] as HistoryRing;
+    const at = exDateStart(action.exDate);
+    let priceFactor = 1;
+    let volumeFactor = 1;
+    let unpriced = false;
+    if (action.kind === 'cash_dividend') {
+      let before = action.priceBefore;
+      if (before === undefined) {
+        const j = ring.lastEndingBy(at);
+        if (j >= 0) before = ring.closeAt(j);
+      }
+      if (before === undefined || !(before > (action.amount as number))) unpriced = true;
+      else priceFactor = 1 - (action.amount as number) / before;
+    } else {
+      priceFactor = 1 / (action.ratio as number);
+      volumeFactor = action.ratio as number;
+    }
+    const rebased = unpriced ? 0 : ring.scaleBefore(at, priceFactor, volumeFactor);
+    // The newest bar object a snapshot would hold was rebased: it is rebuilt from the ring on next need.
+    if (rebased > 0 && ring.barStart(ring.size - 1) < at) this.latest[i] = undefined;
+    const late = options.late === true || (ring.size > 0 && ring.barStart(ring.size - 1) >= at);
+    const k = i * NUM_FIELDS + CORPORATE_ACTIONS;
+    this.num[k] = (this.num[k] as number) + 1;
+    if (this.emitter.listenerCount('corporateAction') > 0) this.emitter.emit({ type: 'corporateAction', action, priceFactor, volumeFactor, rebased, late, unpriced });
+    return { rebased, priceFactor, volumeFactor, unpriced };
   }
 
   /** Applies a bar a gap fill recovered (REST, not the stream): as `update`, and counted as recovered. */
@@ -316,6 +366,11 @@ export class MultiSymbolDataManager {
 
     const ring = this.rings[i] as HistoryRing;
     if (bar.start <= (num[k + LATEST_START] as number)) return this.updateExisting(i, ring, bar);
+    const jump = this.options.maxPriceJump;
+    if (jump !== undefined && ring.size > 0) {
+      const last = ring.closeAt(ring.size - 1);
+      if (Math.abs(bar.open / last - 1) > jump) return this.reject(i, bar, 'price_jump');
+    }
 
     // The ring copies the numbers: later changes to the caller's object cannot reach stored data.
     ring.push(bar);

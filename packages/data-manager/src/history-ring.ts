@@ -185,6 +185,28 @@ export class HistoryRing {
     this.write(this.offset(i), bar);
   }
 
+  /**
+   * Multiplies the prices (and vwap) of every stored bar starting before `t` by `price`, and their
+   * volumes by `volume` (a corporate action's rebasing). Returns how many bars it changed.
+   */
+  scaleBefore(t: number, price: number, volume: number): number {
+    const d = this.data;
+    if (d === undefined) return 0;
+    let n = 0;
+    for (let i = 0; i < this.count; i++) {
+      const o = this.offset(i);
+      if ((d[o + START] as number) >= t) break;
+      d[o + OPEN] = (d[o + OPEN] as number) * price;
+      d[o + HIGH] = (d[o + HIGH] as number) * price;
+      d[o + LOW] = (d[o + LOW] as number) * price;
+      d[o + CLOSE] = (d[o + CLOSE] as number) * price;
+      d[o + VWAP] = (d[o + VWAP] as number) * price; // NaN stays NaN
+      d[o + VOLUME] = (d[o + VOLUME] as number) * volume;
+      n++;
+    }
+    return n;
+  }
+
   /** The bar at logical index `i` (0 = oldest), as a new frozen object. */
   get(i: number): Bar {
     const o = this.offset(i);

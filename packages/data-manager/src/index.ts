@@ -30,6 +30,7 @@ export type {
   HaltEvent,
   ManagerTradingStatusEvent,
   ManagerWarmUpEvent,
+  ManagerCorporateActionEvent,
 } from './types.js';
 export type { SessionCoverage, ReconcileReport, CoverageCalendar } from './coverage.js';
 export { EndOfDayReconciler } from './reconciler.js';

@@ -84,6 +84,14 @@ export interface DataManagerOptions {
    * @default 10
    */
   coverageSessions?: number;
+  /**
+   * Reject a bar whose open moved more than this fraction from the symbol's last close (0.5: more
+   * than 50 % up or down), reason `price_jump`: a bad tick, or a split nobody announced. A corporate
+   * action announced before the first bar of its ex-date rebases the history, so the first bar on
+   * the new basis passes. Off when undefined.
+   * @default undefined
+   */
+  maxPriceJump?: number | undefined;
 }
 
 /** The data manager's options with every default filled in (`dm.options`). */
@@ -103,6 +111,7 @@ export interface ResolvedOptions {
   readonly usableMaxAgeMs: number;
   readonly calendar: MarketHours;
   readonly coverageSessions: number;
+  readonly maxPriceJump: number | undefined;
 }
 
 const nonNegInt = z.number().int('must be an integer').min(0, 'must be >= 0');
@@ -133,6 +142,7 @@ const schema = z.object({
     .custom<MarketHours>((c) => typeof c === 'object' && c !== null && typeof (c as MarketHours).openMsBetween === 'function', 'must have openMsBetween(from, to)')
     .default(nyse),
   coverageSessions: z.number().int('must be an integer').min(0, 'must be >= 0').max(1000, 'must be <= 1000').default(10),
+  maxPriceJump: z.number().positive('must be > 0').optional(),
 }).refine((r) => r.maxPrice >= r.minPrice, { message: 'must be >= minPrice', path: ['maxPrice'] });
 
 /** Validates options once, at construction; throws a `ConfigError` naming each bad option. */
@@ -140,5 +150,6 @@ export function resolveOptions(options: DataManagerOptions): ResolvedOptions {
   const raw = options as Partial<DataManagerOptions> | undefined;
   const symbols = raw?.symbols;
   const list = symbols !== undefined && !Array.isArray(symbols) && typeof symbols === 'object' ? symbolsOf(symbols as SymbolConfig) : symbols;
-  return parseOptions(schema, { ...raw, symbols: list }, 'data manager options');
+  const parsed = parseOptions(schema, { ...raw, symbols: list }, 'data manager options');
+  return { ...parsed, maxPriceJump: parsed.maxPriceJump };
 }

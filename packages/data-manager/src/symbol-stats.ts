@@ -23,7 +23,8 @@ export const AGE_COUNT = 14;
 export const HALTED_SLICES = 15;
 export const WARMUP_BARS = 16;
 export const RECOVERED = 17;
-export const NUM_FIELDS = 18;
+export const CORPORATE_ACTIONS = 18;
+export const NUM_FIELDS = 19;
 
 const REASON_INDEX = new Map<RejectReason, number>(REJECT_REASONS.map((r, i) => [r, i]));
 
@@ -113,6 +114,7 @@ function toQuality(f: Float64Array, counts: Uint32Array | undefined): SymbolQual
     haltedSlices: f[HALTED_SLICES] as number,
     warmUpBars: f[WARMUP_BARS] as number,
     recoveredBars: f[RECOVERED] as number,
+    corporateActions: f[CORPORATE_ACTIONS] as number,
     avgLatencyMs: latencyCount === 0 ? null : (f[LATENCY_SUM] as number) / latencyCount,
     maxLatencyMs: latencyCount === 0 ? null : (f[LATENCY_MAX] as number),
     avgAgeMs: ageCount === 0 ? null : (f[AGE_SUM] as number) / ageCount,

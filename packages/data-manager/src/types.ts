@@ -1,4 +1,4 @@
-import type { Bar, RejectReason, TradingStatus } from '@feed/core';
+import type { Bar, CorporateAction, RejectReason, TradingStatus } from '@feed/core';
 
 /** A bar the manager made up for a missing interval: the previous close, volume 0. */
 export interface ForwardFilledBar extends Bar {
@@ -123,6 +123,8 @@ export interface SymbolQuality {
   readonly warmUpBars: number;
   /** Accepted bars that a live feed recovered by gap fill (REST) rather than received on its stream. */
   readonly recoveredBars: number;
+  /** Corporate actions applied (the history rebased), late ones included. */
+  readonly corporateActions: number;
   /** Mean latency `receivedAt - end` of accepted bars, ms; `null` before the first. */
   readonly avgLatencyMs: number | null;
   readonly maxLatencyMs: number | null;
@@ -184,6 +186,21 @@ export interface ManagerWarmUpEvent {
   readonly counts: Readonly<Record<string, number>>;
 }
 
+/**
+ * A corporate action was applied: the symbol's stored bars before its ex-date were rebased (prices
+ * times `priceFactor`, volumes times `volumeFactor`). `late`: bars of the ex-date were stored before
+ * it was known. `unpriced`: a dividend with no price before it to compute its factor (nothing rebased).
+ */
+export interface ManagerCorporateActionEvent {
+  readonly type: 'corporateAction';
+  readonly action: CorporateAction;
+  readonly priceFactor: number;
+  readonly volumeFactor: number;
+  readonly rebased: number;
+  readonly late: boolean;
+  readonly unpriced: boolean;
+}
+
 /** A slice or reject listener threw; the manager's state is unaffected. */
 export interface ListenerErrorEvent {
   readonly type: 'error';
@@ -191,4 +208,4 @@ export interface ListenerErrorEvent {
 }
 
 /** Every event of the data manager. */
-export type DataManagerEvent = SliceEvent | RejectEvent | RevisionEvent | HaltEvent | ManagerTradingStatusEvent | ManagerWarmUpEvent | ListenerErrorEvent;
+export type DataManagerEvent = SliceEvent | RejectEvent | RevisionEvent | HaltEvent | ManagerTradingStatusEvent | ManagerWarmUpEvent | ManagerCorporateActionEvent | ListenerErrorEvent;

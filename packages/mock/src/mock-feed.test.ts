@@ -533,3 +533,96 @@ describe('warm-up in replay', () => {
     expect(errors).toEqual(['warmup_short']);
   });
 });
+
+describe('corporate actions in replay', () => {
+  // Two sessions of one symbol: 2025-04-01 around 5.00, 2025-04-02 around 50.00 (a 1:10 reverse split, ex 04-02).
+  const DAY2 = 24 * 60;
+  const csv = (rows: [number, number][]): string => {
+    const lines = rows.map(([m, p]) => {
+      const t = OPEN / 1000 + m * 60;
+      const iso = new Date((t - 4 * 3600) * 1000).toISOString().slice(0, 19) + '-04:00';
+      return `${iso},${t},${p},${p + 0.02},${p - 0.02},${p + 0.01},${1000 + m}.0`;
+    });
+    return ['ts_utc,ts_nyt_epoch,open,high,low,close,volume', ...lines].join('\n') + '\n';
+  };
+  const rows = (scale: number): [number, number][] => [
+    ...Array.from({ length: 5 }, (_, m): [number, number] => [385 + m, 5 + m * 0.01]),
+    ...Array.from({ length: 5 }, (_, m): [number, number] => [DAY2 + m, (5 + m * 0.01) * scale]),
+  ];
+  const actionsLine = (kind: string, ratio: string, amount = '', before = ''): string => `symbol,kind,ex_date,ratio,amount,price_before,source\nUVXY,${kind},2025-04-02,${ratio},${amount},${before},test\n`;
+
+  async function run(files: Record<string, string>, extra: Partial<MockFeedOptions> = {}, dmExtra: { maxPriceJump?: number } = {}) {
+    const feed = new MockMultiSymbolFeed({ speed: 0, files: { UVXY: files['UVXY.csv']! }, ...extra });
+    const dm = new MultiSymbolDataManager({ symbols: ['UVXY'], clock: feed.clock, ...dmExtra });
+    dm.attach(feed);
+    const log: string[] = [];
+    feed.on('corporateAction', (e) => log.push(`action ${e.action.kind} ${e.action.exDate}`));
+    feed.on('bar', (e) => log.push(`bar ${(e.bar.start - OPEN) / MIN}`));
+    const rebased: number[] = [];
+    dm.on('corporateAction', (e) => rebased.push(e.rebased));
+    await feed.connect();
+    await feed.start();
+    await feed.whenDone();
+    return { feed, dm, log, rebased };
+  }
+
+  it('a 1:10 reverse split inside the replayed range: announced before the first bar of its ex-date, history rebased, no rejection', async () => {
+    const f = writeFiles({ 'UVXY.csv': csv(rows(10)), 'UVXY.actions.csv': actionsLine('reverse_split', '0.1') });
+    const { feed, dm, log, rebased } = await run(f, {}, { maxPriceJump: 0.5 });
+    expect(log.slice(4, 7)).toEqual(['bar 389', `action reverse_split 2025-04-02`, `bar ${DAY2}`]);
+    expect(rebased).toEqual([5]);
+    const h = dm.history('UVXY');
+    expect(h).toHaveLength(10);
+    // Day 1 on the new basis: its closes times 10, volumes divided by 10; day 2 as traded.
+    expect(h[0]?.close).toBeCloseTo(50.1, 9);
+    expect(h[0]?.volume).toBeCloseTo((1000 + 385) / 10, 9);
+    expect(h[5]?.close).toBeCloseTo(50.01, 9);
+    expect(dm.stats().bySymbol.UVXY).toMatchObject({ rejected: 0, corporateActions: 1, accepted: 10 });
+    expect(feed.stats()).toMatchObject({ corporateActions: 1, corporateActionsAnnounced: 1 });
+  });
+
+  it('the same split not announced (no actions file): the price-jump rule rejects the new basis, each rejection counted', async () => {
+    const f = writeFiles({ 'UVXY.csv': csv(rows(10)) });
+    const { dm } = await run(f, {}, { maxPriceJump: 0.5 });
+    expect(dm.stats().bySymbol.UVXY).toMatchObject({ rejected: 5, rejectedByReason: { price_jump: 5 }, corporateActions: 0 });
+  });
+
+  it('a 2:1 forward split: the history before it halves, its volume doubles', async () => {
+    const f = writeFiles({ 'UVXY.csv': csv(rows(0.5)), 'UVXY.actions.csv': actionsLine('forward_split', '2') });
+    const { dm } = await run(f, {}, { maxPriceJump: 0.3 });
+    const h = dm.history('UVXY');
+    expect(h[4]?.close).toBeCloseTo((5.04 + 0.01) / 2, 9);
+    expect(h[4]?.volume).toBeCloseTo((1000 + 389) * 2, 9);
+    expect(dm.stats().bySymbol.UVXY?.rejected).toBe(0);
+  });
+
+  it("a fixed asOf: bars adjusted as of it, with 'dividend' and 'all' (factor 1 - amount / the close before), nothing announced; a later split invisible", async () => {
+    const f = writeFiles({ 'UVXY.csv': csv(rows(10)), 'UVXY.actions.csv': 'symbol,kind,ex_date,ratio,amount,price_before,source\nUVXY,reverse_split,2025-04-02,0.1,,,test\nUVXY,cash_dividend,2025-04-02,,0.5,,test\n' });
+    const lastClose = 5.04 + 0.01;
+    const all = await run(f, { asOf: '2025-04-02', adjustment: 'all' });
+    // Written out by hand: the split's factor 10, the dividend's (lastClose - 0.5) / lastClose, in ex-date order.
+    const factor = (1 / 0.1) * (1 - 0.5 / lastClose);
+    expect(all.dm.history('UVXY')[0]?.close).toBe((5 + 0.01) * factor);
+    expect(all.log.filter((l) => l.startsWith('action'))).toEqual([]);
+    const div = await run(f, { asOf: '2025-04-02', adjustment: 'dividend' });
+    expect(div.dm.history('UVXY')[0]?.close).toBe((5 + 0.01) * (1 - 0.5 / lastClose));
+    expect(div.dm.history('UVXY')[0]?.volume).toBe(1000 + 385);
+    // As of the day before the split: nothing of it is seen (no look-ahead), the day-2 bars rejected as a jump.
+    const before = await run(f, { asOf: '2025-04-01', adjustment: 'all' }, { maxPriceJump: 0.5 });
+    expect(before.dm.history('UVXY')[0]?.close).toBe(5 + 0.01);
+    expect(before.dm.stats().bySymbol.UVXY?.rejectedByReason).toEqual({ price_jump: 5 });
+  });
+
+  it('an action added after the cache was built applies at once: the cache holds raw columns keyed by the source, the adjustment comes after', async () => {
+    const cache = writeFiles({ keep: '' }).keep!.replace(/keep$/, 'cache');
+    const f = writeFiles({ 'UVXY.csv': csv(rows(10)) });
+    const first = await run(f, { cache });
+    expect(first.feed.fileReports()[0]?.cacheFile).toBeDefined();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(f['UVXY.csv']!.replace(/\.csv$/, '.actions.csv'), actionsLine('reverse_split', '0.1'));
+    const second = await run(f, { cache });
+    expect(second.feed.fileReports()[0]?.source).toBe('cache');
+    expect(second.dm.history('UVXY')[0]?.close).toBeCloseTo(50.1, 9);
+    expect(first.dm.history('UVXY')[0]?.close).toBeCloseTo(5.01, 9);
+  });
+});

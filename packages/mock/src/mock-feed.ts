@@ -1,8 +1,8 @@
-import type { Bar, BarEvent, Clock, ErrorEvent, FeedStats, MarketSession, StateEvent, TradingStatus, TradingStatusEvent, WarmUpEvent, WarmUpOptions, WarmUpResult } from '@feed/core';
-import { AbstractBarFeed, FeedError, MINUTE_MS, invalidOption, NEW_YORK, ReplayClock, ReplayPacer, StateError, SystemClock, loadWarmUp, makeTradingStatus, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
+import type { Adjustment, Bar, BarEvent, Clock, CorporateAction, CorporateActionEvent, ErrorEvent, FeedStats, MarketSession, StateEvent, TradingStatus, TradingStatusEvent, WarmUpEvent, WarmUpOptions, WarmUpResult } from '@feed/core';
+import { ADJUSTMENTS, AbstractBarFeed, ExDateTracker, FeedError, MINUTE_MS, invalidOption, NEW_YORK, ReplayClock, ReplayPacer, StateError, SystemClock, adjustAll, adjustmentSegments, loadWarmUp, makeTradingStatus, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
 import { z } from 'zod';
 import type { BarColumns, FileReport, LoadOptions } from '@feed/csv';
-import { FileHistory, hasStatusFile, loadBars, readStatusesCsv, statusFilePath } from '@feed/csv';
+import { FileHistory, actionFilePath, hasActionFile, hasStatusFile, loadBars, readActionsCsv, readStatusesCsv, statusFilePath } from '@feed/csv';
 
 /** Progress of a replay, emitted each time another whole percent is done, and at the end. */
 export interface ProgressEvent {
@@ -51,7 +51,7 @@ export interface WarningEvent {
 }
 
 /** Every event of the replay feed: the common ones and its own. */
-export type MockFeedEvent = BarEvent | ErrorEvent | StateEvent | TradingStatusEvent | WarmUpEvent | ProgressEvent | CompleteEvent | LoadedEvent | WarningEvent;
+export type MockFeedEvent = BarEvent | ErrorEvent | StateEvent | TradingStatusEvent | WarmUpEvent | CorporateActionEvent | ProgressEvent | CompleteEvent | LoadedEvent | WarningEvent;
 
 /** The replay feed's statistics. */
 export interface MockFeedStats extends FeedStats {
@@ -65,6 +65,9 @@ export interface MockFeedStats extends FeedStats {
   /** Trading statuses read from the sidecar files (in the date range), and those replayed so far. */
   readonly statusesLoaded: number;
   readonly statusesReplayed: number;
+  /** Corporate actions known (files or the list given), and those announced (`corporateAction` events) so far. */
+  readonly corporateActions: number;
+  readonly corporateActionsAnnounced: number;
 }
 
 /** A date filter: one New York session date, or an inclusive range of dates (`YYYY-MM-DD`). */
@@ -146,6 +149,25 @@ export interface MockFeedOptions {
    * @default true
    */
   statuses?: boolean | Readonly<Record<string, string>>;
+  /**
+   * Corporate actions (splits, dividends): `true` reads each file's actions file
+   * (`TQQQ.actions.csv` beside `TQQQ.csv`) where there is one; a list gives them; `false` none.
+   * @default true
+   */
+  corporateActions?: boolean | readonly CorporateAction[];
+  /**
+   * Which actions adjust the bars: `raw`, `split`, `dividend` or `all` (docs/semantics.md, "Corporate
+   * actions"). The files are read raw; the adjustment is applied as they are replayed.
+   * @default 'split'
+   */
+  adjustment?: Adjustment;
+  /**
+   * The date (`YYYY-MM-DD`) the bars are adjusted as of. Default: each replayed session, as live: bars
+   * are replayed as traded, and each action is announced (`corporateAction`) before the first bar of
+   * its ex-date, so that a data manager rebases its history then. With a date: every bar adjusted as
+   * of it (actions after it are not seen; none is announced).
+   */
+  asOf?: string;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -238,7 +260,19 @@ const WEEK_MS = 7 * 24 * 3_600_000;
 export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | CompleteEvent | LoadedEvent | WarningEvent> {
   readonly type = 'mock';
   override readonly clock: ReplayClock;
-  private readonly opts: z.infer<typeof optionsSchema> & { open: LoadOptions['open']; cache: string | false | undefined; maxGapMs: number; statuses: boolean | Readonly<Record<string, string>> };
+  private readonly opts: z.infer<typeof optionsSchema> & {
+    open: LoadOptions['open'];
+    cache: string | false | undefined;
+    maxGapMs: number;
+    statuses: boolean | Readonly<Record<string, string>>;
+    corporateActions: boolean | readonly CorporateAction[];
+    adjustment: Adjustment;
+    asOf: string | undefined;
+  };
+  /** The corporate actions known, and which are due before the bars to come (announced as replayed). */
+  private actions: CorporateAction[] = [];
+  private tracker: ExDateTracker;
+  private announced = 0;
   private data: BarColumns[] = [];
   private reports: FileReport[] = [];
   private totalBars = 0;
@@ -266,15 +300,20 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private warmedUp = false;
 
   constructor(options: MockFeedOptions) {
-    const parsed = parseOptions(optionsSchema, options, 'MockMultiSymbolFeed options', '', ['clock', 'pacingClock', 'cache', 'open', 'statuses']);
+    const parsed = parseOptions(optionsSchema, options, 'MockMultiSymbolFeed options', '', ['clock', 'pacingClock', 'cache', 'open', 'statuses', 'corporateActions', 'adjustment', 'asOf']);
     const st = options.statuses;
     if (st !== undefined && typeof st !== 'boolean' && (typeof st !== 'object' || st === null || Object.values(st).some((p) => typeof p !== 'string'))) {
       throw invalidOption('statuses', 'must be true, false, or an object of symbol to sidecar path');
     }
+    const ca = options.corporateActions;
+    if (ca !== undefined && typeof ca !== 'boolean' && !Array.isArray(ca)) throw invalidOption('corporateActions', 'must be true, false, or a list of corporate actions');
+    if (options.adjustment !== undefined && !ADJUSTMENTS.includes(options.adjustment)) throw invalidOption('adjustment', `must be one of ${ADJUSTMENTS.join(', ')}`);
+    if (options.asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.asOf)) throw invalidOption('asOf', 'must be YYYY-MM-DD');
     const clock = options.clock ?? new ReplayClock();
     super(Object.keys(parsed.files), clock);
     this.clock = clock;
-    this.opts = { ...parsed, open: options.open, cache: options.cache, maxGapMs: parsed.maxGapMs ?? parsed.intervalMs, statuses: options.statuses ?? true };
+    this.opts = { ...parsed, open: options.open, cache: options.cache, maxGapMs: parsed.maxGapMs ?? parsed.intervalMs, statuses: options.statuses ?? true, corporateActions: options.corporateActions ?? true, adjustment: options.adjustment ?? 'split', asOf: options.asOf };
+    this.tracker = new ExDateTracker(this.opts.adjustment);
     this.pacer = new ReplayPacer({ speed: this.opts.speed, maxGapMs: this.opts.maxGapMs, yieldEvery: this.opts.yieldEvery, pacingClock: options.pacingClock ?? new SystemClock() });
   }
 
@@ -297,6 +336,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       passes: this.passes,
       statusesLoaded: this.statusList.length,
       statusesReplayed: this.statusesReplayed,
+      corporateActions: this.actions.length,
+      corporateActionsAnnounced: this.announced,
     };
   }
 
@@ -324,7 +365,14 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
-    this.emitter.emit({ type: 'warmup', bars, ...result });
+    // Adjusted as of the seam's date (or `asOf`): later actions are announced before their ex-date's first bar.
+    const asOf = this.opts.asOf ?? nyse.dateOf(result.to);
+    const adjusted = adjustAll(bars, this.actions, { adjustment: this.opts.adjustment, asOf }).bars;
+    for (const s of this.symbols) {
+      const last = [...adjusted].reverse().find((b) => b.symbol === s);
+      if (last !== undefined) this.tracker.seen(s, last.start);
+    }
+    this.emitter.emit({ type: 'warmup', bars: adjusted, ...result });
     if (result.short.length > 0) {
       const counts = result.short.map((s) => `${s} ${result.counts[s] ?? 0}`).join(', ');
       this.reportError(new FeedError({ code: 'warmup_short', message: `warm-up: fewer than ${String(result.requested.bars)} regular-hours bars before the replayed range for ${counts}`, detail: { short: result.short, counts: result.counts, requested: result.requested } }));
@@ -378,8 +426,19 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     // keeps more data alive at once (measured: slower).
     const results: Awaited<ReturnType<typeof loadBars>>[] = [];
     for (const [symbol, file] of Object.entries(this.opts.files)) results.push(await loadBars(symbol, file, load));
-    this.data = results.map((r) => r.bars);
     this.reports = results.map((r) => r.report);
+    await this.loadActions();
+    // With a fixed as-of date, every bar is adjusted as of it (the raw columns are kept).
+    const asOf = this.opts.asOf;
+    this.data = results.map((r, i) => {
+      if (asOf === undefined || this.opts.adjustment === 'raw') return r.bars;
+      const c = r.bars;
+      const closeBefore = (t: number): number | undefined => {
+        const k = c.lowerBound(t) - 1;
+        return k >= 0 ? (c.close[k]) : undefined;
+      };
+      return c.adjusted(adjustmentSegments(this.actions, { symbol: this.symbols[i] as string, adjustment: this.opts.adjustment, asOf, closeBefore }).segments);
+    });
     this.totalBars = this.data.reduce((a, d) => a + d.length, 0);
     this.cursor = new Int32Array(this.data.length);
     for (const r of this.reports) for (const e of r.errors) this.reportError(e);
@@ -393,6 +452,26 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     await this.loadStatuses(from, to);
     const first = this.firstStart();
     if (first !== undefined && this.clock.now() < first) this.clock.advanceTo(first);
+  }
+
+  /** The corporate actions: the list given, or each file's actions file; a bad line is reported (file and line) and skipped. */
+  private async loadActions(): Promise<void> {
+    const given = this.opts.corporateActions;
+    const all: CorporateAction[] = [];
+    if (Array.isArray(given)) all.push(...(given as readonly CorporateAction[]));
+    else if (given === true) {
+      for (const [symbol, file] of Object.entries(this.opts.files)) {
+        if (!hasActionFile(file)) continue;
+        const { actions, errors } = await readActionsCsv(actionFilePath(file));
+        for (const e of errors) this.reportError(e);
+        for (const a of actions) if (a.symbol === symbol) all.push(a);
+      }
+    }
+    this.actions = all.filter((a) => this.symbols.includes(a.symbol));
+    this.tracker = new ExDateTracker(this.opts.adjustment);
+    this.announced = 0;
+    // Announced as replayed only when the bars are replayed as traded (no fixed as-of date).
+    if (this.opts.asOf === undefined) this.tracker.add(this.actions);
   }
 
   /** Reads the status sidecars of the range; a bad line is reported (file and line) and skipped. */
@@ -488,11 +567,22 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       if (c < d.length && d.start[c] === start) {
         this.cursor[i] = c + 1;
         this.replayed++;
+        if (!this.tracker.empty) this.announce(this.symbols[i] as string, start + this.shift);
         this.deliver(this.barAt(i, c));
         if (!this.opts.syncTimestamps) break;
       }
     }
     this.progress();
+  }
+
+  /** The corporate actions due before a bar of `symbol` starting at `start`: announced first. */
+  private announce(symbol: string, start: number): void {
+    const due = this.tracker.due(symbol, start);
+    if (due === undefined) return;
+    for (const action of due) {
+      this.announced++;
+      this.emitter.emit({ type: 'corporateAction', action, late: false });
+    }
   }
 
   private progress(): void {
