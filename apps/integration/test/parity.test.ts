@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Bar, BarFeed, TradingStatus } from '@feed/core';
-import { MINUTE_MS, ManualClock, makeTradingStatus } from '@feed/core';
+import { MINUTE_MS, ManualClock, makeCorporateAction, makeTradingStatus } from '@feed/core';
 import { AlpacaMultiSymbolFeed } from '@feed/alpaca';
 import type { StreamEncoding } from '@feed/alpaca';
 import { FakeAlpacaServer } from '@feed/alpaca/testing';
 import type { Snapshot } from '@feed/data-manager';
 import type { MinutesBar } from '@feed/data-manager';
 import { MinuteBarAggregator, MultiSymbolDataManager, SessionEvents } from '@feed/data-manager';
-import { readBarsFromCsv, realDataCsv, statusFilePath, writeStatusesCsv } from '@feed/csv';
+import { actionFilePath, readBarsFromCsv, realDataCsv, statusFilePath, writeActionsCsv, writeStatusesCsv } from '@feed/csv';
 import { MockMultiSymbolFeed } from '@feed/mock';
 import { BarPublisher, NatsBarFeed, connectNats } from '@feed/nats';
 import { NatsServer, findNatsServer } from '@feed/nats/testing';
@@ -39,6 +39,8 @@ function aggregate(dm: MultiSymbolDataManager): MultiSymbolDataManager {
   const sessions = new SessionEvents(dm);
   for (const type of ['sessionOpen', 'beforeClose', 'sessionClose'] as const)
     sessions.on(type, (e) => events.push({ type, at: e.at, lastBar: dm.latestBar('TQQQ')?.start ?? null } as unknown as MinutesBar));
+  // The corporate action, with SVIX's newest bar when it came (none: before its first bar).
+  dm.on('corporateAction', (e) => events.push({ type: 'corporateAction', symbol: e.action.symbol, lastBar: dm.latestBar('SVIX')?.start ?? null } as unknown as MinutesBar));
   out[0] = events;
   aggregatedOf.set(dm, out);
   return dm;
@@ -83,6 +85,9 @@ const statuses: TradingStatus[] = [
   makeTradingStatus({ symbol: 'UVXY', at: RESUME, kind: 'status', effect: 'resume', code: 'T', message: 'Trading Resumption', tape: 'Z', receivedAt: RESUME }),
 ];
 
+/** The session is SVIX's ex-date of a 1:2 reverse split: every path announces it before SVIX's first bar. */
+const SPLIT = makeCorporateAction({ symbol: 'SVIX', kind: 'reverse_split', exDate: DATE, ratio: 0.5, source: 'test' });
+
 beforeAll(async () => {
   // A full session of the six ETFs, then gaps: thin symbols skip minutes, SVIX loses a 9-minute run
   // (beyond the 5 forward fills allowed: invalid for a while).
@@ -97,6 +102,7 @@ beforeAll(async () => {
     writeFileSync(f.path, Buffer.concat(realDataCsv(kept).chunks));
     // The halt, in the sidecar a replay reads (as a recording of the live statuses would be).
     if (f.symbol === 'UVXY') await writeStatusesCsv(statusFilePath(f.path), statuses);
+    if (f.symbol === 'SVIX') await writeActionsCsv(actionFilePath(f.path), [SPLIT]);
     files[f.symbol] = f.path;
   }
   files = Object.fromEntries(SIX.map((s) => [s, files[s] as string]));
@@ -196,7 +202,8 @@ async function viaStream(open: (clock: ManualClock) => Promise<LiveSetup>): Prom
 function viaAlpaca(encoding: StreamEncoding, worker = false): Promise<Run> {
   return viaStream(async (clock) => {
     const server = await FakeAlpacaServer.start();
-    const feed = new AlpacaMultiSymbolFeed({ symbols: SIX, url: server.url(), restUrl: server.restUrl, keys: server.keys, encoding, clock, keepAlive: false, watchdog: false, worker, channels: { statuses: true } });
+    server.addCorporateActions([SPLIT]);
+    const feed = new AlpacaMultiSymbolFeed({ symbols: SIX, url: server.url(), restUrl: server.restUrl, keys: server.keys, encoding, clock, keepAlive: false, watchdog: false, worker, channels: { statuses: true }, corporateActions: true });
     return { feed, publish: (bars) => server.publish(bars), publishStatus: (st) => server.publishStatus(st), close: () => server.close() };
   });
 }
@@ -204,7 +211,8 @@ function viaAlpaca(encoding: StreamEncoding, worker = false): Promise<Run> {
 function viaPolygon(): Promise<Run> {
   return viaStream(async (clock) => {
     const server = await FakePolygonServer.start();
-    const feed = new PolygonMultiSymbolFeed({ symbols: SIX, url: server.wsUrl, restUrl: server.url, apiKey: server.apiKey, clock, keepAlive: false, watchdog: false, luld: true });
+    server.addCorporateActions([SPLIT]);
+    const feed = new PolygonMultiSymbolFeed({ symbols: SIX, url: server.wsUrl, restUrl: server.url, apiKey: server.apiKey, clock, keepAlive: false, watchdog: false, luld: true, corporateActions: true });
     return { feed, publish: (bars) => server.publish(bars), publishStatus: (st) => server.publishStatus(st), close: () => server.close() };
   });
 }
@@ -226,7 +234,7 @@ async function viaNats(): Promise<Run> {
   await source.whenDone();
   await publisher.close();
   await source.disconnect();
-  const feed = new NatsBarFeed({ symbols: SIX, connection: nc, replay: { speed: 0 } });
+  const feed = new NatsBarFeed({ symbols: SIX, connection: nc, replay: { speed: 0 }, corporateActions: [SPLIT] });
   const dm = aggregate(new MultiSymbolDataManager({ symbols: SIX, clock: feed.clock }));
   const slices: Snapshot[] = [];
   dm.on('slice', (e) => slices.push(e.slice));
@@ -259,11 +267,14 @@ describe('parity: replay and live give the same slices, histories and statistics
     expect(replay.aggregated[5]?.filter((b) => b.symbol === 'TQQQ')).toHaveLength(78 + 1);
     expect(replay.aggregated[15]?.filter((b) => b.symbol === 'TQQQ')).toHaveLength(26 + 1);
     expect(replay.aggregated[5]?.some((b) => b.filledMinutes > 0)).toBe(true);
-    expect(replay.aggregated[0]?.map((e) => (e as unknown as { type: string }).type)).toEqual(['sessionOpen', 'beforeClose', 'sessionClose']);
+    expect(replay.aggregated[0]?.map((e) => (e as unknown as { type: string }).type)).toEqual(['sessionOpen', 'corporateAction', 'beforeClose', 'sessionClose']);
+    expect(replay.aggregated[0]?.[1]).toEqual({ type: 'corporateAction', symbol: 'SVIX', lastBar: null });
     // UVXY's halt: five slices mark it halted (11:01 to 11:05), and its 11:00 5-minute bar counts halted minutes.
     expect(replay.slices.filter((x) => x.halted.includes('UVXY')).map((x) => new Date(x.asOf).toISOString().slice(11, 16))).toEqual(['15:01', '15:02', '15:03', '15:04', '15:05']);
     expect((s.bySymbol.UVXY as { haltedSlices?: number }).haltedSlices).toBe(5);
     expect(replay.aggregated[5]?.find((b) => b.symbol === 'UVXY' && b.start === HALT - 30_000)?.haltedMinutes).toBe(5);
+    // SVIX's ex-date: the action announced (before its first bar) and applied once.
+    expect((s.bySymbol.SVIX as { corporateActions?: number }).corporateActions).toBe(1);
   });
 
   it.each(['json', 'msgpack'] as const)('%s: identical, field by field', async (encoding) => {

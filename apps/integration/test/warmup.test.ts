@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Bar, BarFeed, HistoricalBars, WarmUpResult } from '@feed/core';
-import { MINUTE_MS, ManualClock, nyse } from '@feed/core';
+import { MINUTE_MS, ManualClock, makeBar, makeCorporateAction, nyse } from '@feed/core';
 import { AlpacaMultiSymbolFeed } from '@feed/alpaca';
 import { FakeAlpacaServer } from '@feed/alpaca/testing';
-import { FileHistory, readBarsFromCsv, realDataCsv } from '@feed/csv';
+import { FileHistory, actionFilePath, readBarsFromCsv, realDataCsv, writeActionsCsv } from '@feed/csv';
 import type { MinutesBar, Snapshot } from '@feed/data-manager';
 import { MinuteBarAggregator, MultiSymbolDataManager } from '@feed/data-manager';
 import { MockMultiSymbolFeed } from '@feed/mock';
@@ -36,6 +36,8 @@ interface Run {
 
 let files: Record<string, string> = {};
 let allBars: Bar[] = [];
+/** Day 2 is UVXY's ex-date of a 1:10 reverse split: its day-2 bars are ten times the price, a tenth of the volume. */
+const SPLIT = makeCorporateAction({ symbol: 'UVXY', kind: 'reverse_split', exDate: DAY2, ratio: 0.1, source: 'test' });
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'feed-warmup-'));
@@ -45,8 +47,11 @@ beforeAll(async () => {
   for (const f of generated) {
     if (!SIX.includes(f.symbol)) continue;
     const { bars } = await readBarsFromCsv(f.symbol, f.path);
-    const kept = bars.filter(() => !(random.next() < (skip[f.symbol] ?? 0)));
+    const kept = bars
+      .filter(() => !(random.next() < (skip[f.symbol] ?? 0)))
+      .map((b) => (f.symbol === 'UVXY' && b.start >= OPEN2 ? makeBar({ ...b, open: b.open * 10, high: b.high * 10, low: b.low * 10, close: b.close * 10, volume: Math.round(b.volume / 10) }) : b));
     writeFileSync(f.path, Buffer.concat(realDataCsv(kept).chunks));
+    if (f.symbol === 'UVXY') await writeActionsCsv(actionFilePath(f.path), [SPLIT]);
     files[f.symbol] = f.path;
     allBars.push(...kept);
   }
@@ -55,7 +60,8 @@ beforeAll(async () => {
 });
 
 function manager(clock: ManualClock | MockMultiSymbolFeed['clock']) {
-  const dm = new MultiSymbolDataManager({ symbols: SIX, clock, historySize: 2000 });
+  // A price jump over 50 % is rejected: the split must be announced before day 2's first bar.
+  const dm = new MultiSymbolDataManager({ symbols: SIX, clock, historySize: 2000, maxPriceJump: 0.5 });
   const slices: Snapshot[] = [];
   const five: MinutesBar[] = [];
   dm.on('slice', (e) => slices.push(e.slice));
@@ -85,8 +91,9 @@ async function viaReplay(): Promise<Run> {
 async function viaAlpaca(history?: (server: FakeAlpacaServer) => Promise<HistoricalBars>, worker = false): Promise<Run> {
   const server = await FakeAlpacaServer.start();
   server.addHistory(allBars.filter((b) => b.start < OPEN2));
+  server.addCorporateActions([SPLIT]);
   const clock = new ManualClock(OPEN2);
-  const feed: BarFeed & { warmUp: AlpacaMultiSymbolFeed['warmUp'] } = new AlpacaMultiSymbolFeed({ symbols: SIX, url: server.url(), restUrl: server.restUrl, keys: server.keys, clock, keepAlive: false, watchdog: false, worker });
+  const feed: BarFeed & { warmUp: AlpacaMultiSymbolFeed['warmUp'] } = new AlpacaMultiSymbolFeed({ symbols: SIX, url: server.url(), restUrl: server.restUrl, keys: server.keys, clock, keepAlive: false, watchdog: false, worker, corporateActions: true });
   const { dm, slices, five } = manager(clock);
   dm.attach(feed);
   let expected = 0;
@@ -138,8 +145,13 @@ describe('warm-up: replay and live join their history the same way', () => {
       const before = allBars.filter((b) => b.symbol === s && b.start < OPEN2 && nyse.sessionAt(b.start) !== undefined);
       const day2 = allBars.filter((b) => b.symbol === s && b.start >= OPEN2);
       // History: exactly the warm-up (the newest 250 regular-hours bars of day 1, the 16:00 auction bar aside), then day 2.
-      expect(replay.history[s]?.map((b) => b.start)).toEqual([...before.slice(-WARM).map((b) => b.start), ...day2.map((b) => b.start)]);
+      expect(replay.history[s]?.map((b) => b.start), s).toEqual([...before.slice(-WARM).map((b) => b.start), ...day2.map((b) => b.start)]);
     }
+    // UVXY's split: announced once, its warm-up history rebased (ten times the price), nothing rejected.
+    const stats = replay.stats as { bySymbol: Record<string, { corporateActions: number; rejected: number }> };
+    expect(stats.bySymbol.UVXY).toMatchObject({ corporateActions: 1, rejected: 0 });
+    const rawFirst = allBars.find((b) => b.symbol === 'UVXY' && b.start === replay.history.UVXY?.[0]?.start) as Bar;
+    expect(replay.history.UVXY?.[0]?.close).toBe(rawFirst.close * 10);
     const warmFives = replay.five.filter((b) => b.warmUp);
     expect(warmFives.filter((b) => b.symbol === 'TQQQ')).toHaveLength(WARM / 5);
     // The warm 5-minute bars all come before the first live one.

@@ -12,6 +12,7 @@ import type { CliIo, DownloadProvider } from '@feed/live';
 import { pathToFileURL } from 'node:url';
 import { packageVersion, runDownloadCli } from '@feed/live';
 import { missingKeysMessage, resolveCredentials } from './credentials.js';
+import { AlpacaCorporateActionsClient } from './corporate-actions.js';
 import { AlpacaHistoricalClient, DATA_URL } from './rest.js';
 
 const USAGE = `usage: feed-alpaca-download --symbols A,B,... --from YYYY-MM-DD [--to YYYY-MM-DD] [--out DIR]
@@ -35,13 +36,14 @@ const ALPACA: DownloadProvider = {
       return (error as Error).message;
     }
     if (keys === undefined) return missingKeysMessage();
+    const feed = (args.feed ?? 'iex') as 'iex' | 'sip' | 'delayed_sip';
+    const baseUrl = args['base-url'] ?? DATA_URL;
+    const fetchOption = io.fetch === undefined ? {} : { fetch: io.fetch };
     return {
-      history: new AlpacaHistoricalClient({
-        keys,
-        feed: (args.feed ?? 'iex') as 'iex' | 'sip' | 'delayed_sip',
-        baseUrl: args['base-url'] ?? DATA_URL,
-        ...(io.fetch === undefined ? {} : { fetch: io.fetch }),
-      }),
+      history: new AlpacaHistoricalClient({ keys, feed, baseUrl, ...fetchOption }),
+      // Raw bars, recorded as such, with the actions to adjust them (TQQQ.basis.json, TQQQ.actions.csv).
+      basis: { provider: 'alpaca', feed, adjustment: 'raw' },
+      corporateActions: new AlpacaCorporateActionsClient({ keys, baseUrl, ...fetchOption }),
     };
   },
 };

@@ -22,5 +22,8 @@ export interface AlpacaDownloadOptions extends Omit<DownloadOptions, 'history'>,
  * to `to`, one file per symbol in the real-data format, regular hours only.
  */
 export function downloadBars(options: AlpacaDownloadOptions): Promise<DownloadReport> {
-  return download({ ...options, history: options.history ?? new AlpacaHistoricalClient({ ...options, feed: options.feed ?? 'iex' }) });
+  const feed = options.feed ?? 'iex';
+  // With its own client, the bars are Alpaca's raw ones: recorded as such.
+  const basis = options.basis ?? (options.history === undefined ? { provider: 'alpaca', feed, adjustment: 'raw' as const } : undefined);
+  return download({ ...options, ...(basis === undefined ? {} : { basis }), history: options.history ?? new AlpacaHistoricalClient({ ...options, feed }) });
 }

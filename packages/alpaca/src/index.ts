@@ -21,3 +21,5 @@ export type { HistoricalClientOptions, BarsRequest } from './rest.js';
 export { AlpacaHistoricalClient, DATA_URL, SANDBOX_DATA_URL } from './rest.js';
 export type { AlpacaDownloadOptions } from './download.js';
 export { downloadBars } from './download.js';
+export { AlpacaCorporateActionsClient } from './corporate-actions.js';
+export type { CorporateActionsClientOptions } from './corporate-actions.js';

@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import type { Bar, FeedError, HistoricalBars } from '@feed/core';
+import type { Bar, CorporateActions, FeedError, HistoricalBars } from '@feed/core';
 import { ConfigError, MINUTE_MS } from '@feed/core';
 import type { LiveFeedEvent, LiveFeedStats, RetryInfo, Session, WireError, WireEvent, WorkerSpec } from '@feed/live';
 import { AbstractLiveFeed } from '@feed/live';
@@ -12,6 +12,7 @@ import type { BarMessageType, StreamEncoding, Subscription } from './messages.js
 import { barOf, decodeRaw, toMessage } from './messages.js';
 import type { ProtocolAction } from './protocol.js';
 import { AlpacaHandshake, encodeFrames, encodingMismatch, otherEncoding } from './protocol.js';
+import { AlpacaCorporateActionsClient } from './corporate-actions.js';
 import { AlpacaHistoricalClient } from './rest.js';
 import { Subscriptions } from './subscriptions.js';
 
@@ -102,6 +103,10 @@ export class AlpacaMultiSymbolFeed extends AbstractLiveFeed<AlpacaFeedEvent> {
       clock: this.#o.clock,
       onRetry,
     });
+  }
+
+  protected override createCorporateActions(onRetry: (info: RetryInfo) => void): CorporateActions {
+    return new AlpacaCorporateActionsClient({ baseUrl: this.#o.restUrl, keys: this.#o.credentials as Credentials, clock: this.#o.clock, onRetry });
   }
 
   protected sendSubscription(session: Session, action: 'subscribe' | 'unsubscribe', symbols: readonly string[]): Promise<void> {

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MINUTE_MS, makeBar, nyse } from '@feed/core';
+import { MINUTE_MS, makeBar, makeCorporateAction, nyse } from '@feed/core';
 import type { Bar } from '@feed/core';
-import { loadBars, readBarsFromCsv } from '@feed/csv';
+import { actionFilePath, loadBars, readActionsCsv, readBarsFromCsv, readBasis } from '@feed/csv';
 import { downloadBars } from '../src/index.js';
 import { main } from '../src/download-cli.js';
 import { FakeAlpacaServer } from '../src/testing.js';
@@ -82,6 +82,18 @@ describe('feed-alpaca-download CLI', () => {
     expect(o.out.join('')).toMatch(/\| TQQQ \| .*TQQQ\.csv \| 391 \| 1 \| 0 \|/);
     expect(o.err.join('')).toMatch(/100 %/);
     expect(o.out.join('') + o.err.join('')).not.toContain(server.keys.secretKey);
+  });
+
+  it("writes each file's basis (alpaca, the feed, raw) and its corporate actions beside it; a replay reads them", async () => {
+    server.addHistory(sessionsWithExtendedHours(['TQQQ'], ['2025-07-02']));
+    server.addCorporateActions([makeCorporateAction({ symbol: 'TQQQ', kind: 'forward_split', exDate: '2025-01-13', ratio: 2, source: 'test' }), makeCorporateAction({ symbol: 'TQQQ', kind: 'forward_split', exDate: '2025-12-01', ratio: 2, source: 'test' })]);
+    const o = io({ APCA_API_KEY_ID: server.keys.keyId, APCA_API_SECRET_KEY: server.keys.secretKey });
+    const out = dir();
+    expect(await main(['--symbols', 'TQQQ', '--from', '2025-07-02', '--out', out, '--base-url', server.restUrl, '--feed', 'sip'], o.io)).toBe(0);
+    expect(readBasis(join(out, 'TQQQ.csv'))).toEqual({ provider: 'alpaca', feed: 'sip', adjustment: 'raw' });
+    // The year before the range (for a warm-up) to its end: the January split, not December's.
+    expect((await readActionsCsv(actionFilePath(join(out, 'TQQQ.csv')))).actions.map((a) => a.exDate)).toEqual(['2025-01-13']);
+    expect(o.out.join('')).toMatch(/corporate actions: 1 written/);
   });
 
   it('without keys: says which variables to set, exit 2', async () => {

@@ -98,9 +98,9 @@ describe('bar validation: the fast validator and the zod schema agree on every r
     });
   }
 
-  it('covers every reject reason with a case (invalid_shape is the schema-only one)', () => {
+  it('covers every reject reason with a case (invalid_shape is the schema-only one; price_jump the data manager\'s, which knows the last close)', () => {
     const covered = new Set(cases.map((c) => c.reason));
-    expect(REJECT_REASONS.filter((r) => !covered.has(r))).toEqual(['invalid_shape']);
+    expect(REJECT_REASONS.filter((r) => !covered.has(r))).toEqual(['invalid_shape', 'price_jump']);
   });
 
   it('the tolerance accepts a high a hair below the close', () => {

@@ -27,3 +27,5 @@ export type { FileHistoryOptions } from './file-history.js';
 export { FileHistory } from './file-history.js';
 export type { ActionsReport } from './actions.js';
 export { ACTION_COLUMNS, FileCorporateActions, actionFilePath, actionsCsv, hasActionFile, parseActionsCsv, readActionsCsv, writeActionsCsv } from './actions.js';
+export type { FileBasis } from './basis.js';
+export { basisFilePath, checkBases, readBasis, writeBasis } from './basis.js';

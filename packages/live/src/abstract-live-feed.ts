@@ -1,5 +1,5 @@
-import type { Bar, FeedState, FeedStats, HistoricalBars, TradingStatus, TypedEvent, WarmUpOptions, WarmUpResult } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, FeedError, MINUTE_MS, StateError, barFromValues, checkSymbols, loadWarmUp, nyse, quoteSymbol, redact, redactError, withReceivedAt } from '@feed/core';
+import type { Bar, CorporateAction, CorporateActions, FeedState, FeedStats, HistoricalBars, TradingStatus, TypedEvent, WarmUpOptions, WarmUpResult } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, ExDateTracker, FeedError, MINUTE_MS, StateError, adjustAll, barFromValues, checkSymbols, exDateStart, loadWarmUp, nyse, quoteSymbol, redact, redactError, timeoutSignal, withReceivedAt } from '@feed/core';
 import { backoffDelay } from './backoff.js';
 import type { Session } from './connection.js';
 import { Connection } from './connection.js';
@@ -63,6 +63,10 @@ export interface LiveFeedStats extends FeedStats {
   readonly statusesDropped: number;
   /** Bars a `warmUp()` loaded (emitted as one `warmup` event, not as `bar` events). */
   readonly warmUpBars: number;
+  /** Corporate actions known, announced (`corporateAction`, late ones included), and fetches of them that failed. */
+  readonly corporateActions: number;
+  readonly corporateActionsAnnounced: number;
+  readonly corporateActionFetchFailures: number;
   /** Latency from bar end to receipt (live bars only), in total and per symbol. */
   readonly latency: LatencyStats;
   readonly latencyBySymbol: Readonly<Record<string, LatencyStats>>;
@@ -160,6 +164,14 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   #warmed = false;
   /** The last minute a warm-up looked at: a recovered bar up to it outside regular hours was left out by the warm-up, and stays out. */
   #warmedTo = Number.NEGATIVE_INFINITY;
+  /** Corporate actions: which are due before which bars; those known; the next bar start that asks for a fresh list (a new session). */
+  #tracker: ExDateTracker;
+  readonly #actions: CorporateAction[] = [];
+  #actionSource: CorporateActions | undefined;
+  #actionsCheckedUntil = Number.POSITIVE_INFINITY;
+  #actionsAnnounced = 0;
+  #actionFailures = 0;
+  #actionsStarted = false;
 
   protected constructor(live: ResolvedLiveOptions, provider: LiveProvider) {
     super(live.symbols, live.clock);
@@ -170,6 +182,7 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
       this.#table.index(s);
       this.#wanted.add(s);
     }
+    this.#tracker = new ExDateTracker(live.adjustment);
     this.#connection = new Connection(
       {
         url: provider.url,
@@ -236,6 +249,14 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
    * confirmed it (or at once, for a provider that does not confirm).
    */
   protected abstract sendSubscription(session: Session, action: 'subscribe' | 'unsubscribe', symbols: readonly string[]): Promise<void>;
+
+  /**
+   * The provider's corporate-action client (used with `corporateActions: true`); undefined: this
+   * provider has none.
+   */
+  protected createCorporateActions(_onRetry: (info: RetryInfo) => void): CorporateActions | undefined {
+    return undefined;
+  }
 
   /** The feed ended (a fatal error, `disconnect()`): calls waiting on the server fail with `error`. */
   protected onEnded(_error: FeedError): void {
@@ -394,10 +415,19 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
       ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
+    // Adjusted as of the date of its newest bar: later actions are announced before the first bar of
+    // their ex-date (as a replay does).
+    let adjusted = bars;
+    if (this.#actionsEnabled() && bars.length > 0) {
+      const newest = (bars[bars.length - 1] as Bar).start;
+      await this.#refreshActions(nyse.dateOf((bars[0] as Bar).start), nyse.dateOf(last), false);
+      adjusted = adjustAll(bars, this.#actions, { adjustment: this.live.adjustment, asOf: nyse.dateOf(newest) }).bars;
+      for (const s of this.symbols) this.#tracker.seen(s, newest);
+    }
     // The seam: each symbol's live bars continue after its last warm-up bar (start() fills the rest).
     const t = this.#table;
     const seeds: [string, number][] = [];
-    for (const b of bars) {
+    for (const b of adjusted) {
       const i = t.index(b.symbol);
       if (!(b.start <= (t.lastStart[i] as number))) t.lastStart[i] = b.start;
     }
@@ -406,8 +436,8 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
       if (v !== undefined) seeds.push([s, v]);
     }
     if (this.#link !== undefined) await this.#link.call('seed', seeds, last);
-    this.#warmUpBars += bars.length;
-    this.emitter.emit({ type: 'warmup', bars, ...result });
+    this.#warmUpBars += adjusted.length;
+    this.emitter.emit({ type: 'warmup', bars: adjusted, ...result });
     if (result.short.length > 0) {
       const counts = result.short.map((s) => `${s} ${result.counts[s] ?? 0}`).join(', ');
       this.reportError(new FeedError({ code: 'warmup_short', message: `warm-up: fewer than ${String(result.requested.bars)} regular-hours bars for ${counts}`, detail: { short: result.short, counts: result.counts, requested: result.requested } }));
@@ -540,6 +570,9 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
       tradingStatuses: this.#statuses,
       statusesDropped: this.#statusesDropped,
       warmUpBars: this.#warmUpBars,
+      corporateActions: this.#actions.length,
+      corporateActionsAnnounced: this.#actionsAnnounced,
+      corporateActionFetchFailures: this.#actionFailures,
       reconnects: this.reconnects,
     };
   }
@@ -627,6 +660,12 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
   }
 
   protected async doStart(): Promise<void> {
+    // The actions of the last week, before any bar of today goes out (here, also with a worker: this
+    // thread announces them as the worker's bars arrive).
+    if (this.#actionsEnabled()) {
+      this.#actionsStarted = true;
+      await this.#refreshActions(nyse.dateOf(this.clock.now() - 7 * 86_400_000), nyse.dateOf(this.clock.now()), true);
+    }
     if (this.#link !== undefined) {
       await this.#link.call('start');
       return;
@@ -775,12 +814,79 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
 
   /** The last step of a live bar (a worker's end batches it here instead of emitting it). */
   protected deliverLive(bar: Bar, index: number): void {
+    if (!this.#tracker.empty || bar.start >= this.#actionsCheckedUntil) this.#beforeBar(bar);
     this.deliver(bar, index);
   }
 
   /** The last step of a recovered bar (`barsRecovered` already counts it); its event says `recovered`. */
   protected deliverRecovered(bar: Bar, index: number): void {
+    if (!this.#tracker.empty || bar.start >= this.#actionsCheckedUntil) this.#beforeBar(bar);
     this.deliver(bar, index, true);
+  }
+
+  // ---- corporate actions ------------------------------------------------------------------------
+
+  #actionsEnabled(): boolean {
+    return this.live.corporateActions !== false && this.live.adjustment !== 'raw';
+  }
+
+  /** Before a bar goes out: the actions due before it are announced; a bar of a new session asks for a fresh list. */
+  #beforeBar(bar: Bar): void {
+    const due = this.#tracker.due(bar.symbol, bar.start);
+    if (due !== undefined) for (const action of due) this.#announce(action, false);
+    if (this.#actionsStarted && bar.start >= this.#actionsCheckedUntil) {
+      // Once a session: an action published late for today is announced as soon as it is known.
+      this.#actionsCheckedUntil = Number.POSITIVE_INFINITY;
+      // A week back: an action published late for a date already traded is found and announced late.
+      void this.#refreshActions(nyse.dateOf(bar.start - 7 * 86_400_000), nyse.dateOf(bar.start), true);
+    }
+  }
+
+  #announce(action: CorporateAction, late: boolean): void {
+    this.#actionsAnnounced++;
+    this.emitter.emit({ type: 'corporateAction', action, late });
+  }
+
+  /**
+   * Fetches the actions with ex-dates in [from, to] from the source (within the gap fill's deadline),
+   * adds the new ones; those whose ex-date the delivered bars have passed are announced now, `late`.
+   * A failure is reported and counted, never thrown: the feed goes on without.
+   */
+  async #refreshActions(from: string, to: string, announceLate: boolean): Promise<void> {
+    const source = (this.#actionSource ??= this.#resolveActionSource());
+    if (source === undefined) return;
+    const limit = this.live.gapFill === false ? 10_000 : this.live.gapFill.timeoutMs;
+    const deadline = timeoutSignal(this.clock, limit, 'corporate actions');
+    try {
+      const found = await source.actionsBySymbol({ symbols: [...this.symbols], from, to, signal: deadline.signal });
+      const fresh: CorporateAction[] = [];
+      for (const list of found.values()) for (const a of list) if (this.isSubscribed(a.symbol)) fresh.push(a);
+      const late = this.#tracker.add(fresh);
+      for (const a of fresh) if (!this.#actions.some((x) => x.symbol === a.symbol && x.kind === a.kind && x.exDate === a.exDate)) this.#actions.push(a);
+      if (announceLate) for (const a of late) this.#announce(a, true);
+    } catch (error) {
+      this.#actionFailures++;
+      const e = FeedError.isInstance(error) ? error : new FeedError({ code: 'provider', message: String(error), cause: error });
+      this.reportError(new FeedError({ code: e.code, message: `corporate actions from ${from} to ${to} could not be read: ${e.message}; splits of those dates are not announced`, cause: e, detail: { from, to } }));
+    } finally {
+      deadline.dispose();
+      // The next session's first bar asks again.
+      const next = nyse.nextSession(exDateStart(to) + 12 * 3_600_000);
+      this.#actionsCheckedUntil = Math.max(this.#actionsCheckedUntil === Number.POSITIVE_INFINITY ? Number.NEGATIVE_INFINITY : this.#actionsCheckedUntil, exDateStart(next.date));
+    }
+  }
+
+  #resolveActionSource(): CorporateActions | undefined {
+    const c = this.live.corporateActions;
+    if (c === false) return undefined;
+    if (c === true) {
+      return this.createCorporateActions((r) => this.emitter.emit({ type: 'historyRetry', attempt: r.attempt, delayMs: r.delayMs, status: r.status, reason: this.redact(r.reason) }));
+    }
+    if (Array.isArray(c)) {
+      const list = c as readonly CorporateAction[];
+      return { actionsBySymbol: (req) => Promise.resolve(new Map(req.symbols.map((s) => [s, list.filter((a) => a.symbol === s && a.exDate >= req.from && a.exDate <= req.to)]))) };
+    }
+    return c as CorporateActions;
   }
 
   // ---- worker thread (worker: true) ----------------------------------------------------------------

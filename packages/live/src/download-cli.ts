@@ -146,6 +146,8 @@ export async function runDownloadCli(argv: readonly string[], io: CliIo, provide
     io.out(`downloaded ${report.sessions.length} session(s), ${args.from}..${args.to ?? args.from}, in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     io.out('| symbol | file | bars | sessions | outside regular hours (not written) |\n|---|---|---|---|---|\n');
     for (const f of report.files) io.out(`| ${f.symbol} | ${f.path} | ${f.bars} | ${f.sessions} | ${f.outsideHours} |\n`);
+    if (report.actionsError !== undefined) io.err(`${name}: the bars are written, but the corporate actions could not be read (no .actions.csv written): ${report.actionsError.message}\n`);
+    else if (report.files.length > 0 && provider.options !== undefined) io.out(`corporate actions: ${report.actions} written beside the files (.actions.csv); each file's basis in .basis.json\n`);
     const range = `${args.from}..${args.to ?? args.from}`;
     for (const k of report.kept) {
       io.err(`${name}: ${k.symbol}: kept ${k.path}: it holds ${k.existing} bars of ${range}, the download only ${k.downloaded} (--force replaces it)\n`);

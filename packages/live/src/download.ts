@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
-import type { Bar, HistoricalBars, HistoryRequest, MarketCalendar, MarketSession } from '@feed/core';
-import { checkSymbols, invalidOption, nyse } from '@feed/core';
-import type { BarFileFormat } from '@feed/csv';
-import { barFilePath, loadBars, writeBarsFile } from '@feed/csv';
+import type { Bar, CorporateActions, HistoricalBars, HistoryRequest, MarketCalendar, MarketSession } from '@feed/core';
+import { FeedError, checkSymbols, invalidOption, nyse } from '@feed/core';
+import type { BarFileFormat, FileBasis } from '@feed/csv';
+import { actionFilePath, barFilePath, loadBars, writeActionsCsv, writeBarsFile, writeBasis } from '@feed/csv';
 
 /** Options of `downloadBars`. */
 export interface DownloadOptions {
@@ -39,6 +39,16 @@ export interface DownloadOptions {
   calendar?: MarketCalendar;
   /** Called after every page with how far the download is. */
   onProgress?: (progress: DownloadProgress) => void;
+  /**
+   * What the bars are (provider, feed, adjustment): written beside each file (`TQQQ.basis.json`),
+   * so that a replay refuses to mix them with bars of another basis.
+   */
+  basis?: FileBasis;
+  /**
+   * Where corporate actions come from: the actions of the range (and a year before, for a warm-up)
+   * are written beside each file (`TQQQ.actions.csv`), so a replay has them offline.
+   */
+  corporateActions?: CorporateActions;
 }
 
 /** How far a download is. */
@@ -71,6 +81,10 @@ export interface DownloadReport {
   readonly empty: readonly string[];
   /** Existing files kept because they hold more bars of the range than the download (without `force`). */
   readonly kept: readonly { readonly symbol: string; readonly path: string; readonly existing: number; readonly downloaded: number }[];
+  /** Corporate actions written beside the files (with `corporateActions`). */
+  readonly actions: number;
+  /** Why the corporate actions could not be read (the bars were written; no actions file). */
+  readonly actionsError?: FeedError;
 }
 
 /**
@@ -150,11 +164,28 @@ export async function downloadBars(options: DownloadOptions): Promise<DownloadRe
       }
     }
     await writeBarsFile(path, bars, format);
+    if (options.basis !== undefined) await writeBasis(path, options.basis);
     const days = new Set(bars.map((b) => calendar.dateOf(b.start)));
     files.push({ symbol, path, bars: bars.length, outsideHours: outside.get(symbol) ?? 0, sessions: days.size });
   }
   options.onProgress?.({ bars: count, symbol: symbols[symbols.length - 1] as string, fraction: 1 });
-  return { files, sessions, empty, kept };
+  let actions = 0;
+  let actionsError: FeedError | undefined;
+  if (options.corporateActions !== undefined && files.length > 0) {
+    const y = Number(options.from.slice(0, 4));
+    try {
+      const found = await options.corporateActions.actionsBySymbol({ symbols: files.map((f) => f.symbol), from: `${y - 1}${options.from.slice(4)}`, to });
+      for (const f of files) {
+        const list = found.get(f.symbol) ?? [];
+        actions += list.length;
+        await writeActionsCsv(actionFilePath(f.path), list);
+      }
+    } catch (error) {
+      // The bars are written: a missing list of actions is said, not a failed download.
+      actionsError = FeedError.isInstance(error) ? error : new FeedError({ code: 'provider', message: String(error), cause: error });
+    }
+  }
+  return { files, sessions, empty, kept, actions, ...(actionsError === undefined ? {} : { actionsError }) };
 }
 
 /** Regular-hours bars an existing file holds in [start, end]; 0 when there is no readable file. */

@@ -1,4 +1,4 @@
-import type { Clock, HistoricalBars, MarketCalendar } from '@feed/core';
+import type { Adjustment, Clock, CorporateAction, CorporateActions, HistoricalBars, MarketCalendar } from '@feed/core';
 import { SystemClock, invalidOption, nyse, symbolSchema } from '@feed/core';
 import { z } from 'zod';
 import type { ReconnectPolicy, ResolvedReconnectPolicy } from './backoff.js';
@@ -124,6 +124,21 @@ export interface LiveFeedOptions {
    * @default false
    */
   worker?: boolean;
+  /**
+   * Corporate actions (splits, dividends): `true` reads them from the provider's own endpoint, or
+   * give any `CorporateActions` source or a list. The feed then announces each action
+   * (`corporateAction`) before the first bar of its ex-date it delivers, fetches them again once a
+   * session (an action found after bars of its ex-date is announced `late`), and adjusts a warm-up's
+   * bars as of the seam (docs/semantics.md, "Corporate actions"). Off by default: it costs a REST
+   * request at start and once a session.
+   * @default false
+   */
+  corporateActions?: boolean | CorporateActions | readonly CorporateAction[];
+  /**
+   * Which actions are announced and applied to a warm-up: `split`, `dividend`, `all`, or `raw` (none).
+   * @default 'split'
+   */
+  adjustment?: Adjustment;
 }
 
 /** The shared options after defaults and validation: what the live modules read. */
@@ -137,6 +152,8 @@ export interface ResolvedLiveOptions {
   readonly clock: Clock;
   readonly random: () => number;
   readonly gapFill: { readonly history: HistoricalBars | undefined; readonly warmupBars: number; readonly timeoutMs: number } | false;
+  readonly corporateActions: boolean | CorporateActions | readonly CorporateAction[];
+  readonly adjustment: Adjustment;
   /** With `worker: true`: the shared options as plain data, for the worker thread's feed. */
   readonly worker: Readonly<Record<string, unknown>> | undefined;
 }
@@ -191,6 +208,14 @@ export const liveOptionsShape = {
     ])
     .default({ ...LIVE_DEFAULTS.gapFill }),
   worker: z.boolean('must be true or false').default(false),
+  corporateActions: z
+    .union([
+      z.boolean(),
+      z.array(objectWith<CorporateAction>('a corporate action', (a) => typeof a.symbol === 'string' && typeof a.exDate === 'string')),
+      objectWith<CorporateActions>('a corporate-action source with actionsBySymbol()', (c) => typeof c.actionsBySymbol === 'function'),
+    ], 'must be true, false, a CorporateActions source or a list of actions')
+    .default(false),
+  adjustment: z.enum(['raw', 'split', 'dividend', 'all'], "must be 'raw', 'split', 'dividend' or 'all'").default('split'),
 };
 
 /** The shared options as a provider's schema parsed them, with defaults filled in. */
@@ -227,6 +252,8 @@ export function resolveLiveOptions(o: ParsedLiveOptions): ResolvedLiveOptions {
     webSocketFactory: o.webSocketFactory,
     clock: o.clock ?? new SystemClock(),
     random: o.random,
+    corporateActions: o.corporateActions,
+    adjustment: o.adjustment,
     gapFill: o.gapFill === false ? false : { history: o.gapFill.history, warmupBars: o.gapFill.warmupBars, timeoutMs: o.gapFill.timeoutMs },
   };
 }

@@ -626,3 +626,18 @@ describe('corporate actions in replay', () => {
     expect(first.dm.history('UVXY')[0]?.close).toBeCloseTo(5.01, 9);
   });
 });
+
+describe("files' basis (provider, feed, adjustment) recorded beside them", () => {
+  const basis = (provider: string, feed: string, adjustment: string): string => JSON.stringify({ provider, feed, adjustment });
+
+  it('a raw file mixed with an adjusted one is refused, naming both; so are IEX and SIP bars', async () => {
+    const f = writeFiles({ 'A.csv': realCsv([0, 1]), 'A.basis.json': basis('alpaca', 'iex', 'raw'), 'B.csv': realCsv([0, 1]), 'B.basis.json': basis('alpaca', 'iex', 'split'), 'C.csv': realCsv([0, 1]), 'C.basis.json': basis('alpaca', 'sip', 'raw') });
+    const mixed = new MockMultiSymbolFeed({ speed: 0, files: { A: f['A.csv']!, B: f['B.csv']! }, adjustment: 'raw' });
+    await expect(mixed.connect()).rejects.toThrow(/refused to mix bars of two bases: .*A\.csv \(alpaca iex, raw\) and .*B\.csv \(alpaca iex, split\)/);
+    const feeds = new MockMultiSymbolFeed({ speed: 0, files: { A: f['A.csv']!, C: f['C.csv']! } });
+    await expect(feeds.connect()).rejects.toThrow(/A\.csv \(alpaca iex, raw\) and .*C\.csv \(alpaca sip, raw\)/);
+    // An adjusted file replayed with an adjustment would be adjusted twice: refused too; raw replay of it alone passes.
+    await expect(new MockMultiSymbolFeed({ speed: 0, files: { B: f['B.csv']! } }).connect()).rejects.toThrow(/split-adjusted .* adjust them again/);
+    await new MockMultiSymbolFeed({ speed: 0, files: { B: f['B.csv']! }, adjustment: 'raw' }).connect();
+  });
+});

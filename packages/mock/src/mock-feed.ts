@@ -2,7 +2,7 @@ import type { Adjustment, Bar, BarEvent, Clock, CorporateAction, CorporateAction
 import { ADJUSTMENTS, AbstractBarFeed, ExDateTracker, FeedError, MINUTE_MS, invalidOption, NEW_YORK, ReplayClock, ReplayPacer, StateError, SystemClock, adjustAll, adjustmentSegments, loadWarmUp, makeTradingStatus, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
 import { z } from 'zod';
 import type { BarColumns, FileReport, LoadOptions } from '@feed/csv';
-import { FileHistory, actionFilePath, hasActionFile, hasStatusFile, loadBars, readActionsCsv, readStatusesCsv, statusFilePath } from '@feed/csv';
+import { FileHistory, actionFilePath, checkBases, hasActionFile, hasStatusFile, loadBars, readActionsCsv, readStatusesCsv, statusFilePath } from '@feed/csv';
 
 /** Progress of a replay, emitted each time another whole percent is done, and at the end. */
 export interface ProgressEvent {
@@ -365,13 +365,12 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
-    // Adjusted as of the seam's date (or `asOf`): later actions are announced before their ex-date's first bar.
-    const asOf = this.opts.asOf ?? nyse.dateOf(result.to);
+    // Adjusted as of the date of its newest bar (or `asOf`): later actions are announced before the
+    // first bar of their ex-date, as in a replay without a warm-up.
+    const newest = bars.length > 0 ? (bars[bars.length - 1] as Bar).start : result.to;
+    const asOf = this.opts.asOf ?? nyse.dateOf(newest);
     const adjusted = adjustAll(bars, this.actions, { adjustment: this.opts.adjustment, asOf }).bars;
-    for (const s of this.symbols) {
-      const last = [...adjusted].reverse().find((b) => b.symbol === s);
-      if (last !== undefined) this.tracker.seen(s, last.start);
-    }
+    for (const s of this.symbols) this.tracker.seen(s, newest);
     this.emitter.emit({ type: 'warmup', bars: adjusted, ...result });
     if (result.short.length > 0) {
       const counts = result.short.map((s) => `${s} ${result.counts[s] ?? 0}`).join(', ');
@@ -412,6 +411,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   }
 
   protected async doConnect(): Promise<void> {
+    // Raw and adjusted bars, or two feeds' bars, never mixed silently (the files' basis records).
+    checkBases(this.opts.files, this.opts.adjustment);
     const [from, to] = dateRange(this.opts.dates);
     const load: LoadOptions = {
       onBadRow: this.opts.onBadRow,

@@ -1,5 +1,5 @@
-import type { Bar, Clock } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, FeedError, ReplayClock, ReplayPacer, SystemClock, invalidOption, yieldToEventLoop } from '@feed/core';
+import type { Adjustment, Bar, Clock, CorporateAction, CorporateActions } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ExDateTracker, FeedError, ReplayClock, ReplayPacer, SystemClock, invalidOption, yieldToEventLoop } from '@feed/core';
 import type { ConsumerConfig, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -54,6 +54,17 @@ export interface NatsBarFeedOptions {
    * interval, and the state `stopped` (`whenDone()` resolves). Starts where `from` says (`'all'`
    * unless given) and ends at the last bar stored when it is reached, or before `to` (epoch ms).
    */
+  /**
+   * Corporate actions to announce (`corporateAction`) before the first bar of each ex-date this
+   * feed delivers, as every feed does: a list, or a source (read once at `start()`).
+   * @default none
+   */
+  readonly corporateActions?: CorporateActions | readonly CorporateAction[];
+  /**
+   * Which actions are announced: `split`, `dividend`, `all`, or `raw` (none).
+   * @default 'split'
+   */
+  readonly adjustment?: Adjustment;
   readonly replay?: {
     /** 0: as fast as possible; 1: real time; 39: 39x. @default 0 */
     readonly speed?: number;
@@ -116,6 +127,9 @@ export class NatsBarFeed extends AbstractBarFeed {
 
   readonly #replay: ReplaySettings | undefined;
   #done: { promise: Promise<void>; resolve: () => void } | undefined;
+  readonly #tracker: ExDateTracker;
+  #actionsRead = false;
+  #announced = 0;
 
   constructor(options: NatsBarFeedOptions) {
     super(options.symbols === 'all' ? [] : [...new Set(options.symbols)], options.clock ?? (options.replay === undefined ? new SystemClock() : new ReplayClock(0)));
@@ -134,6 +148,22 @@ export class NatsBarFeed extends AbstractBarFeed {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     if (options.symbols !== 'all') for (const s of options.symbols) subjectOf(this.prefix, s);
     this.#wanted = options.symbols === 'all' ? undefined : new Set(options.symbols);
+    this.#tracker = new ExDateTracker(options.adjustment ?? 'split');
+  }
+
+  /** Reads the corporate actions once (a list, or a source over every date); a failure is reported, never thrown. */
+  async #readActions(): Promise<void> {
+    const c = this.#options.corporateActions;
+    if (c === undefined || this.#actionsRead) return;
+    this.#actionsRead = true;
+    try {
+      const list = Array.isArray(c)
+        ? (c as readonly CorporateAction[])
+        : [...(await (c as CorporateActions).actionsBySymbol({ symbols: this.symbols.length > 0 ? this.symbols : [], from: '1900-01-01', to: '2999-12-31' })).values()].flat();
+      this.#tracker.add(list.filter((a) => this.#wanted === undefined || this.#wanted.has(a.symbol)));
+    } catch (error) {
+      this.reportError(new FeedError({ code: 'provider', message: `corporate actions could not be read: ${String(error)}; none is announced`, cause: error }));
+    }
   }
 
   /** The consumer's name on the server (the durable name, or the ephemeral one the server gave). */
@@ -148,8 +178,8 @@ export class NatsBarFeed extends AbstractBarFeed {
    * those an earlier program of the same durable name left (the consumer restarts after its last
    * acknowledged bar).
    */
-  override stats(): ReturnType<AbstractBarFeed['stats']> & { readonly undecodable: number; readonly repeats: number; readonly redelivered: number; readonly returned: number; readonly sequenceGaps: number } {
-    return { ...super.stats(), undecodable: this.#undecodable, repeats: this.#repeats, redelivered: this.#redelivered, returned: this.#returned, sequenceGaps: this.#gaps };
+  override stats(): ReturnType<AbstractBarFeed['stats']> & { readonly undecodable: number; readonly repeats: number; readonly redelivered: number; readonly returned: number; readonly sequenceGaps: number; readonly corporateActionsAnnounced: number } {
+    return { ...super.stats(), undecodable: this.#undecodable, repeats: this.#repeats, redelivered: this.#redelivered, returned: this.#returned, sequenceGaps: this.#gaps, corporateActionsAnnounced: this.#announced };
   }
 
   protected async doConnect(): Promise<void> {
@@ -237,6 +267,7 @@ export class NatsBarFeed extends AbstractBarFeed {
   }
 
   protected async doStart(): Promise<void> {
+    await this.#readActions();
     const nc = this.#nc as NatsConnection;
     const consumer = await jetstream(nc).consumers.get(this.stream, this.#consumerName);
     if (this.#replay !== undefined) {
@@ -367,6 +398,15 @@ export class NatsBarFeed extends AbstractBarFeed {
     if (this.#delivered(bar)) {
       this.#repeats++;
       return;
+    }
+    if (!this.#tracker.empty) {
+      const due = this.#tracker.due(bar.symbol, bar.start);
+      if (due !== undefined) {
+        for (const action of due) {
+          this.#announced++;
+          this.emitter.emit({ type: 'corporateAction', action, late: false });
+        }
+      }
     }
     this.deliver(bar);
   }

@@ -10,6 +10,7 @@
 import type { CliIo, DownloadProvider } from '@feed/live';
 import { pathToFileURL } from 'node:url';
 import { packageVersion, runDownloadCli } from '@feed/live';
+import { PolygonCorporateActionsClient } from './corporate-actions.js';
 import { KEY_VARIABLE, POLYGON_URL, PolygonHistoricalClient } from './history.js';
 
 const USAGE = `usage: feed-polygon-download --symbols A,B,... --from YYYY-MM-DD [--to YYYY-MM-DD] [--out DIR]
@@ -28,13 +29,14 @@ const POLYGON: DownloadProvider = {
   options: (args, io) => {
     const apiKey = io.env[KEY_VARIABLE];
     if (apiKey === undefined || apiKey === '') return `no Polygon key: set ${KEY_VARIABLE}`;
+    const baseUrl = args['base-url'] ?? POLYGON_URL;
+    const fetchOption = io.fetch === undefined ? {} : { fetch: io.fetch };
+    const adjusted = args.adjusted === 'true';
     return {
-      history: new PolygonHistoricalClient({
-        apiKey,
-        baseUrl: args['base-url'] ?? POLYGON_URL,
-        adjusted: args.adjusted !== 'false',
-        ...(io.fetch === undefined ? {} : { fetch: io.fetch }),
-      }),
+      history: new PolygonHistoricalClient({ apiKey, baseUrl, adjusted, ...fetchOption }),
+      // What the bars are, recorded beside them, with the actions (TQQQ.basis.json, TQQQ.actions.csv).
+      basis: { provider: 'polygon', feed: 'sip', adjustment: adjusted ? 'split' : 'raw' },
+      corporateActions: new PolygonCorporateActionsClient({ apiKey, baseUrl, ...fetchOption }),
     };
   },
 };

@@ -1,9 +1,10 @@
 import { pathToFileURL } from 'node:url';
-import type { HistoricalBars, TradingEffect, TradingStatus } from '@feed/core';
+import type { CorporateActions, HistoricalBars, TradingEffect, TradingStatus } from '@feed/core';
 import { ConfigError, FeedError, MAX_SYMBOL_LENGTH, makeTradingStatus, parseOptions, quoteSymbol } from '@feed/core';
 import type { LiveFeedEvent, LiveFeedOptions, LiveFeedStats, RetryInfo, Session, WorkerSpec } from '@feed/live';
 import { AbstractLiveFeed, jsonFrames, liveOptionsShape, resolveLiveOptions } from '@feed/live';
 import { z } from 'zod';
+import { PolygonCorporateActionsClient } from './corporate-actions.js';
 import { KEY_VARIABLE, PolygonHistoricalClient, aggregateOf } from './history.js';
 
 /** This module's URL (the bundle's, in a build): a worker thread loads the feed class from it. */
@@ -121,6 +122,10 @@ export class PolygonMultiSymbolFeed extends AbstractLiveFeed<PolygonFeedEvent> {
 
   protected createHistory(onRetry: (info: RetryInfo) => void): HistoricalBars {
     return new PolygonHistoricalClient({ apiKey: this.#key, baseUrl: this.#restUrl, clock: this.clock, onRetry });
+  }
+
+  protected override createCorporateActions(onRetry: (info: RetryInfo) => void): CorporateActions {
+    return new PolygonCorporateActionsClient({ apiKey: this.#key, baseUrl: this.#restUrl, clock: this.clock, onRetry });
   }
 
   /** Subscribe resolves once Polygon confirms each symbol; Polygon does not confirm an unsubscribe. */

@@ -26,8 +26,10 @@ export interface PolygonHistoryOptions extends RetryingGetOptions {
    */
   baseUrl?: string;
   /**
-   * Split- and dividend-adjusted prices (`adjusted=true`), or raw.
-   * @default true
+   * Polygon's split-adjusted prices (`adjusted=true`), or raw, as traded (`false`). Raw by default:
+   * the packages store bars raw and adjust them as of a date themselves (`adjustBars` of
+   * `@feed/core`), so history, replay, warm-up and gap fill agree.
+   * @default false
    */
   adjusted?: boolean;
 }
@@ -69,7 +71,7 @@ export class PolygonHistoricalClient implements HistoricalBars {
     this.#key = key;
     this.baseUrl = (options.baseUrl ?? POLYGON_URL).replace(/\/+$/, '');
     const origin = originOf(this.baseUrl);
-    this.adjusted = options.adjusted ?? true;
+    this.adjusted = options.adjusted ?? false;
     this.#http = new RetryingGet(options, {
       origin,
       headers: () => ({ accept: 'application/json' }),

@@ -10,3 +10,5 @@ export { PolygonHistoricalClient, POLYGON_URL, KEY_VARIABLE, aggregateOf } from 
 export type { PolygonHistoryOptions, PolygonBarsRequest } from './history.js';
 export { PolygonMultiSymbolFeed, REALTIME_URL, DELAYED_URL, luldOf, polygonLuldEffect } from './feed.js';
 export type { PolygonFeedOptions, PolygonFeedStats, PolygonFeedEvent } from './feed.js';
+export { PolygonCorporateActionsClient } from './corporate-actions.js';
+export type { PolygonCorporateActionsOptions } from './corporate-actions.js';

@@ -6,7 +6,7 @@
  * @module @feed/polygon/testing
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Bar, TradingStatus } from '@feed/core';
+import type { Bar, CorporateAction, TradingStatus } from '@feed/core';
 import { NEW_YORK, zonedTimeToEpoch } from '@feed/core';
 import type { TestServer } from '@feed/live/testing';
 import { startTestServer } from '@feed/live/testing';
@@ -64,6 +64,7 @@ export class FakePolygonServer {
   refusedConnections = 0;
   #refuseNext = 0;
   readonly #muted = new Set<WebSocket>();
+  readonly #actions: CorporateAction[] = [];
   #luldSeq = 0;
 
   private constructor(options: FakePolygonOptions) {
@@ -272,6 +273,40 @@ export class FakePolygonServer {
     await this.#kit.close();
   }
 
+  /** Corporate actions the reference endpoints serve (`/v3/reference/splits`, `/v3/reference/dividends`). */
+  addCorporateActions(actions: Iterable<CorporateAction>): void {
+    for (const a of actions) this.#actions.push(a);
+  }
+
+  /** `GET /v3/reference/splits` and `/v3/reference/dividends`: by `ticker`, the date range, `limit`, `next_url`; the aggregates' faults. */
+  #reference(u: URL, json: (status: number, body: unknown) => void, res: ServerResponse): void {
+    const fault = this.#faults.shift();
+    if (fault?.status === 'hang') {
+      this.#kit.hold(res);
+      return;
+    }
+    if (fault?.status === 429 || fault?.status === 500 || fault?.status === 502 || fault?.status === 503) {
+      json(fault.status, { status: 'ERROR', error: fault.status === 429 ? "You've exceeded the maximum requests per minute" : 'internal error' });
+      return;
+    }
+    const ticker = u.searchParams.get('ticker');
+    const splits = u.pathname.endsWith('/splits');
+    const field = splits ? 'execution_date' : 'ex_dividend_date';
+    const gte = u.searchParams.get(`${field}.gte`) ?? '0000-00-00';
+    const lte = u.searchParams.get(`${field}.lte`) ?? '9999-99-99';
+    const all = this.#actions
+      .filter((a) => (ticker === null || a.symbol === ticker) && (splits ? a.kind !== 'cash_dividend' : a.kind === 'cash_dividend') && a.exDate >= gte && a.exDate <= lte)
+      .sort((a, b) => (a.exDate < b.exDate ? -1 : 1));
+    const { page, next } = referencePage(all, u, this.url, this.#pageSize);
+    const results = page.map((a) => {
+      if (a.kind === 'cash_dividend') return { ticker: a.symbol, ex_dividend_date: a.exDate, cash_amount: a.amount, currency: 'USD', dividend_type: 'CD', pay_date: a.exDate, record_date: a.exDate };
+      // Whole shares, as Polygon writes them: 10 from 1 (2-for-1: from 1 to 2; 1-for-10: from 10 to 1).
+      const [from, to] = (a.ratio as number) >= 1 ? [1, a.ratio as number] : [Math.round(1 / (a.ratio as number)), 1];
+      return { ticker: a.symbol, execution_date: a.exDate, split_from: from, split_to: to, id: `${a.symbol}-${a.exDate}` };
+    });
+    json(200, { status: 'OK', request_id: 'fake', results, ...(next === undefined ? {} : { next_url: next }) });
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const u = new URL(req.url ?? '/', this.url);
     const key = u.searchParams.get('apiKey');
@@ -283,6 +318,10 @@ export class FakePolygonServer {
     };
     if (key !== this.apiKey) {
       json(401, { status: 'ERROR', request_id: 'fake', error: 'Unknown API Key' });
+      return;
+    }
+    if (u.pathname === '/v3/reference/splits' || u.pathname === '/v3/reference/dividends') {
+      this.#reference(u, json, res);
       return;
     }
     // `from` and `to` are millisecond timestamps or dates (YYYY-MM-DD), as Polygon documents; a date
@@ -331,6 +370,19 @@ export class FakePolygonServer {
       ...(next === undefined ? {} : { next_url: next }),
     });
   }
+}
+
+/** One page of a reference endpoint's results after `offset`, and the `next_url` of the rest. */
+function referencePage<T>(all: readonly T[], u: URL, base: string, pageSize: number): { page: T[]; next: string | undefined } {
+  const offset = Number(u.searchParams.get('cursor') ?? 0);
+  const limit = Math.min(Number(u.searchParams.get('limit') ?? 10) || 10, 1000, pageSize);
+  const page = all.slice(offset, offset + limit);
+  if (offset + limit >= all.length) return { page, next: undefined };
+  const next = new URL(u.pathname, base);
+  next.searchParams.set('cursor', String(offset + limit));
+  next.searchParams.set('limit', String(limit));
+  for (const [k, v] of u.searchParams) if (k !== 'cursor' && k !== 'limit') next.searchParams.set(k, v);
+  return { page, next: next.toString() };
 }
 
 /** A range end of the aggregates path: milliseconds, or a date's first (`from`) or last (`to`) millisecond in New York. */

@@ -5,17 +5,18 @@ import type { GenerateOptions } from './generate.js';
 import { generateFiles } from './generate.js';
 
 const USAGE = `usage: feed-synth --out DIR [--spy FILE] [--qqq FILE] [--from YYYY-MM-DD --to YYYY-MM-DD] [--seed N] [--symbols A,B] [--config FILE]
-                  [--format csv|arrow]
+                  [--format csv|arrow] [--splits SYMBOL:YYYY-MM-DD:RATIO,...]
 
 Writes the ETF files (TQQQ, SQQQ, UPRO, SDS, UVXY, SVIX by default) and their base files (SPY, QQQ)
 into DIR in the real-data CSV format (or Arrow IPC with --format arrow). Bases come from --spy / --qqq files, or are simulated over the
-NYSE sessions of --from .. --to.`;
+NYSE sessions of --from .. --to. --splits places splits in the funds (UVXY:2025-10-16:0.1 is a
+1-for-10 reverse split on that date): the files hold the bars as traded, and SYMBOL.actions.csv the split.`;
 
 class UsageError extends Error {}
 /** `--version`: printed, exit 0. */
 class VersionRequest extends Error {}
 
-const FLAGS = ['out', 'spy', 'qqq', 'from', 'to', 'seed', 'symbols', 'config', 'format', 'help', 'version'];
+const FLAGS = ['out', 'spy', 'qqq', 'from', 'to', 'seed', 'symbols', 'config', 'format', 'splits', 'help', 'version'];
 
 /** This package's version (its package.json is one folder above src/ and dist/). */
 function version(): string {
@@ -68,6 +69,14 @@ function parse(argv: string[]): GenerateOptions {
           const problem = symbolProblem(s);
           if (problem !== undefined) throw new UsageError(`--symbols: ${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s)} ${problem}`);
         }
+        break;
+      case '--splits':
+        opts.splits = value.split(',').map((item) => {
+          const m = /^([A-Za-z0-9.]+):(\d{4}-\d{2}-\d{2}):([0-9.]+)$/.exec(item.trim());
+          const ratio = m === null ? Number.NaN : Number(m[3]);
+          if (m === null || !(ratio > 0) || ratio === 1) throw new UsageError(`--splits: '${item.slice(0, 60)}' is not SYMBOL:YYYY-MM-DD:RATIO (a ratio > 0, not 1: 2 a 2-for-1 split, 0.1 a 1-for-10 reverse split)`);
+          return { symbol: (m[1] as string).toUpperCase(), exDate: m[2] as string, ratio };
+        });
         break;
       case '--format':
         if (value !== 'csv' && value !== 'arrow') throw new UsageError(`--format must be csv or arrow (got '${value}')`);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, CsvError, DEFAULT_SYMBOL_CONFIG, nyse, parseSymbolConfig } from '@feed/core';
-import { loadBars, parseCsv } from '@feed/csv';
+import { actionFilePath, loadBars, parseCsv, readActionsCsv, readBarsFromCsv } from '@feed/csv';
 import { describe, expect, it } from 'vitest';
 import { generateFiles } from './index.js';
 
@@ -113,5 +113,27 @@ describe('generateFiles', () => {
       ['SPY', 'simulated'],
       ['SSO', '2x SPY (daily reset)'],
     ]);
+  });
+});
+
+describe('synthetic splits', () => {
+  it('places a 1-for-10 reverse split: the fund trades on the new basis from the ex-date on, and the split is written beside its file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'feed-synth-split-'));
+    const plain = mkdtempSync(join(tmpdir(), 'feed-synth-plain-'));
+    const opts = { from: '2025-10-15', to: '2025-10-16', seed: 3, symbols: ['UVXY'] };
+    const files = await generateFiles({ ...opts, outDir: dir, splits: [{ symbol: 'UVXY', exDate: '2025-10-16', ratio: 0.1 }] });
+    const base = await generateFiles({ ...opts, outDir: plain });
+    const uvxy = files.find((f) => f.symbol === 'UVXY')!;
+    expect(uvxy.source).toMatch(/split 1-for-10 on 2025-10-16/);
+    const split = (await readBarsFromCsv('UVXY', uvxy.path)).bars;
+    const unsplit = (await readBarsFromCsv('UVXY', base.find((f) => f.symbol === 'UVXY')!.path)).bars;
+    const ex = Date.UTC(2025, 9, 16, 4);
+    expect(split.length).toBe(unsplit.length);
+    for (let i = 0; i < split.length; i++) {
+      const k = unsplit[i]!.start >= ex ? 10 : 1;
+      expect(split[i]!.close).toBeCloseTo(unsplit[i]!.close * k, 2);
+    }
+    const { actions } = await readActionsCsv(actionFilePath(uvxy.path));
+    expect(actions).toEqual([{ symbol: 'UVXY', kind: 'reverse_split', exDate: '2025-10-16', ratio: 0.1, source: 'synth' }]);
   });
 });

@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import type { Bar, SymbolConfig } from '@feed/core';
-import { DEFAULT_SYMBOL_CONFIG, DEFAULT_SYMBOLS, NEW_YORK, invalidOption, nyse, zonedTimeToEpoch } from '@feed/core';
+import { DEFAULT_SYMBOL_CONFIG, DEFAULT_SYMBOLS, NEW_YORK, exDateStart, invalidOption, makeBar, makeCorporateAction, nyse, zonedTimeToEpoch } from '@feed/core';
 import type { BarFileFormat } from '@feed/csv';
-import { barFilePath, readBarsFromCsv, writeBarsFile } from '@feed/csv';
+import { actionFilePath, barFilePath, readBarsFromCsv, writeActionsCsv, writeBarsFile } from '@feed/csv';
 import { generateLeveraged, specFromConfig } from './leverage.js';
 import { Random } from './random.js';
 import { simulateMarket } from './simulator.js';
@@ -62,8 +62,41 @@ export interface GenerateOptions {
   noTradeChance?: Readonly<Record<string, number>>;
   /** Start prices of the generated funds. @default DEFAULT_START_PRICES (else 50) */
   startPrices?: Readonly<Record<string, number>>;
+  /**
+   * Splits to place in the generated funds: from each ex-date on, the fund trades on the new basis
+   * (prices divided by the ratio, volumes times it: a 1-for-10 reverse split, ratio 0.1, makes them
+   * ten times the price), and the split is written beside the fund's file (`UVXY.actions.csv`), so a
+   * replay announces it and a data manager rebases its history. Raw files, as traded.
+   * @default none
+   */
+  splits?: readonly SyntheticSplit[];
   /** Told after each file is written. */
   onProgress?: (event: { symbol: string; path: string; bars: number; done: number; total: number; source: string }) => void;
+}
+
+/** A split placed in generated data: `ratio` new shares per old (2 forward, 0.1 a 1-for-10 reverse). */
+export interface SyntheticSplit {
+  readonly symbol: string;
+  /** New York date, `YYYY-MM-DD`. */
+  readonly exDate: string;
+  readonly ratio: number;
+}
+
+/** `bars` as traded across the splits of their symbol: from each ex-date on, prices / ratio and volume * ratio. */
+export function applySplits(bars: readonly Bar[], splits: readonly SyntheticSplit[]): Bar[] {
+  if (splits.length === 0) return [...bars];
+  const steps = splits.map((s) => ({ at: exDateStart(s.exDate), ratio: s.ratio })).sort((a, b) => a.at - b.at);
+  return bars.map((b) => {
+    let price = 1;
+    let volume = 1;
+    for (const s of steps) {
+      if (b.start < s.at) break;
+      price /= s.ratio;
+      volume *= s.ratio;
+    }
+    if (price === 1) return b;
+    return makeBar({ symbol: b.symbol, start: b.start, open: b.open * price, high: b.high * price, low: b.low * price, close: b.close * price, volume: Math.round(b.volume * volume), ...(b.vwap === undefined ? {} : { vwap: b.vwap * price }), ...(b.tradeCount === undefined ? {} : { tradeCount: b.tradeCount }), receivedAt: b.receivedAt });
+  });
 }
 
 /** One file `generateFiles` wrote, and where its bars came from. */
@@ -150,9 +183,18 @@ export async function generateFiles(options: GenerateOptions): Promise<Generated
     if (!(chance > 0)) return write(symbol, bars, source);
     return write(symbol, thinTrading(bars, chance, seed * 1009 + index), `${source}, no trade in ${(chance * 100).toFixed(chance < 0.01 ? 2 : 1)} % of minutes`);
   };
-  const write = async (symbol: string, bars: Bar[], source: string): Promise<void> => {
+  const write = async (symbol: string, unsplit: Bar[], source: string): Promise<void> => {
     const path = barFilePath(options.outDir, symbol, options.format ?? 'csv');
+    const splits = (options.splits ?? []).filter((s) => s.symbol === symbol);
+    const bars = applySplits(unsplit, splits);
     const n = await writeBarsFile(path, bars, options.format ?? 'csv');
+    if (splits.length > 0) {
+      await writeActionsCsv(
+        actionFilePath(path),
+        splits.map((s) => makeCorporateAction({ symbol, kind: s.ratio > 1 ? 'forward_split' : 'reverse_split', exDate: s.exDate, ratio: s.ratio, source: 'synth' })),
+      );
+      source = `${source}, ${splits.map((s) => `split ${s.ratio > 1 ? `${s.ratio}-for-1` : `1-for-${Math.round(1 / s.ratio)}`} on ${s.exDate}`).join(', ')}`;
+    }
     out.push({ symbol, path, bars: n, source });
     options.onProgress?.({ symbol, path, bars: n, done: out.length, total, source });
   };

@@ -14,5 +14,5 @@ export { VOL_MODELS, calibrateVolModel, generateVolEtf, correlation, SPY_BASE_VO
 export { Random } from './random.js';
 export type { SimulatedAsset, SimulatorOptions } from './simulator.js';
 export { simulateMarket, DEFAULT_ASSETS, volatilityShape, volumeShape } from './simulator.js';
-export type { GenerateOptions, GeneratedFile } from './generate.js';
-export { generateFiles, DEFAULT_START_PRICES, DEFAULT_NO_TRADE_CHANCE, thinTrading } from './generate.js';
+export type { GenerateOptions, GeneratedFile, SyntheticSplit } from './generate.js';
+export { generateFiles, applySplits, DEFAULT_START_PRICES, DEFAULT_NO_TRADE_CHANCE, thinTrading } from './generate.js';

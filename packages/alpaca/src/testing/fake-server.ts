@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decode, encode } from '@msgpack/msgpack';
-import type { Bar, BarSource, TradingStatus, Unsubscribe } from '@feed/core';
+import type { Bar, BarSource, CorporateAction, TradingStatus, Unsubscribe } from '@feed/core';
 import type { TestServer } from '@feed/live/testing';
 import { startTestServer } from '@feed/live/testing';
 import type { WebSocket } from 'ws';
@@ -8,7 +8,7 @@ import type { AlpacaKeys } from '../credentials.js';
 import { ALPACA_ERROR_TEXT } from '../messages.js';
 import { BarStore } from './bar-store.js';
 import type { RestFaults } from './rest-handler.js';
-import { handleBarsRequest } from './rest-handler.js';
+import { handleActionsRequest, handleBarsRequest } from './rest-handler.js';
 import { formatTime } from './time-format.js';
 
 /** Options of `FakeAlpacaServer.start`. */
@@ -126,6 +126,7 @@ export class FakeAlpacaServer {
   readonly #clients = new Set<Client>();
   readonly #watchers = new Set<() => void>();
   readonly #store = new BarStore();
+  readonly #actions: CorporateAction[] = [];
   #ignorePings = false;
   #refuseUntil = 0;
   #refuseAttempts = 0;
@@ -200,6 +201,11 @@ export class FakeAlpacaServer {
   /** Adds bars to the history the REST endpoint serves, without streaming them. */
   addHistory(bars: Iterable<Bar>): void {
     for (const b of bars) this.#store.put(b);
+  }
+
+  /** Corporate actions the REST endpoint `GET /v1/corporate-actions` serves (with the bars' faults and page limit). */
+  addCorporateActions(actions: Iterable<CorporateAction>): void {
+    for (const a of actions) this.#actions.push(a);
   }
 
   /**
@@ -404,7 +410,9 @@ export class FakeAlpacaServer {
 
   #onHttp(req: IncomingMessage, res: ServerResponse): void {
     this.stats.restRequests++;
-    handleBarsRequest(req, res, { keys: this.#keys, store: this.#store, faults: this.rest, now: this.#now, hold: (res) => this.#kit.hold(res) });
+    const ctx = { keys: this.#keys, store: this.#store, faults: this.rest, now: this.#now, hold: (r: ServerResponse) => this.#kit.hold(r) };
+    if (req.method === 'GET' && (req.url ?? '').startsWith('/v1/corporate-actions')) handleActionsRequest(req, res, { ...ctx, actions: this.#actions });
+    else handleBarsRequest(req, res, ctx);
     this.#changed();
   }
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Bar } from '@feed/core';
+import type { Bar, CorporateAction } from '@feed/core';
 import { makeBar } from '@feed/core';
 import type { AlpacaKeys } from '../credentials.js';
 import type { BarStore } from './bar-store.js';
@@ -80,16 +80,14 @@ function group(minutes: readonly Bar[], spanMs: number): Bar[] {
   return out;
 }
 
-/** `GET /v2/stocks/bars` as Alpaca serves it: multi-symbol, `limit` across symbols, `next_page_token`. */
-export function handleBarsRequest(req: IncomingMessage, res: ServerResponse, ctx: Context): void {
-  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  if (req.method !== 'GET' || url.pathname !== '/v2/stocks/bars') {
-    send(res, 404, { message: 'not found' });
-    return;
-  }
+/**
+ * The checks and planned faults every endpoint shares: the keys, then the next fault. Returns the
+ * fault still to apply to a normal answer (`bad-field`, `loop-token`), or `'answered'`.
+ */
+function common(req: IncomingMessage, res: ServerResponse, ctx: Context): RestFault | undefined | 'answered' {
   if (req.headers['apca-api-key-id'] !== ctx.keys.keyId || req.headers['apca-api-secret-key'] !== ctx.keys.secretKey) {
     send(res, 401, { message: 'unauthorized.' });
-    return;
+    return 'answered';
   }
   const fault = ctx.faults.failNext.shift() ?? ctx.faults.always;
   const resetAt = String(Math.ceil(ctx.now() / 1000) + 1);
@@ -100,31 +98,43 @@ export function handleBarsRequest(req: IncomingMessage, res: ServerResponse, ctx
       'x-ratelimit-remaining': '0',
       'x-ratelimit-reset': resetAt,
     });
-    return;
+    return 'answered';
   }
   if (typeof fault === 'object') {
     const headers: Record<string, string> = {};
     if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
     if (fault.resetAt !== undefined) headers['x-ratelimit-reset'] = String(fault.resetAt);
     send(res, 429, { message: 'too many requests.' }, headers);
-    return;
+    return 'answered';
   }
   if (fault === 'hang') {
     ctx.hold(res);
-    return;
+    return 'answered';
   }
   if (fault === 'malformed') {
     send(res, 200, '{"bars": {"TQQQ": [ {"t": ');
-    return;
+    return 'answered';
   }
   if (fault === 'echo-secret') {
     send(res, 200, `${ctx.keys.secretKey} is not a valid request`);
-    return;
+    return 'answered';
   }
   if (typeof fault === 'number') {
     send(res, fault, { message: fault === 403 ? 'subscription does not permit querying recent SIP data' : `error ${fault}` });
+    return 'answered';
+  }
+  return fault;
+}
+
+/** `GET /v2/stocks/bars` as Alpaca serves it: multi-symbol, `limit` across symbols, `next_page_token`. */
+export function handleBarsRequest(req: IncomingMessage, res: ServerResponse, ctx: Context): void {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  if (req.method !== 'GET' || url.pathname !== '/v2/stocks/bars') {
+    send(res, 404, { message: 'not found' });
     return;
   }
+  const fault = common(req, res, ctx);
+  if (fault === 'answered') return;
   const q = url.searchParams;
   const symbols = (q.get('symbols') ?? '').split(',').filter(Boolean);
   const timeframe = q.get('timeframe');
@@ -165,4 +175,46 @@ export function handleBarsRequest(req: IncomingMessage, res: ServerResponse, ctx
         ? Buffer.from(String(offset + limit)).toString('base64url')
         : null;
   send(res, 200, { bars, next_page_token: next });
+}
+
+/** What the corporate-actions endpoint serves. */
+export interface ActionsContext extends Context {
+  readonly actions: readonly CorporateAction[];
+}
+
+/**
+ * `GET /v1/corporate-actions` as Alpaca documents it: `symbols`, `types` (`forward_split`,
+ * `reverse_split`, `cash_dividend`, ...), `start`/`end` (dates, inclusive, on the ex-date here),
+ * `limit` (at most 1000, and `pageLimit`), `sort`, `page_token`; the answer groups the actions by type
+ * (`forward_splits`, `reverse_splits`, `cash_dividends`, each with `symbol`, `ex_date`, ...,
+ * `old_rate`/`new_rate` or `rate`) and carries `next_page_token`. The same faults as the bars.
+ */
+export function handleActionsRequest(req: IncomingMessage, res: ServerResponse, ctx: ActionsContext): void {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const fault = common(req, res, ctx);
+  if (fault === 'answered') return;
+  const q = url.searchParams;
+  const symbols = new Set((q.get('symbols') ?? '').split(',').filter(Boolean));
+  const types = new Set((q.get('types') ?? 'forward_split,reverse_split,cash_dividend').split(',').filter(Boolean));
+  const start = q.get('start') ?? '0000-00-00';
+  const end = q.get('end') ?? '9999-99-99';
+  const limit = Math.min(Number(q.get('limit') ?? 100) || 100, 1000, ctx.faults.pageLimit);
+  const token = q.get('page_token');
+  const offset = token ? Number(Buffer.from(token, 'base64url').toString('utf8')) : 0;
+  const all = ctx.actions
+    .filter((a) => (symbols.size === 0 || symbols.has(a.symbol)) && types.has(a.kind) && a.exDate >= start && a.exDate <= end)
+    .sort((a, b) => (a.exDate < b.exDate ? -1 : a.exDate > b.exDate ? 1 : a.symbol < b.symbol ? -1 : 1));
+  const page = all.slice(offset, offset + limit);
+  const groups: Record<string, Record<string, unknown>[]> = {};
+  for (const a of page) {
+    const dates = { process_date: a.exDate, ex_date: a.exDate, record_date: a.exDate, payable_date: a.exDate };
+    if (a.kind === 'cash_dividend') (groups.cash_dividends ??= []).push({ symbol: a.symbol, rate: fault === 'bad-field' ? 'x' : a.amount, special: false, foreign: false, ...dates });
+    else {
+      // Rates as Alpaca writes them: whole numbers of shares (1 old for 10 new, 10 old for 1 new).
+      const [oldRate, newRate] = (a.ratio as number) >= 1 ? [1, a.ratio as number] : [Math.round(1 / (a.ratio as number)), 1];
+      (groups[a.kind === 'forward_split' ? 'forward_splits' : 'reverse_splits'] ??= []).push({ symbol: a.symbol, old_rate: oldRate, new_rate: fault === 'bad-field' ? null : newRate, ...dates });
+    }
+  }
+  const next = fault === 'loop-token' ? Buffer.from(String(offset)).toString('base64url') : offset + limit < all.length ? Buffer.from(String(offset + limit)).toString('base64url') : null;
+  send(res, 200, { corporate_actions: groups, next_page_token: next });
 }
