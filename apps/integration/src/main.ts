@@ -171,6 +171,12 @@ async function main(): Promise<void> {
   for (const type of ['sessionOpen', 'beforeClose', 'sessionClose'] as const) {
     sessionEvents.on(type, (e) => console.log(`  ${type.padEnd(12)} ${nyTime(e.at)} (${e.minutesSinceOpen} min since the open, ${e.minutesToClose} to the close)`));
   }
+  // A corporate action, announced before the first bar of its ex-date: the history is rebased.
+  dm.on('corporateAction', (e) => {
+    const a = e.action;
+    const what = a.kind === 'cash_dividend' ? `cash dividend of ${String(a.amount)}` : a.kind === 'reverse_split' ? `1-for-${Math.round(1 / (a.ratio as number))} reverse split` : `${String(a.ratio)}-for-1 split`;
+    console.log(`  corporateAction ${a.symbol} ${what}, ex ${a.exDate}: ${e.rebased} bars of history rebased${e.late ? ' (found late)' : ''}`);
+  });
   // What the replay will not deliver (a file that ends early, none in range): said after the table.
   const warnings: WarningEvent[] = [];
   if (feed instanceof MockMultiSymbolFeed) feed.on('warning', (w) => warnings.push(w));

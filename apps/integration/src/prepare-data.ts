@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Bar, MarketSession, SymbolConfig } from '@feed/core';
+import type { Bar, CorporateAction, MarketSession, SymbolConfig } from '@feed/core';
 import { FeedError, isSymbol, nyse } from '@feed/core';
-import { AlpacaHistoricalClient, resolveCredentials } from '@feed/alpaca';
+import { AlpacaCorporateActionsClient, AlpacaHistoricalClient, resolveCredentials } from '@feed/alpaca';
 import { downloadBars } from '@feed/live';
-import { KEY_VARIABLE as POLYGON_KEY, PolygonHistoricalClient } from '@feed/polygon';
-import { barFilePath, readBarsFromCsv, writeRealDataCsv } from '@feed/csv';
+import { KEY_VARIABLE as POLYGON_KEY, PolygonCorporateActionsClient, PolygonHistoricalClient } from '@feed/polygon';
+import { actionFilePath, barFilePath, readActionsCsv, readBarsFromCsv, readBasis, writeActionsCsv, writeBasis, writeRealDataCsv } from '@feed/csv';
 import { generateFiles } from '@feed/synth';
 
 /** Fewest regular-hours bars a file must hold for each target session to count. */
@@ -148,10 +148,14 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
     try {
       o.log(`downloading ${wanted.join(', ')} for ${range} from ${provider} ...`);
       const from = { symbols: wanted, from: first.date, to: last.date, outDir: tmp };
+      // Raw bars, recorded as such, with the corporate actions to adjust them (a year before the range included).
+      const polygonBase = o.polygonUrl === undefined ? {} : { baseUrl: o.polygonUrl };
+      const alpacaBase = o.restUrl === undefined ? {} : { baseUrl: o.restUrl };
       const report =
         source === 'polygon'
-          ? await downloadBars({ ...from, history: new PolygonHistoricalClient({ apiKey: polygonKey as string, ...(o.polygonUrl === undefined ? {} : { baseUrl: o.polygonUrl }) }) })
-          : await downloadBars({ ...from, history: new AlpacaHistoricalClient({ keys: keys as NonNullable<typeof keys>, ...(o.restUrl === undefined ? {} : { baseUrl: o.restUrl }) }) });
+          ? await downloadBars({ ...from, history: new PolygonHistoricalClient({ apiKey: polygonKey as string, ...polygonBase }), basis: { provider: 'polygon', feed: 'sip', adjustment: 'raw' }, corporateActions: new PolygonCorporateActionsClient({ apiKey: polygonKey as string, ...polygonBase }) })
+          : await downloadBars({ ...from, history: new AlpacaHistoricalClient({ keys: keys as NonNullable<typeof keys>, ...alpacaBase }), basis: { provider: 'alpaca', feed: 'iex', adjustment: 'raw' }, corporateActions: new AlpacaCorporateActionsClient({ keys: keys as NonNullable<typeof keys>, ...alpacaBase }) });
+      if (report.actionsError !== undefined) o.log(`  corporate actions could not be read (${report.actionsError.message}); the files have none`);
       for (const f of report.files) {
         const bars = await readBars(f.symbol, f.path);
         const counts = barsPerSession(bars, sessions);
@@ -160,7 +164,22 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
           continue;
         }
         const path = barFilePath(o.outDir, f.symbol, 'csv');
+        const had = readBasis(path);
+        const got = readBasis(f.path);
+        if (had !== undefined && got !== undefined && (had.adjustment !== got.adjustment || had.feed !== got.feed)) {
+          o.log(`  ${f.symbol}: ${path} holds ${had.provider} ${had.feed ?? ''} ${had.adjustment} bars, the download ${got.provider} ${got.feed ?? ''} ${got.adjustment}: not mixed, the existing file kept`);
+          continue;
+        }
         await mergeInto(f.symbol, path, bars);
+        if (got !== undefined) await writeBasis(path, got);
+        // The download's actions joined to those already beside the file.
+        if (existsSync(actionFilePath(f.path))) {
+          const fresh = (await readActionsCsv(actionFilePath(f.path))).actions;
+          const old = existsSync(actionFilePath(path)) ? (await readActionsCsv(actionFilePath(path))).actions : [];
+          const key = (a: CorporateAction): string => `${a.symbol}|${a.kind}|${a.exDate}`;
+          const merged = new Map([...old, ...fresh].map((a) => [key(a), a]));
+          await writeActionsCsv(actionFilePath(path), [...merged.values()]);
+        }
         if (bases.includes(f.symbol)) baseFiles[f.symbol] = path;
         if (o.symbols.includes(f.symbol)) result.set(f.symbol, { symbol: f.symbol, path, source: 'downloaded', bars: sum(counts), note: `downloaded from ${provider}, ${sum(counts)} bars in ${range}` });
       }
@@ -176,7 +195,9 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
   if (rest.length > 0) {
     const synthDir = join(o.outDir, 'synthetic');
     const generate = (given: Record<string, string>) =>
-      generateFiles({ outDir: synthDir, from: first.date, to: last.date, seed: o.seed ?? 1, symbols: rest, config: o.config, baseFiles: given });
+      // Synthetic UVXY reverse-splits 1-for-5 on the last session (as the fund does every year or two):
+      // the demo and the tests meet a corporate action without any network.
+      generateFiles({ outDir: synthDir, from: first.date, to: last.date, seed: o.seed ?? 1, symbols: rest, config: o.config, baseFiles: given, splits: rest.includes('UVXY') ? [{ symbol: 'UVXY', exDate: last.date, ratio: 0.2 }] : [] });
     let files;
     try {
       files = await generate(baseFiles);

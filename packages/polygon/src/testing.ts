@@ -289,6 +289,11 @@ export class FakePolygonServer {
       json(fault.status, { status: 'ERROR', error: fault.status === 429 ? "You've exceeded the maximum requests per minute" : 'internal error' });
       return;
     }
+    if (fault?.status === 'malformed') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"results": [');
+      return;
+    }
     const ticker = u.searchParams.get('ticker');
     const splits = u.pathname.endsWith('/splits');
     const field = splits ? 'execution_date' : 'ex_dividend_date';
