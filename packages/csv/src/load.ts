@@ -3,7 +3,8 @@ import { mkdir, open, readdir, stat, unlink, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { CsvError } from '@feed/core';
+import type { Adjustment, CorporateAction } from '@feed/core';
+import { CsvError, actionsDigest, adjustmentSegments } from '@feed/core';
 import { encodeArrow, isArrowPath, readArrowFile, writeAtomically } from './arrow.js';
 import { hasArrowLibrary } from './arrow-library.js';
 import { fileInside } from './paths.js';
@@ -28,6 +29,11 @@ export interface FileReport extends ParseReport {
   readonly cacheFile?: string | undefined;
   /** Why the cache could not be written (the load itself went on), if it could not. */
   readonly cacheError?: string | undefined;
+  /**
+   * With `adjust`: the adjustment applied, as of when, the digest of the actions that made it, and
+   * whether its own cache file was read (`cache`) or built (`built`, also after a new action).
+   */
+  readonly adjusted?: { readonly adjustment: Adjustment; readonly asOf: string; readonly actionsDigest: string; readonly source: 'cache' | 'built' | 'computed'; readonly cacheFile?: string | undefined } | undefined;
 }
 
 /** Options of `loadBars`. */
@@ -42,6 +48,13 @@ export interface LoadOptions {
    * @default 60000
    */
   intervalMs?: number;
+  /**
+   * Adjust the bars as of a date (`adjustmentSegments` of `@feed/core`: only actions with ex-date <=
+   * `asOf`). The adjusted columns have a cache file of their own, keyed by the source's key, the
+   * adjustment, the date and the digest of the symbol's actions (a new action builds a new one), the
+   * actions in its metadata; the raw columns' cache file is kept as it is.
+   */
+  adjust?: { readonly actions: readonly CorporateAction[]; readonly adjustment: Adjustment; readonly asOf: string };
   /** Keep bars whose start is in [from, to). @default everything */
   from?: number;
   to?: number;
@@ -267,6 +280,42 @@ export async function loadBars(symbol: string, file: string, options: LoadOption
       }
     }
   }
+  let adjusted: FileReport['adjusted'];
+  const adj = options.adjust;
+  if (adj !== undefined && adj.adjustment !== 'raw') {
+    const mine = adj.actions.filter((a) => a.symbol === symbol);
+    const digest = actionsDigest(mine);
+    const raw = bars;
+    const closeBefore = (t: number): number | undefined => {
+      const k = raw.lowerBound(t) - 1;
+      return k >= 0 ? (raw.close[k]) : undefined;
+    };
+    const compute = (): BarColumns => raw.adjusted(adjustmentSegments(mine, { symbol, adjustment: adj.adjustment, asOf: adj.asOf, closeBefore }).segments);
+    const dir = options.open !== undefined || options.cache === false || !hasArrowLibrary() ? undefined : (options.cache ?? defaultCacheDir());
+    if (dir === undefined || cacheFile === undefined) {
+      bars = compute();
+      adjusted = { adjustment: adj.adjustment, asOf: adj.asOf, actionsDigest: digest, source: 'computed' };
+    } else {
+      const prefix = cachePrefix(`${symbol}.adj`, file);
+      const key = createHash('sha256').update(`${cacheFile}|${adj.adjustment}|${adj.asOf}|${digest}`).digest('hex').slice(0, 32);
+      const adjFile = fileInside(dir, `${prefix}${key}.arrow`);
+      const hit = await readArrowFile(adjFile).catch(() => undefined);
+      if (hit !== undefined && hit.metadata?.actionsDigest === digest) {
+        bars = hit.bars;
+        adjusted = { adjustment: adj.adjustment, asOf: adj.asOf, actionsDigest: digest, source: 'cache', cacheFile: adjFile };
+      } else {
+        bars = compute();
+        adjusted = { adjustment: adj.adjustment, asOf: adj.asOf, actionsDigest: digest, source: 'built', cacheFile: adjFile };
+        try {
+          const actions = mine.map((a) => ({ ...a }));
+          await writeAtomically(adjFile, encodeArrow(bars, { version: 1, symbol, intervalMs, source: resolve(file), adjustment: adj.adjustment, asOf: adj.asOf, actionsDigest: digest, actions }, { startAs: 'float64' }));
+          await pruneCache(dir, prefix, adjFile);
+        } catch (error) {
+          cacheError = `cannot write the adjusted cache: ${(error as Error).message}`;
+        }
+      }
+    }
+  }
   const from = options.from ?? Number.NEGATIVE_INFINITY;
   const to = options.to ?? Number.POSITIVE_INFINITY;
   const lo = from === Number.NEGATIVE_INFINITY ? 0 : bars.lowerBound(from);
@@ -274,6 +323,6 @@ export async function loadBars(symbol: string, file: string, options: LoadOption
   const kept = lo === 0 && hi === bars.length ? bars : bars.slice(lo, Math.max(lo, hi));
   return {
     bars: kept,
-    report: { ...report, loaded: kept.length, filtered: bars.length - kept.length, source, cacheFile, cacheError },
+    report: { ...report, loaded: kept.length, filtered: bars.length - kept.length, source, cacheFile, cacheError, ...(adjusted === undefined ? {} : { adjusted }) },
   };
 }

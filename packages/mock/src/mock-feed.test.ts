@@ -613,6 +613,31 @@ describe('corporate actions in replay', () => {
     expect(before.dm.stats().bySymbol.UVXY?.rejectedByReason).toEqual({ price_jump: 5 });
   });
 
+  it('a cache built before a new action is rebuilt: the adjusted columns are cached under the actions\' digest and the adjustment', async () => {
+    const cache = writeFiles({ keep: '' }).keep!.replace(/keep$/, 'cache-adj');
+    const f = writeFiles({ 'UVXY.csv': csv(rows(10)), 'UVXY.actions.csv': 'symbol,kind,ex_date,ratio,amount,price_before,source\nUVXY,cash_dividend,2025-04-02,,0.5,,test\n' });
+    const opts = { cache, asOf: '2025-04-02', adjustment: 'all' as const };
+    const first = await run(f, opts);
+    expect(first.feed.fileReports()[0]?.adjusted).toMatchObject({ source: 'built', adjustment: 'all', asOf: '2025-04-02' });
+    const again = await run(f, opts);
+    expect(again.feed.fileReports()[0]?.adjusted?.source).toBe('cache');
+    expect(again.dm.history('UVXY')[0]?.close).toBe(first.dm.history('UVXY')[0]?.close);
+    // A split of the same ex-date becomes known: the digest changes, the adjusted cache is built again.
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(f['UVXY.actions.csv']!, 'symbol,kind,ex_date,ratio,amount,price_before,source\nUVXY,reverse_split,2025-04-02,0.1,,,test\nUVXY,cash_dividend,2025-04-02,,0.5,,test\n');
+    const rebuilt = await run(f, opts);
+    const r = rebuilt.feed.fileReports()[0]!;
+    expect(r.source).toBe('cache'); // the raw columns' cache is still good
+    expect(r.adjusted?.source).toBe('built');
+    expect(r.adjusted?.actionsDigest).not.toBe(first.feed.fileReports()[0]?.adjusted?.actionsDigest);
+    expect(rebuilt.dm.history('UVXY')[0]?.close).toBeCloseTo((first.dm.history('UVXY')[0]?.close as number) * 10, 9);
+    // The adjusted cache file says what it holds: the adjustment, the date, the actions.
+    const { readArrowFile } = await import('@feed/csv');
+    const meta = (await readArrowFile(r.adjusted?.cacheFile as string)).metadata;
+    expect(meta).toMatchObject({ adjustment: 'all', asOf: '2025-04-02', actionsDigest: r.adjusted?.actionsDigest });
+    expect((meta?.actions as unknown[]).length).toBe(2);
+  });
+
   it('an action added after the cache was built applies at once: the cache holds raw columns keyed by the source, the adjustment comes after', async () => {
     const cache = writeFiles({ keep: '' }).keep!.replace(/keep$/, 'cache');
     const f = writeFiles({ 'UVXY.csv': csv(rows(10)) });

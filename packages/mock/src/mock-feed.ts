@@ -1,5 +1,5 @@
 import type { Adjustment, Bar, BarEvent, Clock, CorporateAction, CorporateActionEvent, ErrorEvent, FeedStats, MarketSession, StateEvent, TradingStatus, TradingStatusEvent, WarmUpEvent, WarmUpOptions, WarmUpResult } from '@feed/core';
-import { ADJUSTMENTS, AbstractBarFeed, ExDateTracker, FeedError, MINUTE_MS, invalidOption, NEW_YORK, ReplayClock, ReplayPacer, StateError, SystemClock, adjustAll, adjustmentSegments, loadWarmUp, makeTradingStatus, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
+import { ADJUSTMENTS, AbstractBarFeed, ExDateTracker, FeedError, MINUTE_MS, invalidOption, NEW_YORK, ReplayClock, ReplayPacer, StateError, SystemClock, adjustAll, loadWarmUp, makeTradingStatus, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
 import { z } from 'zod';
 import type { BarColumns, FileReport, LoadOptions } from '@feed/csv';
 import { FileHistory, actionFilePath, checkBases, hasActionFile, hasStatusFile, loadBars, readActionsCsv, readStatusesCsv, statusFilePath } from '@feed/csv';
@@ -425,21 +425,15 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     };
     // One file after the other: parsing is CPU-bound on one thread, and interleaving six streams only
     // keeps more data alive at once (measured: slower).
-    const results: Awaited<ReturnType<typeof loadBars>>[] = [];
-    for (const [symbol, file] of Object.entries(this.opts.files)) results.push(await loadBars(symbol, file, load));
-    this.reports = results.map((r) => r.report);
     await this.loadActions();
-    // With a fixed as-of date, every bar is adjusted as of it (the raw columns are kept).
+    // With a fixed as-of date, every bar is adjusted as of it: the adjusted columns have their own
+    // cache file, keyed by the actions' digest (the raw columns' is kept as it is).
     const asOf = this.opts.asOf;
-    this.data = results.map((r, i) => {
-      if (asOf === undefined || this.opts.adjustment === 'raw') return r.bars;
-      const c = r.bars;
-      const closeBefore = (t: number): number | undefined => {
-        const k = c.lowerBound(t) - 1;
-        return k >= 0 ? (c.close[k]) : undefined;
-      };
-      return c.adjusted(adjustmentSegments(this.actions, { symbol: this.symbols[i] as string, adjustment: this.opts.adjustment, asOf, closeBefore }).segments);
-    });
+    const adjust = asOf === undefined || this.opts.adjustment === 'raw' ? {} : { adjust: { actions: this.actions, adjustment: this.opts.adjustment, asOf } };
+    const results: Awaited<ReturnType<typeof loadBars>>[] = [];
+    for (const [symbol, file] of Object.entries(this.opts.files)) results.push(await loadBars(symbol, file, { ...load, ...adjust }));
+    this.reports = results.map((r) => r.report);
+    this.data = results.map((r) => r.bars);
     this.totalBars = this.data.reduce((a, d) => a + d.length, 0);
     this.cursor = new Int32Array(this.data.length);
     for (const r of this.reports) for (const e of r.errors) this.reportError(e);
