@@ -4,6 +4,8 @@ import type { MarketSession } from '@feed/core';
 export interface CoverageCalendar {
   /** The session open at `t` (open <= t < close), if any. */
   sessionAt(t: number): MarketSession | undefined;
+  /** The first session that opens after `t`: lets bars outside sessions skip the lookup. */
+  nextSession?(t: number): MarketSession;
 }
 
 /** One symbol's minutes in one session (`dm.coverage()`), every regular-hours minute counted once. */
@@ -60,22 +62,47 @@ export interface CoverageRecord {
 export class CoverageTracker {
   readonly records: CoverageRecord[] = [];
   #cur: CoverageRecord | undefined;
-  #open = Number.POSITIVE_INFINITY;
-  #close = Number.NEGATIVE_INFINITY;
+  /**
+   * The current session and its bits, public for the data manager's inlined fast path (a bar of the
+   * current session: two comparisons and a bit set, no call).
+   */
+  open = Number.POSITIVE_INFINITY;
+  close = Number.NEGATIVE_INFINITY;
+  bits: Uint32Array = new Uint32Array(0);
+  /** Symbols: the distance between two 32-minute words of one symbol. */
+  readonly stride: number;
+  /** A stretch known to hold no session (a night, a weekend): bars in it cost two comparisons too. */
+  #gapFrom = Number.POSITIVE_INFINITY;
+  #gapTo = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly calendar: CoverageCalendar,
+    private readonly calendar: CoverageCalendar | undefined,
     private readonly symbols: number,
     private readonly intervalMs: number,
     private readonly maxSessions: number,
-  ) {}
+  ) {
+    this.stride = symbols;
+    // No calendar with sessions, or no session kept: every bar is outside, at once.
+    if (calendar === undefined || maxSessions === 0) {
+      this.#gapFrom = Number.NEGATIVE_INFINITY;
+      this.#gapTo = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** Whether coverage is counted at all. */
+  get enabled(): boolean {
+    return this.calendar !== undefined && this.maxSessions > 0;
+  }
 
   /** Marks symbol `i`'s minute starting at `start` as having a bar (`recovered`: from history). */
   mark(i: number, start: number, recovered: boolean): void {
-    if (!(start >= this.#open && start < this.#close) && !this.#select(start)) return;
+    if (!(start >= this.open && start < this.close)) {
+      if (start >= this.#gapFrom && start < this.#gapTo) return;
+      if (!this.#select(start)) return;
+    }
     const rec = this.#cur as CoverageRecord;
-    const k = ((start - this.#open) / this.intervalMs) | 0;
-    const w = i * rec.words + (k >>> 5);
+    const k = ((start - this.open) / this.intervalMs) | 0;
+    const w = (k >>> 5) * this.symbols + i;
     const bit = 1 << (k & 31);
     rec.bars[w] = (rec.bars[w] as number) | bit;
     if (recovered) {
@@ -86,13 +113,20 @@ export class CoverageTracker {
 
   /** The record of the session `t` falls in, if kept. */
   recordAt(t: number): CoverageRecord | undefined {
-    const s = this.calendar.sessionAt(t);
+    const s = this.calendar?.sessionAt(t);
     return s === undefined ? undefined : this.records.find((r) => r.session.open === s.open);
   }
 
   #select(start: number): boolean {
-    const session = this.calendar.sessionAt(start);
-    if (session === undefined) return false;
+    const cal = this.calendar as CoverageCalendar;
+    const session = cal.sessionAt(start);
+    if (session === undefined) {
+      if (cal.nextSession !== undefined) {
+        this.#gapFrom = start;
+        this.#gapTo = cal.nextSession(start).open;
+      }
+      return false;
+    }
     let rec = this.records.find((r) => r.session.open === session.open);
     if (rec === undefined) {
       const minutes = Math.round((session.close - session.open) / this.intervalMs);
@@ -104,13 +138,18 @@ export class CoverageTracker {
       if (this.records.length > this.maxSessions) this.records.shift();
     }
     this.#cur = rec;
-    this.#open = session.open;
-    this.#close = session.close;
+    this.open = session.open;
+    this.close = session.close;
+    this.bits = rec.bars;
     return true;
   }
 }
 
-/** Whether bit `k` of symbol `i` is set in `words`. */
-export function hasBit(words: Uint32Array, stride: number, i: number, k: number): boolean {
-  return (((words[i * stride + (k >>> 5)] as number) >>> (k & 31)) & 1) === 1;
+/**
+ * Whether minute `k` of symbol `i` is set in `words` (of `symbols` symbols). The layout is minute-major:
+ * word `(k >>> 5) * symbols + i`, so the symbols of one minute set neighbouring words (one cache line
+ * for 16 symbols), as the history rings' slots are.
+ */
+export function hasBit(words: Uint32Array, symbols: number, i: number, k: number): boolean {
+  return (((words[(k >>> 5) * symbols + i] as number) >>> (k & 31)) & 1) === 1;
 }

@@ -95,7 +95,9 @@ export class MultiSymbolDataManager {
   /** Corporate actions applied, by key: each once. */
   private readonly appliedActions = new Set<string>();
   /** Which minutes of each session had a bar (undefined: the calendar has no sessions). */
-  private readonly coverageTracker: CoverageTracker | undefined;
+  private readonly coverageTracker: CoverageTracker;
+  /** `maxPriceJump`, read once a bar: a field, not an option lookup. */
+  private readonly maxJump: number | undefined;
 
   constructor(options: DataManagerOptions) {
     this.options = resolveOptions(options);
@@ -137,9 +139,8 @@ export class MultiSymbolDataManager {
     });
     this.offTick = o.clock.onTick((now) => this.schedule.close(now));
     const sessions = o.calendar as Partial<CoverageCalendar>;
-    if (typeof sessions.sessionAt === 'function' && o.coverageSessions > 0) {
-      this.coverageTracker = new CoverageTracker(sessions as CoverageCalendar, o.symbols.length, o.intervalMs, o.coverageSessions);
-    }
+    this.coverageTracker = new CoverageTracker(typeof sessions.sessionAt === 'function' ? (sessions as CoverageCalendar) : undefined, o.symbols.length, o.intervalMs, o.coverageSessions);
+    this.maxJump = o.maxPriceJump;
   }
 
   /** The tracked symbols, in order. */
@@ -243,7 +244,7 @@ export class MultiSymbolDataManager {
       const i = this.index.get(bar.symbol) as number;
       const k = i * NUM_FIELDS + RECOVERED;
       this.num[k] = (this.num[k] as number) + 1;
-      this.coverageTracker?.mark(i, bar.start, true);
+      this.coverageTracker.mark(i, bar.start, true);
     }
     return r;
   }
@@ -288,7 +289,7 @@ export class MultiSymbolDataManager {
       this.latest[i] = isFrozenBar(bar) ? bar : undefined;
       this.num[k + LATEST_START] = bar.start;
       this.num[k + WARMUP_BARS] = (this.num[k + WARMUP_BARS] as number) + 1;
-      this.coverageTracker?.mark(i, bar.start, true);
+      this.coverageTracker.mark(i, bar.start, true);
       summary.accepted++;
       counts[bar.symbol] = (counts[bar.symbol] ?? 0) + 1;
       if (bar.start < from) from = bar.start;
@@ -366,7 +367,7 @@ export class MultiSymbolDataManager {
 
     const ring = this.rings[i] as HistoryRing;
     if (bar.start <= (num[k + LATEST_START] as number)) return this.updateExisting(i, ring, bar);
-    const jump = this.options.maxPriceJump;
+    const jump = this.maxJump;
     if (jump !== undefined && ring.size > 0) {
       const last = ring.closeAt(ring.size - 1);
       if (Math.abs(bar.open / last - 1) > jump) return this.reject(i, bar, 'price_jump');
@@ -382,9 +383,11 @@ export class MultiSymbolDataManager {
     num[k + LATENCY_COUNT] = (num[k + LATENCY_COUNT] as number) + 1;
     if (latency > (num[k + LATENCY_MAX] as number)) num[k + LATENCY_MAX] = latency;
 
-    this.coverageTracker?.mark(i, bar.start, false);
-    if (bar.end <= this.schedule.lastEmitted) num[k + LATE_BARS] = (num[k + LATE_BARS] as number) + 1;
-    else this.schedule.count(bar.end);
+    if (bar.end <= this.schedule.lastEmitted) {
+      num[k + LATE_BARS] = (num[k + LATE_BARS] as number) + 1;
+      // Coverage is marked as slices close; a bar after its slice is marked now.
+      this.coverageTracker.mark(i, bar.start, false);
+    } else this.schedule.count(bar.end);
     // The bar's own boundary waits for the other symbols' bars of the same minute even when its grace
     // has passed (a burst of late bars, a gap fill): they come next, in the same synchronous run. A
     // later bar or the next tick closes it. Without this, live and replay slices differ after a gap.
@@ -462,12 +465,26 @@ export class MultiSymbolDataManager {
       }
       const barEnd = ring.barStart(j) + interval;
       const ageMs = end - barEnd;
+      if (barEnd === end) this.markCovered(i, end - interval);
       const fill = barEnd === end ? 0 : this.fillCount(barEnd, end);
       if (!halted && fill > 0 && fill <= maxFills) num[k + FORWARD_FILLED] = (num[k + FORWARD_FILLED] as number) + 1;
       if (!halted && !(fill <= maxFills && ageMs <= maxAge)) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
       num[k + AGE_SUM] = (num[k + AGE_SUM] as number) + ageMs;
       num[k + AGE_COUNT] = (num[k + AGE_COUNT] as number) + 1;
     }
+  }
+
+  /**
+   * Coverage: symbol `i` had a bar for the minute starting at `start` (marked as each slice closes,
+   * once per symbol and minute; the symbols of a minute set neighbouring words).
+   */
+  private markCovered(i: number, start: number): void {
+    const cov = this.coverageTracker;
+    if (start >= cov.open && start < cov.close) {
+      const m = ((start - cov.open) / this.options.intervalMs) | 0;
+      const w = (m >>> 5) * cov.stride + i;
+      cov.bits[w] = (cov.bits[w] as number) | (1 << (m & 31));
+    } else cov.mark(i, start, false);
   }
 
   /** Whole open-market intervals in [end, asOf); memoized for the last pair (most symbols share it). */
@@ -526,6 +543,7 @@ export class MultiSymbolDataManager {
       }
       const barEnd = ring.barStart(j) + interval;
       const ageMs = asOf - barEnd;
+      if (count && barEnd === asOf) this.markCovered(i, asOf - interval);
       const fill = barEnd === asOf ? 0 : this.fillCount(barEnd, asOf);
       const filled = fill > 0 && fill <= maxFills;
       const valid = fill <= maxFills && ageMs <= maxAge;
@@ -648,13 +666,14 @@ export class MultiSymbolDataManager {
     const syms = this.options.symbols;
     for (let i = 0; i < syms.length; i++) out[syms[i] as string] = [];
     const t = this.coverageTracker;
-    if (t === undefined) return out;
+    if (!t.enabled) return out;
     for (const rec of t.records) for (let i = 0; i < syms.length; i++) (out[syms[i] as string] as SessionCoverage[]).push(this.sessionCoverage(rec, i));
     return out;
   }
 
   private sessionCoverage(rec: CoverageRecord, i: number): SessionCoverage {
     const o = this.options;
+    const n = this.rings.length;
     const interval = o.intervalMs;
     const open = rec.session.open;
     const ring = this.rings[i] as HistoryRing;
@@ -669,9 +688,9 @@ export class MultiSymbolDataManager {
     let neverSeen = 0;
     for (let m = 0; m < rec.minutes; m++) {
       const end = open + (m + 1) * interval;
-      if (hasBit(rec.bars, rec.words, i, m)) {
+      if (hasBit(rec.bars, n, i, m)) {
         withBar++;
-        if (rec.recovered !== null && hasBit(rec.recovered, rec.words, i, m)) recovered++;
+        if (rec.recovered !== null && hasBit(rec.recovered, n, i, m)) recovered++;
         lastEnd = end;
         continue;
       }
@@ -699,7 +718,8 @@ export class MultiSymbolDataManager {
    */
   async reconcile(history: HistoricalBars, options: { at?: number; signal?: AbortSignal } = {}): Promise<ReconcileReport> {
     const t = this.coverageTracker;
-    if (t === undefined) throw new FeedError({ code: 'invalid_config', message: 'reconcile() needs a calendar with sessions (the default nyse); this manager counts no coverage' });
+    const n = this.rings.length;
+    if (!t.enabled) throw new FeedError({ code: 'invalid_config', message: 'reconcile() needs a calendar with sessions (the default nyse); this manager counts no coverage' });
     const at = options.at ?? this.options.clock.now() - 1;
     const cal = this.options.calendar as unknown as CoverageCalendar & { previousSession?(t: number): { open: number } };
     const session = cal.sessionAt(at) ?? (typeof cal.previousSession === 'function' ? cal.sessionAt(cal.previousSession(at).open) : undefined);
@@ -724,7 +744,7 @@ export class MultiSymbolDataManager {
         if (b.start < session.open || b.start >= session.close) continue;
         restBars++;
         const m = Math.round((b.start - session.open) / interval);
-        if (rec === undefined || !hasBit(rec.bars, rec.words, i, m)) out.push(b.start);
+        if (rec === undefined || !hasBit(rec.bars, n, i, m)) out.push(b.start);
       }
       out.sort((a, b) => a - b);
       byIndex.set(i, out);
