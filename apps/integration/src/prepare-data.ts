@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Bar, CorporateAction, MarketSession, SymbolConfig } from '@feed/core';
-import { FeedError, isSymbol, nyse } from '@feed/core';
+import type { Bar, MarketSession, SymbolConfig } from '@feed/core';
+import { FeedError, actionKey, isSymbol, nyse } from '@feed/core';
 import { AlpacaCorporateActionsClient, AlpacaHistoricalClient, resolveCredentials } from '@feed/alpaca';
 import { downloadBars } from '@feed/live';
 import { KEY_VARIABLE as POLYGON_KEY, PolygonCorporateActionsClient, PolygonHistoricalClient } from '@feed/polygon';
@@ -176,8 +176,7 @@ export async function prepareData(o: PrepareOptions): Promise<PreparedFile[]> {
         if (existsSync(actionFilePath(f.path))) {
           const fresh = (await readActionsCsv(actionFilePath(f.path))).actions;
           const old = existsSync(actionFilePath(path)) ? (await readActionsCsv(actionFilePath(path))).actions : [];
-          const key = (a: CorporateAction): string => `${a.symbol}|${a.kind}|${a.exDate}`;
-          const merged = new Map([...old, ...fresh].map((a) => [key(a), a]));
+          const merged = new Map([...old, ...fresh].map((a) => [actionKey(a), a]));
           await writeActionsCsv(actionFilePath(path), [...merged.values()]);
         }
         if (bases.includes(f.symbol)) baseFiles[f.symbol] = path;

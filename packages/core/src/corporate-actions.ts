@@ -86,6 +86,18 @@ export function makeCorporateAction(init: CorporateAction): CorporateAction {
   return Object.freeze(a);
 }
 
+/** One key per action (symbol, kind, ex-date, ratio or amount): what a repeat of it shares. */
+export function actionKey(a: CorporateAction): string {
+  return `${a.symbol}|${a.kind}|${a.exDate}|${a.ratio ?? ''}|${a.amount ?? ''}`;
+}
+
+/** A list of actions as a `CorporateActions` source (each request answered from the list). */
+export function actionsFrom(list: readonly CorporateAction[]): CorporateActions {
+  return {
+    actionsBySymbol: (req) => Promise.resolve(new Map(req.symbols.map((s) => [s, list.filter((a) => a.symbol === s && a.exDate >= req.from && a.exDate <= req.to)]))),
+  };
+}
+
 /** Whether an adjustment applies this kind of action. */
 export function adjusts(adjustment: Adjustment, kind: CorporateActionKind): boolean {
   if (adjustment === 'all') return true;
@@ -232,7 +244,7 @@ export function scaleBar(b: Bar, price: number, volume: number): Bar {
  * action was known is never served after (FNV-1a over the sorted lines, hex).
  */
 export function actionsDigest(actions: readonly CorporateAction[]): string {
-  const lines = actions.map((a) => `${a.symbol}|${a.kind}|${a.exDate}|${a.ratio ?? ''}|${a.amount ?? ''}|${a.priceBefore ?? ''}`).sort();
+  const lines = actions.map((a) => `${actionKey(a)}|${a.priceBefore ?? ''}`).sort();
   let h = 0x811c9dc5;
   for (const line of lines) {
     for (let i = 0; i < line.length; i++) {
@@ -292,7 +304,7 @@ export class ExDateTracker {
     const late: CorporateAction[] = [];
     for (const a of actions) {
       if (!adjusts(this.adjustment, a.kind)) continue;
-      const key = `${a.symbol}|${a.kind}|${a.exDate}|${a.ratio ?? ''}|${a.amount ?? ''}`;
+      const key = actionKey(a);
       if (this.#known.has(key)) continue;
       this.#known.add(key);
       const at = exDateStart(a.exDate);

@@ -1,4 +1,5 @@
 import type { Bar } from './bar.js';
+import { FeedError } from './errors.js';
 import { invalidOption } from './options.js';
 
 /** What any provider's history client takes: symbols and a range of bar starts, abortable. */
@@ -24,6 +25,28 @@ export interface HistoryRequest {
 export interface HistoricalBars {
   /** Every bar of the request, per symbol, in time order. */
   barsBySymbol(request: HistoryRequest): Promise<Map<string, Bar[]>>;
+}
+
+/**
+ * A request's time (`HistoryRequest.start`/`end`: epoch ms, a `Date`, or an RFC 3339 string) as
+ * epoch milliseconds; `fallback` when absent. A string that is not a time is a `ConfigError` naming it.
+ */
+export function requestTime(t: number | Date | string | undefined, fallback: number, what = 'time'): number {
+  if (t === undefined) return fallback;
+  if (typeof t === 'number') return t;
+  const v = t instanceof Date ? t.getTime() : Date.parse(t);
+  if (!Number.isFinite(v)) throw invalidOption(what, `'${String(t).slice(0, 40)}' is not a time`);
+  return v;
+}
+
+/**
+ * The error that says a warm-up found fewer bars than asked (`warmup_short`), or undefined when it
+ * found them all: every feed reports it the same way.
+ */
+export function warmUpShortError(result: WarmUpResult, where: string): FeedError | undefined {
+  if (result.short.length === 0) return undefined;
+  const counts = result.short.map((s) => `${s} ${result.counts[s] ?? 0}`).join(', ');
+  return new FeedError({ code: 'warmup_short', message: `warm-up: fewer than ${String(result.requested.bars)} regular-hours bars ${where} for ${counts}`, detail: { short: result.short, counts: result.counts, requested: result.requested } });
 }
 
 /** How much history a warm-up loads (`feed.warmUp(...)`): a count of bars, or a span of minutes. */

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { parse } from 'csv-parse/sync';
 import type { CorporateAction, CorporateActionKind, CorporateActions, CorporateActionsRequest } from '@feed/core';
 import { CORPORATE_ACTION_KINDS, ConfigError, CsvError, makeCorporateAction } from '@feed/core';
 import { writeAtomically } from './arrow.js';
+import { readSidecarText, sidecarCell, sidecarRows } from './sidecar.js';
 
 /**
  * The columns of a corporate-action file (`TQQQ.actions.csv` beside `TQQQ.csv`): one action per
@@ -23,13 +22,12 @@ export function hasActionFile(barFile: string): boolean {
 }
 
 const cell = (v: number | undefined): string => (v === undefined ? '' : String(v));
-const quote = (v: string): string => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /** The file's text for `actions`, by ex-date. */
 export function actionsCsv(actions: readonly CorporateAction[]): string {
   const lines = [ACTION_COLUMNS.join(',')];
   for (const a of [...actions].sort((x, y) => (x.exDate < y.exDate ? -1 : x.exDate > y.exDate ? 1 : x.symbol < y.symbol ? -1 : 1))) {
-    lines.push([quote(a.symbol), a.kind, a.exDate, cell(a.ratio), cell(a.amount), cell(a.priceBefore), quote(a.source)].join(','));
+    lines.push([sidecarCell(a.symbol), a.kind, a.exDate, cell(a.ratio), cell(a.amount), cell(a.priceBefore), sidecarCell(a.source)].join(','));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -47,28 +45,9 @@ export interface ActionsReport {
 
 /** Parses an actions file's text (`file` names it in errors): bad lines are `CsvError`s with file and line, never thrown. */
 export function parseActionsCsv(text: string, file: string): ActionsReport {
-  const lines = text.split(/\r?\n/);
-  const header = (lines[0] ?? '').trim();
-  if (header !== ACTION_COLUMNS.join(',')) {
-    throw new CsvError({ code: 'csv_column', message: `not a corporate-action file: the header must be ${ACTION_COLUMNS.join(',')} (got ${JSON.stringify(header.slice(0, 120))})`, file, line: 1 });
-  }
+  const { rows, errors } = sidecarRows(text, file, ACTION_COLUMNS, 'corporate-action file');
   const actions: CorporateAction[] = [];
-  const errors: CsvError[] = [];
-  for (let n = 1; n < lines.length; n++) {
-    const line = lines[n] as string;
-    if (line.trim() === '') continue;
-    let cells: string[];
-    try {
-      const rows: string[][] = parse(line);
-      cells = rows[0] ?? [];
-    } catch (error) {
-      errors.push(new CsvError({ code: 'csv_row', message: `unreadable line (${(error as Error).message.slice(0, 80)})`, file, line: n + 1 }));
-      continue;
-    }
-    if (cells.length !== ACTION_COLUMNS.length) {
-      errors.push(new CsvError({ code: 'csv_row', message: `${cells.length} fields, expected ${ACTION_COLUMNS.length}`, file, line: n + 1 }));
-      continue;
-    }
+  for (const { cells, line } of rows) {
     const [symbol, kind, exDate, ratio, amount, before, source] = cells as [string, string, string, string, string, string, string];
     const num = (v: string): number | undefined => (v === '' ? undefined : Number(v));
     try {
@@ -79,21 +58,16 @@ export function parseActionsCsv(text: string, file: string): ActionsReport {
       actions.push(makeCorporateAction({ symbol, kind: kind as CorporateActionKind, exDate, source: source === '' ? 'file' : source, ...(r === undefined ? {} : { ratio: r }), ...(a === undefined ? {} : { amount: a }), ...(p === undefined ? {} : { priceBefore: p }) }));
     } catch (error) {
       const e = error as ConfigError;
-      errors.push(new CsvError({ code: 'csv_row', message: e.message, file, line: n + 1, column: e.issues?.[0]?.path }));
+      errors.push(new CsvError({ code: 'csv_row', message: e.message, file, line, column: e.issues?.[0]?.path }));
     }
   }
+  errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   return { actions, errors };
 }
 
 /** Reads an actions file (a missing or unreadable file, or a wrong header, is thrown as a `CsvError`). */
 export async function readActionsCsv(path: string): Promise<ActionsReport> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new CsvError({ code: 'csv_file', message: `cannot read the corporate-action file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, file: path, cause: error });
-  }
-  return parseActionsCsv(text, path);
+  return parseActionsCsv(await readSidecarText(path, 'corporate-action file'), path);
 }
 
 /**

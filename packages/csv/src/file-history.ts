@@ -1,5 +1,5 @@
 import type { Bar, HistoricalBars, HistoryRequest } from '@feed/core';
-import { FeedError, MINUTE_MS } from '@feed/core';
+import { FeedError, MINUTE_MS, requestTime } from '@feed/core';
 import type { FileReport, LoadOptions } from './load.js';
 import { loadBars } from './load.js';
 
@@ -21,13 +21,6 @@ export interface FileHistoryOptions {
   readonly onReport?: (report: FileReport) => void;
 }
 
-function epoch(t: number | Date | string | undefined, fallback: number): number {
-  if (t === undefined) return fallback;
-  if (typeof t === 'number') return t;
-  const v = t instanceof Date ? t.getTime() : Date.parse(t);
-  if (!Number.isFinite(v)) throw new FeedError({ code: 'invalid_option', message: `FileHistory: '${String(t)}' is not a time` });
-  return v;
-}
 
 /**
  * Bar files as a `HistoricalBars`: what a warm-up (`feed.warmUp({ history })`), a gap fill or a
@@ -43,8 +36,8 @@ export class FileHistory implements HistoricalBars {
 
   async barsBySymbol(request: HistoryRequest): Promise<Map<string, Bar[]>> {
     const interval = this.#o.intervalMs ?? MINUTE_MS;
-    const from = epoch(request.start, Number.NEGATIVE_INFINITY);
-    const to = epoch(request.end, Number.POSITIVE_INFINITY);
+    const from = requestTime(request.start, Number.NEGATIVE_INFINITY, 'start');
+    const to = requestTime(request.end, Number.POSITIVE_INFINITY, 'end');
     const out = new Map<string, Bar[]>();
     for (const symbol of request.symbols) {
       if (request.signal?.aborted === true) throw new FeedError({ code: 'aborted', message: 'FileHistory: aborted', cause: request.signal.reason });

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { parse } from 'csv-parse/sync';
 import type { TradingEffect, TradingStatus, TradingStatusKind } from '@feed/core';
 import { CsvError, makeTradingStatus } from '@feed/core';
 import { writeAtomically } from './arrow.js';
+import { readSidecarText, sidecarCell, sidecarRows } from './sidecar.js';
 
 /**
  * The columns of a trading-status sidecar (`TQQQ.statuses.csv` beside `TQQQ.csv`): one status per
@@ -20,9 +19,6 @@ export function statusFilePath(barFile: string): string {
   return barFile.replace(/\.(csv|arrow)$/i, '') + '.statuses.csv';
 }
 
-function field(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
 
 /** The sidecar's text for `statuses` (sorted by `at`; `receivedAt` is not kept: a replay hands a status over at its `at`). */
 export function statusesCsv(statuses: readonly TradingStatus[]): string {
@@ -31,16 +27,16 @@ export function statusesCsv(statuses: readonly TradingStatus[]): string {
     lines.push(
       [
         new Date(s.at).toISOString(),
-        field(s.symbol),
+        sidecarCell(s.symbol),
         s.kind,
         s.effect,
-        field(s.code),
-        field(s.message),
-        field(s.reasonCode),
-        field(s.reasonMessage),
+        sidecarCell(s.code),
+        sidecarCell(s.message),
+        sidecarCell(s.reasonCode),
+        sidecarCell(s.reasonMessage),
         s.limitUp === undefined ? '' : String(s.limitUp),
         s.limitDown === undefined ? '' : String(s.limitDown),
-        field(s.tape),
+        sidecarCell(s.tape),
       ].join(','),
     );
   }
@@ -65,13 +61,7 @@ export interface StatusesReport {
  * `CsvError`). The statuses are returned in time order.
  */
 export async function readStatusesCsv(path: string): Promise<StatusesReport> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new CsvError({ code: 'csv_file', message: `cannot read the status file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, file: path, cause: error });
-  }
-  return parseStatusesCsv(text, path);
+  return parseStatusesCsv(await readSidecarText(path, 'status file'), path);
 }
 
 /** Whether `barFile` has a status sidecar. */
@@ -81,31 +71,12 @@ export function hasStatusFile(barFile: string): boolean {
 
 /** Parses a sidecar's text (`file` names it in errors). */
 export function parseStatusesCsv(text: string, file: string): StatusesReport {
-  const lines = text.split(/\r?\n/);
-  const header = (lines[0] ?? '').trim();
-  if (header !== STATUS_COLUMNS.join(',')) {
-    throw new CsvError({ code: 'csv_column', message: `not a status file: the header must be ${STATUS_COLUMNS.join(',')} (got ${JSON.stringify(header.slice(0, 120))})`, file, line: 1 });
-  }
+  const { rows, errors } = sidecarRows(text, file, STATUS_COLUMNS, 'status file');
   const statuses: TradingStatus[] = [];
-  const errors: CsvError[] = [];
-  for (let n = 1; n < lines.length; n++) {
-    const line = lines[n] as string;
-    if (line.trim() === '') continue;
+  for (const { cells, line } of rows) {
     const bad = (message: string, column?: string): void => {
-      errors.push(new CsvError({ code: 'csv_row', message, file, line: n + 1, column }));
+      errors.push(new CsvError({ code: 'csv_row', message, file, line, column }));
     };
-    let cells: string[];
-    try {
-      const rows: string[][] = parse(line);
-      cells = rows[0] ?? [];
-    } catch (error) {
-      bad(`unreadable line (${(error as Error).message.slice(0, 80)})`);
-      continue;
-    }
-    if (cells.length !== STATUS_COLUMNS.length) {
-      bad(`${cells.length} fields, expected ${STATUS_COLUMNS.length}`);
-      continue;
-    }
     const [at, symbol, kind, effect, code, message, reasonCode, reasonMessage, up, down, tape] = cells as [string, string, string, string, string, string, string, string, string, string, string];
     const t = Date.parse(at);
     if (!/^\d{4}-\d{2}-\d{2}T/.test(at) || !Number.isFinite(t)) {
@@ -139,5 +110,6 @@ export function parseStatusesCsv(text: string, file: string): StatusesReport {
     statuses.push(makeTradingStatus({ symbol, at: t, kind: kind as TradingStatusKind, effect: effect as TradingEffect, code, message, reasonCode, reasonMessage, limitUp, limitDown, tape, receivedAt: t }));
   }
   statuses.sort((a, b) => a.at - b.at);
+  errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   return { statuses, errors };
 }

@@ -1,5 +1,5 @@
 import type { Bar, BarEvent, BarFeed, BarSource, CorporateAction, HistoricalBars, Listener, RejectReason, ResolvedValidationRules, TradingStatus, Unsubscribe, ValidationContext } from '@feed/core';
-import { FeedError, REJECT_REASONS, TypedEmitter, checkBar, exDateStart, isFrozenBar } from '@feed/core';
+import { FeedError, REJECT_REASONS, TypedEmitter, actionKey, checkBar, exDateStart, isFrozenBar } from '@feed/core';
 import type { CoverageCalendar, CoverageRecord, ReconcileReport, SessionCoverage } from './coverage.js';
 import { CoverageTracker, hasBit } from './coverage.js';
 import { HaltLog } from './halts.js';
@@ -207,7 +207,7 @@ export class MultiSymbolDataManager {
   applyCorporateAction(action: CorporateAction, options: { late?: boolean } = {}): { rebased: number; priceFactor: number; volumeFactor: number; unpriced: boolean } | undefined {
     const i = this.index.get(action.symbol);
     if (i === undefined) return undefined;
-    const key = `${action.symbol}|${action.kind}|${action.exDate}|${action.ratio ?? ''}|${action.amount ?? ''}`;
+    const key = actionKey(action);
     if (this.appliedActions.has(key)) return undefined;
     this.appliedActions.add(key);
     const ring = this.rings[i] as HistoryRing;

@@ -1,5 +1,5 @@
 import type { Bar, CorporateAction, CorporateActions, FeedState, FeedStats, HistoricalBars, TradingStatus, TypedEvent, WarmUpOptions, WarmUpResult } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, ExDateTracker, FeedError, MINUTE_MS, StateError, adjustAll, barFromValues, checkSymbols, exDateStart, loadWarmUp, nyse, quoteSymbol, redact, redactError, timeoutSignal, withReceivedAt } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ConfigError, ConnectionError, ExDateTracker, FeedError, MINUTE_MS, StateError, actionsFrom, adjustAll, barFromValues, checkSymbols, exDateStart, loadWarmUp, nyse, quoteSymbol, redact, redactError, timeoutSignal, warmUpShortError, withReceivedAt } from '@feed/core';
 import { backoffDelay } from './backoff.js';
 import type { Session } from './connection.js';
 import { Connection } from './connection.js';
@@ -438,10 +438,8 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
     if (this.#link !== undefined) await this.#link.call('seed', seeds, last);
     this.#warmUpBars += adjusted.length;
     this.emitter.emit({ type: 'warmup', bars: adjusted, ...result });
-    if (result.short.length > 0) {
-      const counts = result.short.map((s) => `${s} ${result.counts[s] ?? 0}`).join(', ');
-      this.reportError(new FeedError({ code: 'warmup_short', message: `warm-up: fewer than ${String(result.requested.bars)} regular-hours bars for ${counts}`, detail: { short: result.short, counts: result.counts, requested: result.requested } }));
-    }
+    const short = warmUpShortError(result, 'before the seam');
+    if (short !== undefined) this.reportError(short);
     return result;
   }
 
@@ -882,10 +880,7 @@ export abstract class AbstractLiveFeed<X extends TypedEvent = never> extends Abs
     if (c === true) {
       return this.createCorporateActions((r) => this.emitter.emit({ type: 'historyRetry', attempt: r.attempt, delayMs: r.delayMs, status: r.status, reason: this.redact(r.reason) }));
     }
-    if (Array.isArray(c)) {
-      const list = c as readonly CorporateAction[];
-      return { actionsBySymbol: (req) => Promise.resolve(new Map(req.symbols.map((s) => [s, list.filter((a) => a.symbol === s && a.exDate >= req.from && a.exDate <= req.to)]))) };
-    }
+    if (Array.isArray(c)) return actionsFrom(c as readonly CorporateAction[]);
     return c as CorporateActions;
   }
 

@@ -1,5 +1,5 @@
 import type { Adjustment, Bar, BarEvent, Clock, CorporateAction, CorporateActionEvent, ErrorEvent, FeedStats, MarketSession, StateEvent, TradingStatus, TradingStatusEvent, WarmUpEvent, WarmUpOptions, WarmUpResult } from '@feed/core';
-import { ADJUSTMENTS, AbstractBarFeed, ExDateTracker, FeedError, MINUTE_MS, invalidOption, NEW_YORK, ReplayClock, ReplayPacer, StateError, SystemClock, adjustAll, loadWarmUp, makeTradingStatus, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
+import { ADJUSTMENTS, AbstractBarFeed, ExDateTracker, FeedError, MINUTE_MS, invalidOption, NEW_YORK, ReplayClock, ReplayPacer, StateError, SystemClock, adjustAll, loadWarmUp, makeTradingStatus, warmUpShortError, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
 import { z } from 'zod';
 import type { BarColumns, FileReport, LoadOptions } from '@feed/csv';
 import { FileHistory, actionFilePath, checkBases, hasActionFile, hasStatusFile, loadBars, readActionsCsv, readStatusesCsv, statusFilePath } from '@feed/csv';
@@ -372,10 +372,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     const adjusted = adjustAll(bars, this.actions, { adjustment: this.opts.adjustment, asOf }).bars;
     for (const s of this.symbols) this.tracker.seen(s, newest);
     this.emitter.emit({ type: 'warmup', bars: adjusted, ...result });
-    if (result.short.length > 0) {
-      const counts = result.short.map((s) => `${s} ${result.counts[s] ?? 0}`).join(', ');
-      this.reportError(new FeedError({ code: 'warmup_short', message: `warm-up: fewer than ${String(result.requested.bars)} regular-hours bars before the replayed range for ${counts}`, detail: { short: result.short, counts: result.counts, requested: result.requested } }));
-    }
+    const short = warmUpShortError(result, 'before the replayed range');
+    if (short !== undefined) this.reportError(short);
     return result;
   }
 

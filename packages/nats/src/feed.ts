@@ -1,5 +1,5 @@
 import type { Adjustment, Bar, Clock, CorporateAction, CorporateActions } from '@feed/core';
-import { AbstractBarFeed, BarValidationError, ExDateTracker, FeedError, ReplayClock, ReplayPacer, SystemClock, invalidOption, yieldToEventLoop } from '@feed/core';
+import { AbstractBarFeed, BarValidationError, ExDateTracker, actionsFrom, FeedError, ReplayClock, ReplayPacer, SystemClock, invalidOption, yieldToEventLoop } from '@feed/core';
 import type { ConsumerConfig, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -157,9 +157,8 @@ export class NatsBarFeed extends AbstractBarFeed {
     if (c === undefined || this.#actionsRead) return;
     this.#actionsRead = true;
     try {
-      const list = Array.isArray(c)
-        ? (c as readonly CorporateAction[])
-        : [...(await (c as CorporateActions).actionsBySymbol({ symbols: this.symbols.length > 0 ? this.symbols : [], from: '1900-01-01', to: '2999-12-31' })).values()].flat();
+      const source = Array.isArray(c) ? actionsFrom(c as readonly CorporateAction[]) : (c as CorporateActions);
+      const list = [...(await source.actionsBySymbol({ symbols: this.symbols, from: '1900-01-01', to: '2999-12-31' })).values()].flat();
       this.#tracker.add(list.filter((a) => this.#wanted === undefined || this.#wanted.has(a.symbol)));
     } catch (error) {
       this.reportError(new FeedError({ code: 'provider', message: `corporate actions could not be read: ${String(error)}; none is announced`, cause: error }));

@@ -1,5 +1,5 @@
 import type { Bar, HistoricalBars, HistoryRequest } from '@feed/core';
-import { FeedError } from '@feed/core';
+import { FeedError, requestTime } from '@feed/core';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { decodeBars } from './codec.js';
@@ -19,13 +19,6 @@ export interface NatsHistoryOptions {
   readonly prefix?: string;
 }
 
-function epoch(t: number | Date | string | undefined, fallback: number): number {
-  if (t === undefined) return fallback;
-  if (typeof t === 'number') return t;
-  const v = t instanceof Date ? t.getTime() : Date.parse(t);
-  if (!Number.isFinite(v)) throw new FeedError({ code: 'invalid_option', message: `NatsHistory: '${String(t)}' is not a time` });
-  return v;
-}
 
 /**
  * The bars a JetStream stream holds (what `BarPublisher` wrote) as a `HistoricalBars`: a warm-up
@@ -46,8 +39,8 @@ export class NatsHistory implements HistoricalBars {
   }
 
   async barsBySymbol(request: HistoryRequest): Promise<Map<string, Bar[]>> {
-    const from = epoch(request.start, 0);
-    const to = epoch(request.end, Number.POSITIVE_INFINITY);
+    const from = requestTime(request.start, 0, 'start');
+    const to = requestTime(request.end, Number.POSITIVE_INFINITY, 'end');
     const wanted = new Set(request.symbols);
     const found = new Map<string, Map<number, Bar>>();
     for (const s of request.symbols) found.set(s, new Map());
