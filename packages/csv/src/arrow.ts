@@ -26,46 +26,76 @@ export function isArrowPath(path: string): boolean {
   return /\.(arrow|feather|ipc)$/i.test(path);
 }
 
+/** Rows per record batch of the Arrow files feed writes: the unit a streaming replay reads and holds. */
+export const ARROW_BATCH_ROWS = 2048;
+
+/**
+ * One record batch of a bar file, as feed's metadata lists it: its rows and its first and last
+ * start (epoch ms). A streaming replay finds a date range's batches from it without reading bars.
+ */
+export type ArrowBatchIndexEntry = readonly [rows: number, first: number, last: number];
+
 /**
  * Bars as an Arrow IPC file (the "file" format, readable by pandas `pyarrow.feather`, polars
  * `read_ipc`, DuckDB): `start` as a UTC millisecond timestamp, then `open`, `high`, `low`, `close`,
- * `volume` as doubles, and `vwap` and `trade_count` (nullable) when any bar has them.
+ * `volume` as doubles, and `vwap` and `trade_count` (nullable) when any bar has them. The rows are
+ * written in record batches of `batchRows` (default `ARROW_BATCH_ROWS`), listed in the metadata
+ * (`batches`: rows, first and last start of each), so that a replay reads one batch at a time.
  */
-export function encodeArrow(bars: BarColumns, metadata: ArrowBarMetadata, options: { startAs?: 'timestamp' | 'float64' } = {}): Uint8Array {
-  const { Float64, Schema, Table, TimestampMillisecond, makeVector, tableToIPC, vectorFromArray } = arrowLibrary('writing an Arrow file');
-  const n = bars.length;
-  let startVector: Vector;
-  if (options.startAs === 'float64') {
-    // The cache's layout: epoch ms as doubles, read back without a copy.
-    startVector = makeVector(bars.start.subarray(0, n));
-  } else {
-    const start = new BigInt64Array(n);
-    for (let i = 0; i < n; i++) start[i] = BigInt(bars.start[i] as number);
-    startVector = makeVector({ type: new TimestampMillisecond('UTC'), data: start });
-  }
-  const columns: Record<string, Vector> = {
-    start: startVector,
-    open: makeVector(bars.open.subarray(0, n)),
-    high: makeVector(bars.high.subarray(0, n)),
-    low: makeVector(bars.low.subarray(0, n)),
-    close: makeVector(bars.close.subarray(0, n)),
-    volume: makeVector(bars.volume.subarray(0, n)),
+export function encodeArrow(bars: BarColumns, metadata: ArrowBarMetadata, options: { startAs?: 'timestamp' | 'float64'; batchRows?: number } = {}): Uint8Array {
+  const { Float64, RecordBatch, Schema, Table, TimestampMillisecond, makeVector, tableToIPC, vectorFromArray } = arrowLibrary('writing an Arrow file');
+  const total = bars.length;
+  const per = Math.max(1, Math.floor(options.batchRows ?? ARROW_BATCH_ROWS));
+  const batchTable = (from: number, to: number): InstanceType<typeof Table> => {
+    const n = to - from;
+    const sub = (a: Float64Array): Float64Array => a.subarray(from, to);
+    let startVector: Vector;
+    if (options.startAs === 'float64') {
+      // The cache's layout: epoch ms as doubles, read back without a copy.
+      startVector = makeVector(sub(bars.start));
+    } else {
+      const start = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) start[i] = BigInt(bars.start[from + i] as number);
+      startVector = makeVector({ type: new TimestampMillisecond('UTC'), data: start });
+    }
+    const columns: Record<string, Vector> = {
+      start: startVector,
+      open: makeVector(sub(bars.open)),
+      high: makeVector(sub(bars.high)),
+      low: makeVector(sub(bars.low)),
+      close: makeVector(sub(bars.close)),
+      volume: makeVector(sub(bars.volume)),
+    };
+    if (bars.vwap !== undefined) {
+      const v = bars.vwap;
+      columns.vwap = vectorFromArray(Array.from({ length: n }, (_, i) => (Number.isNaN(v[from + i]) ? null : (v[from + i] as number))), new Float64());
+    }
+    if (bars.trades !== undefined) {
+      const t = bars.trades;
+      columns.trade_count = vectorFromArray(Array.from({ length: n }, (_, i) => ((t[from + i] as number) < 0 ? null : (t[from + i] as number))), new Float64());
+    }
+    return new Table(columns);
   };
-  if (bars.vwap !== undefined) {
-    const v = bars.vwap;
-    columns.vwap = vectorFromArray(Array.from({ length: n }, (_, i) => (Number.isNaN(v[i]) ? null : (v[i] as number))), new Float64());
+  const tables: InstanceType<typeof Table>[] = [];
+  const index: ArrowBatchIndexEntry[] = [];
+  for (let from = 0; from < total || (total === 0 && tables.length === 0); from += per) {
+    const to = Math.min(total, from + per);
+    tables.push(batchTable(from, to));
+    if (to > from) index.push([to - from, bars.start[from] as number, bars.start[to - 1] as number]);
   }
-  if (bars.trades !== undefined) {
-    const t = bars.trades;
-    columns.trade_count = vectorFromArray(Array.from({ length: n }, (_, i) => ((t[i] as number) < 0 ? null : (t[i] as number))), new Float64());
-  }
-  const table = new Table(columns);
-  const schema = new Schema(table.schema.fields, new Map([[ARROW_METADATA_KEY, JSON.stringify(metadata)]]));
-  return tableToIPC(new Table(schema, table.batches), 'file');
+  const first = tables[0] as InstanceType<typeof Table>;
+  const schema = new Schema(first.schema.fields, new Map([[ARROW_METADATA_KEY, JSON.stringify({ ...metadata, batches: index })]]));
+  const batches = tables.flatMap((t) => t.batches).filter((b) => b.numRows > 0 || total === 0);
+  return tableToIPC(new Table(schema, batches.map((b) => new RecordBatch(schema, b.data))), 'file');
+}
+
+/** Whatever holds columns by name: a table or one record batch. */
+interface Columnar {
+  getChild(name: string): Vector | null;
 }
 
 /** One column as a single Float64Array (copied only when the file split it into several batches). */
-function doubles(table: Table, name: string, file: string, required: boolean): Float64Array | undefined {
+function doubles(table: Columnar, name: string, file: string, required: boolean): Float64Array | undefined {
   const col = table.getChild(name);
   if (col === null) {
     if (!required) return undefined;
@@ -82,18 +112,11 @@ function doubles(table: Table, name: string, file: string, required: boolean): F
   return col.toArray() as Float64Array;
 }
 
-/** Reads bars back from Arrow IPC bytes; the metadata is feed's, if the file has it. */
-export function decodeArrow(bytes: Uint8Array, file: string): { bars: BarColumns; metadata: Record<string, unknown> | undefined } {
-  const { DataType, tableFromIPC } = arrowLibrary(`reading ${file}`);
-  let table: Table;
-  try {
-    table = tableFromIPC(bytes);
-  } catch (error) {
-    throw new CsvError({ code: 'csv_file', message: `not a readable Arrow IPC file: ${(error as Error).message}`, file, cause: error });
-  }
+/** The bar columns of a table or of one record batch (doubles read without a copy where they can be). */
+export function columnsOf(table: Columnar, n: number, file: string): BarColumns {
+  const { DataType } = arrowLibrary(`reading ${file}`);
   const startCol = table.getChild('start') ?? table.getChild('timestamp') ?? table.getChild('t');
   if (startCol === null) throw new CsvError({ code: 'csv_column', message: "Arrow file has no 'start' column", file, column: 'start' });
-  const n = table.numRows;
   // The cache's layout (one chunk of doubles) is read without a copy; timestamps are converted.
   const zeroCopy = String(startCol.type) === 'Float64' && startCol.data.length === 1 && startCol.nullCount === 0;
   const start = zeroCopy ? (startCol.data[0] as { values: Float64Array }).values.subarray(0, n) : new Float64Array(n);
@@ -116,6 +139,19 @@ export function decodeArrow(bytes: Uint8Array, file: string): { bars: BarColumns
     vwap: doubles(table, 'vwap', file, false),
     trades: doubles(table, 'trade_count', file, false),
   });
+  return bars;
+}
+
+/** Reads bars back from Arrow IPC bytes; the metadata is feed's, if the file has it. */
+export function decodeArrow(bytes: Uint8Array, file: string): { bars: BarColumns; metadata: Record<string, unknown> | undefined } {
+  const { tableFromIPC } = arrowLibrary(`reading ${file}`);
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (error) {
+    throw new CsvError({ code: 'csv_file', message: `not a readable Arrow IPC file: ${(error as Error).message}`, file, cause: error });
+  }
+  const bars = columnsOf(table, table.numRows, file);
   const raw = table.schema.metadata.get(ARROW_METADATA_KEY);
   let metadata: Record<string, unknown> | undefined;
   if (raw !== undefined) {

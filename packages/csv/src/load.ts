@@ -5,15 +5,15 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Adjustment, CorporateAction } from '@feed/core';
 import { CsvError, actionsDigest, adjustmentSegments } from '@feed/core';
-import { encodeArrow, isArrowPath, readArrowFile, writeAtomically } from './arrow.js';
-import { hasArrowLibrary } from './arrow-library.js';
+import { ARROW_METADATA_KEY, encodeArrow, isArrowPath, readArrowFile, writeAtomically } from './arrow.js';
+import { arrowLibrary, hasArrowLibrary } from './arrow-library.js';
 import { fileInside } from './paths.js';
 import type { BarColumns } from './columns.js';
 import type { ParseReport } from './reader.js';
 import { parseCsv } from './reader.js';
 
 /** Bumped when the parse or the cache layout changes: older cache files are then not read. */
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 /** Bytes of the head and of the tail of a source that go into its cache key. */
 const SAMPLE_BYTES = 65_536;
 
@@ -194,7 +194,8 @@ function storeReport(report: ParseReport): Record<string, unknown> {
   };
 }
 
-function restoreReport(symbol: string, file: string, stored: Record<string, unknown>): ParseReport {
+/** A parse report as stored in a cache file's metadata, with its errors as `CsvError`s again. */
+export function restoreReport(symbol: string, file: string, stored: Record<string, unknown>): ParseReport {
   const errors = (stored.errors as StoredError[]).map(
     (e) => new CsvError({ code: 'csv_row', message: e.message, file, line: e.line, column: e.column, detail: { reason: e.reason } }),
   );
@@ -207,6 +208,78 @@ function restoreReport(symbol: string, file: string, stored: Record<string, unkn
     badByReason: stored.badByReason as ParseReport['badByReason'],
     errors,
   };
+}
+
+/** The cache directory `options` name, or undefined when the cache is off for them. */
+function cacheDirOf(options: LoadOptions): string | undefined {
+  if (options.open !== undefined || options.cache === false || !hasArrowLibrary()) return undefined;
+  return options.cache ?? defaultCacheDir();
+}
+
+/** The adjusted cache file of a raw cache file (keyed by the adjustment, the date and the actions' digest). */
+function adjustedCacheFile(dir: string, symbol: string, file: string, rawCacheFile: string, adj: NonNullable<LoadOptions['adjust']>): { path: string; prefix: string; digest: string } {
+  const digest = actionsDigest(adj.actions.filter((a) => a.symbol === symbol));
+  const prefix = cachePrefix(`${symbol}.adj`, file);
+  const key = createHash('sha256').update(`${rawCacheFile}|${adj.adjustment}|${adj.asOf}|${digest}`).digest('hex').slice(0, 32);
+  return { path: fileInside(dir, `${prefix}${key}.arrow`), prefix, digest };
+}
+
+/**
+ * The cache file that holds a CSV's columns (adjusted as `options.adjust` says), when it exists:
+ * its path and what is known without reading bars. A stream then reads it by batches (and checks its
+ * metadata); undefined when there is none yet (or the cache is off).
+ */
+export async function cacheFileOf(symbol: string, file: string, options: LoadOptions = {}): Promise<{ path: string; report: FileReport } | undefined> {
+  const dir = cacheDirOf(options);
+  if (dir === undefined || isArrowPath(file)) return undefined;
+  const intervalMs = options.intervalMs ?? 60_000;
+  let raw: string;
+  try {
+    raw = fileInside(dir, `${cachePrefix(symbol, file)}${await cacheKey(file, intervalMs)}.arrow`);
+  } catch {
+    return undefined;
+  }
+  const adj = options.adjust;
+  const adjusted = adj !== undefined && adj.adjustment !== 'raw' ? adjustedCacheFile(dir, symbol, file, raw, adj) : undefined;
+  const path = adjusted?.path ?? raw;
+  // Both must be there: the raw file carries the parse report.
+  const s = await stat(raw).catch(() => undefined);
+  const a = adjusted === undefined ? s : await stat(adjusted.path).catch(() => undefined);
+  if (s?.isFile() !== true || a?.isFile() !== true) return undefined;
+  // A read is a use (the bound removes the least recently used first); file-system metadata, not market time.
+  // eslint-disable-next-line no-restricted-syntax -- see above
+  const now = new Date();
+  await utimes(raw, now, now).catch(() => undefined);
+  const report: FileReport = {
+    symbol,
+    file,
+    format: undefined,
+    rows: 0,
+    badRows: 0,
+    badByReason: {},
+    errors: [],
+    loaded: 0,
+    filtered: 0,
+    source: 'cache',
+    cacheFile: raw,
+    ...(adj === undefined || adjusted === undefined ? {} : { adjusted: { adjustment: adj.adjustment, asOf: adj.asOf, actionsDigest: adjusted.digest, source: 'cache' as const, cacheFile: adjusted.path } }),
+  };
+  if (adjusted === undefined) return { path, report };
+  // The parse report lives in the raw cache file's metadata: read from its footer only.
+  const { RecordBatchReader } = arrowLibrary('reading the Arrow cache');
+  const fh = await open(raw, 'r');
+  try {
+    const reader = await RecordBatchReader.from(fh);
+    await reader.open();
+    const meta = reader.schema.metadata.get(ARROW_METADATA_KEY);
+    const stored = meta === undefined ? undefined : ((JSON.parse(meta) as Record<string, unknown>).report as Record<string, unknown> | undefined);
+    if (stored === undefined) return undefined;
+    return { path, report: { ...report, ...restoreReport(symbol, file, stored) } };
+  } catch {
+    return undefined;
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
 }
 
 /**

@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Bar } from '@feed/core';
 import { CsvError, ManualClock, ReplayClock, StateError } from '@feed/core';
+import { BarColumns, encodeArrow } from '@feed/csv';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MIN, OPEN, realCsv, writeFiles } from '../test/fixtures.js';
@@ -238,7 +242,8 @@ describe('lifecycle', () => {
     const { feed } = await runAll({ files: { A: f['a.csv']! } });
     await feed.disconnect();
     expect(feed.state).toBe('closed');
-    expect(feed['data']).toEqual([]);
+    expect(feed['streams']).toEqual([]);
+    expect(feed.stats()).toMatchObject({ barsHeld: 0 });
   });
 });
 
@@ -664,5 +669,67 @@ describe("files' basis (provider, feed, adjustment) recorded beside them", () =>
     // An adjusted file replayed with an adjustment would be adjusted twice: refused too; raw replay of it alone passes.
     await expect(new MockMultiSymbolFeed({ speed: 0, files: { B: f['B.csv']! } }).connect()).rejects.toThrow(/split-adjusted .* adjust them again/);
     await new MockMultiSymbolFeed({ speed: 0, files: { B: f['B.csv']! }, adjustment: 'raw' }).connect();
+  });
+});
+
+describe('streaming replay', () => {
+  /** A symbol's file of `n` one-minute bars every `every` minutes from OPEN, in record batches of `batchRows`. */
+  function arrowFile(dir: string, symbol: string, n: number, every: number, batchRows: number): string {
+    const b = new BarColumns(n);
+    for (let i = 0; i < n; i++) b.push(OPEN + i * every * MIN, 10, 11, 9, 10 + (i % 7), 100, Number.NaN, -1);
+    const path = join(dir, `${symbol}.arrow`);
+    writeFileSync(path, encodeArrow(b, { version: 1, symbol }, { batchRows }));
+    return path;
+  }
+
+  it('holds at most two record batches per symbol, whatever the range: 60 000 bars in batches of 500', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'feed-streaming-'));
+    // Three symbols at different paces, so their batches run out at different minutes.
+    const files = { A: arrowFile(dir, 'A', 30_000, 1, 500), B: arrowFile(dir, 'B', 20_000, 2, 500), C: arrowFile(dir, 'C', 10_000, 3, 500) };
+    const feed = new MockMultiSymbolFeed({ files, speed: 0 });
+    let last = 0;
+    let outOfOrder = 0;
+    let maxHeldSeen = 0;
+    const perSymbol = { A: 0, B: 0, C: 0 } as Record<string, number>;
+    feed.on('bar', (e) => {
+      if (e.bar.start < last) outOfOrder++;
+      last = e.bar.start;
+      perSymbol[e.bar.symbol] = (perSymbol[e.bar.symbol] ?? 0) + 1;
+      maxHeldSeen = Math.max(maxHeldSeen, feed.stats().barsHeld);
+    });
+    await feed.connect();
+    expect(feed.stats()).toMatchObject({ barsLoaded: 60_000, streaming: true });
+    // connect() read the first batch of each (the next may be on its way), not the files.
+    expect(feed.stats().barsHeld).toBeGreaterThanOrEqual(3 * 500);
+    expect(feed.stats().barsHeld).toBeLessThanOrEqual(6 * 500);
+    await feed.start();
+    await feed.whenDone();
+    expect(perSymbol).toEqual({ A: 30_000, B: 20_000, C: 10_000 });
+    expect(outOfOrder).toBe(0);
+    expect(feed.stats().peakBarsHeld).toBeLessThanOrEqual(2 * 500 * 3);
+    expect(maxHeldSeen).toBeLessThanOrEqual(2 * 500 * 3);
+    expect(feed.stats().barsHeld).toBe(0);
+    // The same files loaded whole hold every bar.
+    const whole = new MockMultiSymbolFeed({ files, speed: 0, stream: false });
+    await whole.connect();
+    expect(whole.stats()).toMatchObject({ barsHeld: 60_000, streaming: false });
+    await whole.disconnect();
+  });
+
+  it('a looping streamed replay reads the files again, pass after pass, in the same bounded memory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'feed-streaming-'));
+    const files = { A: arrowFile(dir, 'A', 1_000, 1, 100), B: arrowFile(dir, 'B', 500, 2, 100) };
+    const feed = new MockMultiSymbolFeed({ files, speed: 0, loop: true });
+    const completes: number[] = [];
+    let bars = 0;
+    feed.on('bar', () => bars++);
+    feed.on('complete', (e) => completes.push(e.barsReplayed));
+    await feed.connect();
+    await feed.start();
+    while (completes.length < 3) await new Promise<void>((resolve) => setImmediate(resolve));
+    await feed.stop();
+    expect(completes.slice(0, 3)).toEqual([1_500, 3_000, 4_500]);
+    expect(feed.stats().peakBarsHeld).toBeLessThanOrEqual(2 * 100 * 2);
+    await feed.disconnect();
   });
 });

@@ -1,8 +1,8 @@
 import type { Adjustment, Bar, BarEvent, Clock, CorporateAction, CorporateActionEvent, ErrorEvent, FeedStats, MarketSession, StateEvent, TradingStatus, TradingStatusEvent, WarmUpEvent, WarmUpOptions, WarmUpResult } from '@feed/core';
 import { ADJUSTMENTS, AbstractBarFeed, ExDateTracker, FeedError, MINUTE_MS, invalidOption, NEW_YORK, ReplayClock, ReplayPacer, StateError, SystemClock, adjustAll, loadWarmUp, makeTradingStatus, warmUpShortError, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
 import { z } from 'zod';
-import type { BarColumns, FileReport, LoadOptions } from '@feed/csv';
-import { FileHistory, actionFilePath, checkBases, hasActionFile, hasStatusFile, loadBars, readActionsCsv, readStatusesCsv, statusFilePath } from '@feed/csv';
+import type { BarStream, FileReport, LoadOptions } from '@feed/csv';
+import { BarColumns, FileHistory, actionFilePath, checkBases, hasActionFile, hasStatusFile, openBarStream, readActionsCsv, readStatusesCsv, statusFilePath } from '@feed/csv';
 
 /** Progress of a replay, emitted each time another whole percent is done, and at the end. */
 export interface ProgressEvent {
@@ -68,6 +68,15 @@ export interface MockFeedStats extends FeedStats {
   /** Corporate actions known (files or the list given), and those announced (`corporateAction` events) so far. */
   readonly corporateActions: number;
   readonly corporateActionsAnnounced: number;
+  /**
+   * Bars the replay holds in memory now, and at most so far (since `connect()`): with streaming, a
+   * chunk being replayed and the next one read ahead per symbol, whatever the range; loaded whole,
+   * every bar of the range.
+   */
+  readonly barsHeld: number;
+  readonly peakBarsHeld: number;
+  /** Whether every file is streamed (read by batches); false when any is loaded whole. */
+  readonly streaming: boolean;
 }
 
 /** A date filter: one New York session date, or an inclusive range of dates (`YYYY-MM-DD`). */
@@ -168,6 +177,15 @@ export interface MockFeedOptions {
    * of it (actions after it are not seen; none is announced).
    */
   asOf?: string;
+  /**
+   * Stream the files: Arrow data (`.arrow` files, and a CSV's Arrow cache) is read one record batch at
+   * a time and released once replayed, so memory is bounded by batches x symbols, not by the range
+   * (`openBarStream` of `@feed/csv`). `false` loads every file whole at `connect()`, as before.
+   * Files are loaded whole anyway without the cache (`cache: false`, `open`) and for an Arrow input
+   * adjusted as of a date (`asOf`).
+   * @default true
+   */
+  stream?: boolean;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -189,6 +207,7 @@ const optionsSchema = z.object({
   intervalMs: z.number().int().positive('must be > 0').default(MINUTE_MS),
   yieldEvery: z.number().int().min(1, 'must be >= 1').default(256),
   maxReportedErrors: z.number().int().min(0).default(20),
+  stream: z.boolean().default(true),
 });
 
 function midnight(date: string): number {
@@ -221,7 +240,7 @@ function sessionsOrUndefined(from: string, to: string): readonly MarketSession[]
 }
 
 /** The warnings of a replay's coverage (see `WarningEvent`): sessions from the NYSE calendar. */
-function coverageWarnings(filter: DateFilter | undefined, files: readonly [string, string][], data: readonly BarColumns[]): WarningEvent[] {
+function coverageWarnings(filter: DateFilter | undefined, files: readonly [string, string][], data: readonly Pick<BarStream, 'length' | 'first' | 'last'>[]): WarningEvent[] {
   const from = typeof filter === 'string' ? filter : filter?.from;
   const to = typeof filter === 'string' ? filter : filter?.to;
   const range = { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
@@ -235,14 +254,14 @@ function coverageWarnings(filter: DateFilter | undefined, files: readonly [strin
   }
   for (let i = 0; i < files.length; i++) {
     const [symbol, file] = files[i] as [string, string];
-    const d = data[i] as BarColumns;
+    const d = data[i] as Pick<BarStream, 'length' | 'first' | 'last'>;
     if (d.length === 0) {
       if (out[0]?.code !== 'no_session') out.push({ type: 'warning', code: 'no_data', symbol, file, range, message: `${symbol}: ${file} holds no bar in ${span}` });
       continue;
     }
     if (sessions === undefined || sessions.length === 0) continue;
-    const first = nyse.dateOf(d.start[0] as number);
-    const last = nyse.dateOf(d.start[d.length - 1] as number);
+    const first = nyse.dateOf(d.first as number);
+    const last = nyse.dateOf(d.last as number);
     const firstSession = (sessions[0] as MarketSession).date;
     const lastSession = (sessions[sessions.length - 1] as MarketSession).date;
     if (last < lastSession) out.push({ type: 'warning', code: 'ends_early', symbol, file, range, data: { first, last }, message: `${symbol}: ${file} ends on ${last}, before the last session of ${span} (${lastSession}): its replay is partial` });
@@ -252,6 +271,8 @@ function coverageWarnings(filter: DateFilter | undefined, files: readonly [strin
 }
 
 const WEEK_MS = 7 * 24 * 3_600_000;
+/** A used-up symbol's chunk. */
+const EMPTY = new BarColumns(1);
 
 /**
  * Replays one CSV file per symbol as a `BarFeed`, synchronized by timestamp, at a chosen speed, so
@@ -273,7 +294,23 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private actions: CorporateAction[] = [];
   private tracker: ExDateTracker;
   private announced = 0;
-  private data: BarColumns[] = [];
+  /** Per symbol: its stream, the chunk being replayed, the next chunk read ahead. */
+  private streams: BarStream[] = [];
+  private chunks: BarColumns[] = [];
+  private ahead: (Promise<BarColumns | undefined> | undefined)[] = [];
+  /** Symbols by their next start (then their order), over the chunk heads: a binary heap. */
+  private heap: Int32Array = new Int32Array(0);
+  private heapSize = 0;
+  /** Symbols (in the files' order) whose head starts at `runStart`, outside the heap: their last bar was one interval before. */
+  private run: Int32Array = new Int32Array(0);
+  private nextRun: Int32Array = new Int32Array(0);
+  private runLen = 0;
+  private runStart = Number.NaN;
+  /** Symbols whose chunk is used up, to be refilled before the next step. */
+  private refill: number[] = [];
+  private primed = false;
+  private held = 0;
+  private peakHeld = 0;
   private reports: FileReport[] = [];
   private totalBars = 0;
   private warningCount = 0;
@@ -338,6 +375,9 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       statusesReplayed: this.statusesReplayed,
       corporateActions: this.actions.length,
       corporateActionsAnnounced: this.announced,
+      barsHeld: this.held,
+      peakBarsHeld: this.peakHeld,
+      streaming: this.streams.length > 0 && this.streams.every((st) => st.mode === 'batches'),
     };
   }
 
@@ -428,21 +468,32 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     // cache file, keyed by the actions' digest (the raw columns' is kept as it is).
     const asOf = this.opts.asOf;
     const adjust = asOf === undefined || this.opts.adjustment === 'raw' ? {} : { adjust: { actions: this.actions, adjustment: this.opts.adjustment, asOf } };
-    const results: Awaited<ReturnType<typeof loadBars>>[] = [];
-    for (const [symbol, file] of Object.entries(this.opts.files)) results.push(await loadBars(symbol, file, { ...load, ...adjust }));
-    this.reports = results.map((r) => r.report);
-    this.data = results.map((r) => r.bars);
-    this.totalBars = this.data.reduce((a, d) => a + d.length, 0);
-    this.cursor = new Int32Array(this.data.length);
+    await this.closeStreams();
+    // Opened, not loaded: each stream knows its range's rows, first and last bar from the files' batch index.
+    const streams: BarStream[] = [];
+    try {
+      for (const [symbol, file] of Object.entries(this.opts.files)) streams.push(await openBarStream(symbol, file, { ...load, ...adjust, stream: this.opts.stream }));
+    } catch (error) {
+      await Promise.all(streams.map((st) => st.close()));
+      throw error;
+    }
+    this.streams = streams;
+    this.reports = streams.map((st) => st.report);
+    this.totalBars = streams.reduce((a, st) => a + st.length, 0);
+    this.resetCursors();
+    this.held = 0;
+    this.peakHeld = 0;
     for (const r of this.reports) for (const e of r.errors) this.reportError(e);
     this.emitter.emit({ type: 'loaded', files: this.reports, totalBars: this.totalBars });
     this.warningList.length = 0;
-    for (const w of coverageWarnings(this.opts.dates, Object.entries(this.opts.files), this.data)) {
+    for (const w of coverageWarnings(this.opts.dates, Object.entries(this.opts.files), this.streams)) {
       this.warningList.push(w);
       this.emitter.emit(w);
     }
     this.warningCount = this.warningList.length;
     await this.loadStatuses(from, to);
+    // The first chunk of each symbol (and the next read ahead): `start()` then delivers at once.
+    await this.prime();
     const first = this.firstStart();
     if (first !== undefined && this.clock.now() < first) this.clock.advanceTo(first);
   }
@@ -500,7 +551,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
 
   private firstStart(): number | undefined {
     let min = Number.POSITIVE_INFINITY;
-    for (const d of this.data) if (d.length > 0 && (d.start[0] as number) < min) min = d.start[0] as number;
+    for (const st of this.streams) if (st.first !== undefined && st.first < min) min = st.first;
     return min === Number.POSITIVE_INFINITY ? undefined : min;
   }
 
@@ -521,26 +572,144 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     await this.loopPromise;
   }
 
-  protected doDisconnect(): Promise<void> {
-    this.data = [];
-    this.cursor = new Int32Array(0);
-    return Promise.resolve();
+  protected async doDisconnect(): Promise<void> {
+    await this.closeStreams();
   }
 
-  /** The smallest next start over all symbols, or undefined when every file is done. */
-  private nextStart(): number | undefined {
-    let min = Number.POSITIVE_INFINITY;
-    const data = this.data;
-    for (let i = 0; i < data.length; i++) {
-      const d = data[i] as BarColumns;
-      const c = this.cursor[i] as number;
-      if (c < d.length && (d.start[c] as number) < min) min = d.start[c] as number;
+  private async closeStreams(): Promise<void> {
+    const streams = this.streams;
+    await this.settleReads();
+    this.streams = [];
+    this.resetCursors();
+    this.held = 0;
+    await Promise.all(streams.map((st) => st.close()));
+  }
+
+  /** Waits for the reads ahead in flight (they never reject: a failed read is reported). */
+  private async settleReads(): Promise<void> {
+    for (const p of this.ahead) if (p !== undefined) await p;
+  }
+
+  private resetCursors(): void {
+    const n = this.streams.length;
+    this.chunks = Array.from({ length: n }, () => EMPTY);
+    this.cursor = new Int32Array(n);
+    this.ahead = new Array<undefined>(n).fill(undefined);
+    this.heap = new Int32Array(n);
+    this.heapSize = 0;
+    this.run = new Int32Array(n);
+    this.nextRun = new Int32Array(n);
+    this.runLen = 0;
+    this.runStart = Number.NaN;
+    this.refill = [];
+    this.primed = false;
+  }
+
+  /** Reads symbol `i`'s next chunk ahead; a chunk that cannot be read (a file changed under the replay) is reported and ends that symbol. */
+  private readAhead(i: number): void {
+    const st = this.streams[i] as BarStream;
+    this.ahead[i] = st.next().then(
+      (chunk) => {
+        if (chunk !== undefined) {
+          this.held += chunk.length;
+          if (this.held > this.peakHeld) this.peakHeld = this.held;
+        }
+        return chunk;
+      },
+      (error: unknown) => {
+        this.reportError(FeedError.isInstance(error) ? error : new FeedError({ code: 'csv_file', message: `${st.file}: ${String(error)}`, cause: error }));
+        return undefined;
+      },
+    );
+  }
+
+  /** Makes the chunk read ahead for symbol `i` its current one (and reads the next ahead); false when the symbol is done. */
+  private async takeChunk(i: number): Promise<boolean> {
+    const next = await this.ahead[i];
+    this.held -= (this.chunks[i] as BarColumns).length;
+    if (next === undefined) {
+      this.chunks[i] = EMPTY;
+      this.ahead[i] = undefined;
+      return false;
     }
-    return min === Number.POSITIVE_INFINITY ? undefined : min;
+    this.chunks[i] = next;
+    this.cursor[i] = 0;
+    this.readAhead(i);
+    this.heapPush(i);
+    return true;
+  }
+
+  /** The first chunk of every symbol (and the next one ahead). */
+  private async prime(): Promise<void> {
+    this.primed = true;
+    for (let i = 0; i < this.streams.length; i++) this.readAhead(i);
+    for (let i = 0; i < this.streams.length; i++) await this.takeChunk(i);
+  }
+
+  /** Refills the symbols whose chunk ran out in the last step (their next chunks were read ahead). */
+  private async refillChunks(): Promise<void> {
+    const list = this.refill;
+    this.refill = [];
+    for (const i of list) await this.takeChunk(i);
+  }
+
+  /** Whether symbol a's head comes before symbol b's: by start, then by the files' order. */
+  private before(a: number, b: number): boolean {
+    const ca = this.chunks[a] as BarColumns;
+    const cb = this.chunks[b] as BarColumns;
+    const sa = ca.start[this.cursor[a] as number] as number;
+    const sb = cb.start[this.cursor[b] as number] as number;
+    return sa < sb || (sa === sb && a < b);
+  }
+
+  private heapPush(i: number): void {
+    const h = this.heap;
+    let k = this.heapSize++;
+    while (k > 0) {
+      const parent = (k - 1) >> 1;
+      const p = h[parent] as number;
+      if (!this.before(i, p)) break;
+      h[k] = p;
+      k = parent;
+    }
+    h[k] = i;
+  }
+
+  /** Puts the top back where its (new) head belongs, or removes it with `remove`. */
+  private heapFix(remove: boolean): void {
+    const h = this.heap;
+    let n = this.heapSize;
+    let i = h[0] as number;
+    if (remove) {
+      n = --this.heapSize;
+      if (n === 0) return;
+      i = h[n] as number;
+    }
+    let k = 0;
+    for (;;) {
+      const l = 2 * k + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && this.before(h[r] as number, h[l] as number) ? r : l;
+      const child = h[c] as number;
+      if (!this.before(child, i)) break;
+      h[k] = child;
+      k = c;
+    }
+    h[k] = i;
+  }
+
+  /** The smallest next start over all symbols, or undefined when every file is done (chunks refilled first). */
+  private nextStart(): number | undefined {
+    const run = this.runLen > 0 ? this.runStart : Number.POSITIVE_INFINITY;
+    if (this.heapSize === 0) return this.runLen > 0 ? run : undefined;
+    const i = this.heap[0] as number;
+    const top = (this.chunks[i] as BarColumns).start[this.cursor[i] as number] as number;
+    return top < run ? top : run;
   }
 
   private barAt(i: number, row: number): Bar {
-    return (this.data[i] as BarColumns).bar(row, this.symbols[i] as string, this.opts.intervalMs, this.clock.now(), this.shift);
+    return (this.chunks[i] as BarColumns).bar(row, this.symbols[i] as string, this.opts.intervalMs, this.clock.now(), this.shift);
   }
 
   /**
@@ -553,17 +722,64 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     // Statuses of the minute (and before) come first, at their own time, as live: before the minute's bars.
     if (this.statusCursor < this.statusList.length) this.deliverStatuses(start + this.shift + interval);
     this.clock.advanceTo(start + this.shift + interval);
-    const data = this.data;
-    for (let i = 0; i < data.length; i++) {
-      const d = data[i] as BarColumns;
+    if (!this.opts.syncTimestamps) {
+      // One bar a step: the heap's first.
+      const i = this.heap[0] as number;
+      const d = this.chunks[i] as BarColumns;
       const c = this.cursor[i] as number;
-      if (c < d.length && d.start[c] === start) {
-        this.cursor[i] = c + 1;
-        this.replayed++;
-        if (!this.tracker.empty) this.announce(this.symbols[i] as string, start + this.shift);
-        this.deliver(this.barAt(i, c));
-        if (!this.opts.syncTimestamps) break;
+      this.cursor[i] = c + 1;
+      if (c + 1 < d.length) this.heapFix(false);
+      else {
+        this.heapFix(true);
+        this.refill.push(i);
       }
+      this.replayed++;
+      if (!this.tracker.empty) this.announce(this.symbols[i] as string, start + this.shift);
+      this.deliver(this.barAt(i, c));
+      this.progress();
+      return;
+    }
+    // The symbols of this start in the files' order: the run (symbols whose last bar was one interval
+    // before, kept in order without the heap: the common case costs no heap work) merged with the
+    // heap's (after a gap, a new chunk, a session's first minute).
+    const consumesRun = this.runLen > 0 && this.runStart === start;
+    const run = this.run;
+    const runLen = consumesRun ? this.runLen : 0;
+    // Delivered symbols whose next bar follows at once form the next run, unless an older run is still waiting.
+    const makesRun = consumesRun || this.runLen === 0;
+    const next = this.nextRun;
+    let nextLen = 0;
+    const follow = start + interval;
+    const chunks = this.chunks;
+    const cursor = this.cursor;
+    let r = 0;
+    for (;;) {
+      const fromHeap = this.heapSize > 0 ? (this.heap[0] as number) : -1;
+      const h = fromHeap >= 0 && (chunks[fromHeap] as BarColumns).start[cursor[fromHeap] as number] === start ? fromHeap : -1;
+      const q = r < runLen ? (run[r] as number) : -1;
+      let i: number;
+      if (q >= 0 && (h < 0 || q < h)) {
+        i = q;
+        r++;
+      } else if (h >= 0) {
+        i = h;
+        this.heapFix(true);
+      } else break;
+      const d = chunks[i] as BarColumns;
+      const c = cursor[i] as number;
+      cursor[i] = c + 1;
+      if (c + 1 >= d.length) this.refill.push(i);
+      else if (makesRun && d.start[c + 1] === follow) next[nextLen++] = i;
+      else this.heapPush(i);
+      this.replayed++;
+      if (!this.tracker.empty) this.announce(this.symbols[i] as string, start + this.shift);
+      this.deliver(this.barAt(i, c));
+    }
+    if (makesRun) {
+      this.nextRun = run;
+      this.run = next;
+      this.runLen = nextLen;
+      this.runStart = follow;
     }
     this.progress();
   }
@@ -626,7 +842,9 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
 
   private async replayLoop(): Promise<void> {
     this.pacer.reset();
+    if (!this.primed) await this.prime();
     while (this.running) {
+      if (this.refill.length > 0) await this.refillChunks();
       const start = this.nextStart();
       if (start === undefined) {
         this.passes++;
@@ -637,7 +855,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
         this.deliverStatuses(this.clock.now() + this.opts.intervalMs);
         this.emitter.emit({ type: 'complete', barsReplayed: this.replayed, passes: this.passes });
         if (this.opts.loop && this.totalBars > 0) {
-          this.rewind();
+          await this.rewind();
           this.pacer.reset();
           continue;
         }
@@ -660,17 +878,21 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   }
 
   /** Starts the next pass, shifted by whole weeks past the last one (time-of-day and weekday kept). */
-  private rewind(): void {
+  private async rewind(): Promise<void> {
     let first = Number.POSITIVE_INFINITY;
     let last = Number.NEGATIVE_INFINITY;
-    for (const d of this.data) {
-      if (d.length === 0) continue;
-      first = Math.min(first, d.start[0] as number);
-      last = Math.max(last, d.start[d.length - 1] as number);
+    for (const st of this.streams) {
+      if (st.first === undefined || st.last === undefined) continue;
+      first = Math.min(first, st.first);
+      last = Math.max(last, st.last);
     }
     const span = last - first + this.opts.intervalMs;
     this.shift += Math.ceil(span / WEEK_MS) * WEEK_MS;
-    this.cursor.fill(0);
+    await this.settleReads();
+    for (const st of this.streams) st.rewind();
+    this.resetCursors();
+    this.held = 0;
+    await this.prime();
     this.statusCursor = 0;
     this.lastPercent = -1;
   }

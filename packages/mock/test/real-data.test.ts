@@ -5,6 +5,7 @@ import type { Bar } from '@feed/core';
 import { nyse, sameBarData } from '@feed/core';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { describe, expect, it } from 'vitest';
+import { ARROW_BATCH_ROWS } from '@feed/csv';
 import { MockMultiSymbolFeed } from '../src/index.js';
 import { rawStarts, realDataDir } from './real-data.js';
 
@@ -104,4 +105,49 @@ describe.skipIf(dir === undefined)('real data: the five ETF files replayed at sp
     },
     120_000,
   );
+
+  it.each([
+    ['every row', undefined],
+    ['a range cutting batches at both ends', { from: '2025-03-03', to: '2025-06-13' }],
+  ] as const)(
+    'streaming by record batches equals the replay loaded whole, slice by slice, history and statistics field by field (%s)',
+    async (_name, dates) => {
+      const SIX = [...ETFS, 'SPY'];
+      const files = Object.fromEntries(SIX.map((s) => [s, join(dir as string, `${s}.csv`)]));
+      const cache = mkdtempSync(join(tmpdir(), 'feed-real-stream-'));
+      const replay = async (stream: boolean): Promise<{ slices: unknown[]; history: Record<string, Bar[]>; stats: unknown; coverage: unknown; feed: MockMultiSymbolFeed; bars: number }> => {
+        // Loaded whole straight from the CSV text (no cache), streamed from the Arrow cache.
+        const feed = new MockMultiSymbolFeed({ files, speed: 0, stream, cache: stream ? cache : false, ...(dates === undefined ? {} : { dates }) });
+        const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock: feed.clock, historySize: 100_000 });
+        const slices: unknown[] = [];
+        let bars = 0;
+        feed.on('bar', () => bars++);
+        dm.on('slice', (e) => slices.push(e.slice));
+        dm.attach(feed);
+        await feed.connect();
+        await feed.start();
+        await feed.whenDone();
+        const history = Object.fromEntries(SIX.map((s) => [s, dm.history(s)]));
+        return { slices, history, stats: dm.stats(), coverage: dm.coverage(), feed, bars };
+      };
+      const whole = await replay(false);
+      await replay(true); // builds the cache
+      const streamed = await replay(true);
+      expect(whole.feed.stats().streaming).toBe(false);
+      expect(streamed.feed.stats().streaming).toBe(true);
+      expect(streamed.feed.fileReports().map((r) => r.source)).toEqual(SIX.map(() => 'cache'));
+      expect(streamed.bars).toBe(whole.bars);
+      expect(streamed.feed.stats().barsLoaded).toBe(whole.feed.stats().barsLoaded);
+      expect(streamed.slices.length).toBe(whole.slices.length);
+      expect(streamed.slices).toEqual(whole.slices);
+      expect(streamed.history).toEqual(whole.history);
+      expect(streamed.stats).toEqual(whole.stats);
+      expect(streamed.coverage).toEqual(whole.coverage);
+      // Held at once: a batch replayed and one read ahead per symbol, against every bar loaded whole.
+      expect(streamed.feed.stats().peakBarsHeld).toBeLessThanOrEqual(2 * ARROW_BATCH_ROWS * SIX.length);
+      expect(whole.feed.stats().peakBarsHeld).toBe(whole.bars);
+    },
+    240_000,
+  );
 });
+

@@ -1,0 +1,215 @@
+/**
+ * Backtest scale: a streaming replay of many symbols over many sessions, at speed 0, into a data
+ * manager with a slice listener, from Arrow files generated once with `@feed/synth` (record batches of
+ * `ARROW_BATCH_ROWS`, written into a temporary folder and removed at the end).
+ *
+ * For 6, 50 and 500 symbols over one year of NYSE sessions (2025: 250 sessions, 391 bars each, one
+ * symbol in five thinly traded), and 5 000 symbols over one month (December 2025, 21 sessions: a
+ * year would be 24 GB of files), each size in a fresh process (so that its peak RSS is its own):
+ * bars/s end to end (`connect()` to the last slice, medians of interleaved runs), peak RSS, bars held
+ * at once by the replay, and the cost per bar. Beside them in the same run: the same bars replayed
+ * from JetStream by `NatsBarFeed` (6 and 50 symbols, on a real nats-server, when one is installed).
+ *
+ * Targets: >= 3 M bars/s at 500 symbols; RSS < 1 GiB at 500 symbols x 1 year; cost per bar from 50
+ * to 5 000 symbols within 25 %. `BENCH_QUICK=1`: 10 sessions (2 for 5 000 symbols), one run each, no
+ * NATS (a smoke run: too short to judge the targets).
+ *
+ * Run: pnpm --filter @feed/mock bench:scale
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Bar } from '@feed/core';
+import { nyse } from '@feed/core';
+import { BarColumns, encodeArrow } from '@feed/csv';
+import { MultiSymbolDataManager } from '@feed/data-manager';
+import { Random, simulateMarket } from '@feed/synth';
+import { MockMultiSymbolFeed } from '../src/index.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const RUNS = QUICK ? 1 : 3;
+const YEAR = QUICK ? { from: '2025-12-15', to: '2025-12-29' } : { from: '2025-01-01', to: '2025-12-31' };
+const MONTH = QUICK ? { from: '2025-12-29', to: '2025-12-30' } : { from: '2025-12-01', to: '2025-12-31' };
+const SIZES: readonly { symbols: number; range: { from: string; to: string }; label: string }[] = [
+  { symbols: 6, range: YEAR, label: QUICK ? '10 sessions' : '1 year' },
+  { symbols: 50, range: YEAR, label: QUICK ? '10 sessions' : '1 year' },
+  { symbols: 500, range: YEAR, label: QUICK ? '10 sessions' : '1 year' },
+  { symbols: 5000, range: MONTH, label: QUICK ? '2 sessions' : '1 month' },
+];
+/** Distinct base series from the simulator; symbols are scaled copies of them (generating 5 000 walks would take longer than replaying them). */
+const POOL = 24;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+/** What one replay in a child process measured. */
+interface RunResult {
+  readonly bars: number;
+  readonly slices: number;
+  readonly ms: number;
+  readonly maxRssBytes: number;
+  readonly peakBarsHeld: number;
+  readonly streaming: boolean;
+}
+
+/** Writes `count` symbols' files for `range` into `dir` (one Arrow file each); returns symbol to path. */
+function generate(dir: string, count: number, range: { from: string; to: string }): Record<string, string> {
+  mkdirSync(dir, { recursive: true });
+  const pool: Bar[][] = [];
+  for (let p = 0; pool.length < POOL; p++) {
+    const m = simulateMarket({ from: range.from, to: range.to, seed: 1000 + p });
+    for (const bars of Object.values(m)) pool.push(bars);
+  }
+  const files: Record<string, string> = {};
+  for (let i = 0; i < count; i++) {
+    const base = pool[i % POOL] as Bar[];
+    const scale = 0.5 + ((i * 37) % 200) / 100;
+    const thin = i % 5 === 4;
+    const rnd = new Random(i);
+    const cols = new BarColumns(base.length);
+    let prev = Number.NEGATIVE_INFINITY;
+    for (const b of base) {
+      // A thin symbol misses a third of its minutes (never the first of a session).
+      const first = b.start - prev !== 60_000;
+      prev = b.start;
+      if (thin && !first && rnd.next() < 0.33) continue;
+      cols.push(b.start, b.open * scale, b.high * scale, b.low * scale, b.close * scale, Math.round(b.volume / scale), Number.NaN, -1);
+    }
+    const symbol = `S${String(i).padStart(4, '0')}`;
+    const path = join(dir, `${symbol}.arrow`);
+    writeFileSync(path, encodeArrow(cols, { version: 1, symbol, intervalMs: 60_000 }));
+    files[symbol] = path;
+  }
+  return files;
+}
+
+/** One replay (in this process): connect to the last slice. */
+async function replayOnce(files: Record<string, string>): Promise<RunResult> {
+  const t = performance.now();
+  const feed = new MockMultiSymbolFeed({ files, speed: 0, statuses: false, corporateActions: false, cache: false });
+  const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock: feed.clock });
+  let slices = 0;
+  dm.on('slice', () => slices++);
+  dm.attach(feed);
+  await feed.connect();
+  await feed.start();
+  await feed.whenDone();
+  const ms = performance.now() - t;
+  const s = feed.stats();
+  await feed.disconnect();
+  return { bars: s.barsReceived, slices, ms, maxRssBytes: process.resourceUsage().maxRSS * 1024, peakBarsHeld: s.peakBarsHeld, streaming: s.streaming };
+}
+
+/** The same bars through JetStream: published once by a replay, then replayed by `NatsBarFeed` into a data manager. */
+async function natsReplay(files: Record<string, string>): Promise<{ bars: number; ms: number } | string> {
+  const nats = await import('@feed/nats');
+  const testing = await import('@feed/nats/testing').catch(() => undefined);
+  const NatsServer = testing?.NatsServer;
+  if (NatsServer === undefined || testing?.findNatsServer() === undefined) return 'no nats-server: skipped';
+  const server = await NatsServer.start();
+  try {
+    const nc = await nats.connectNats({ servers: server.url });
+    const source = new MockMultiSymbolFeed({ files, speed: 0, statuses: false, corporateActions: false, cache: false });
+    const publisher = await nats.BarPublisher.start({ feed: source, connection: nc, batchSize: 500 });
+    await source.connect();
+    await source.start();
+    await source.whenDone();
+    await publisher.close();
+    await nc.close();
+    const t = performance.now();
+    const feed = new nats.NatsBarFeed({ symbols: Object.keys(files), connection: { servers: server.url }, replay: { speed: 0 } });
+    const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock: feed.clock });
+    let slices = 0;
+    dm.on('slice', () => slices++);
+    dm.attach(feed);
+    await feed.connect();
+    await feed.start();
+    await feed.whenDone();
+    const ms = performance.now() - t;
+    const bars = feed.stats().barsReceived;
+    await feed.disconnect();
+    return { bars, ms };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function child(dir: string, count: number): Promise<void> {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < count; i++) {
+    const symbol = `S${String(i).padStart(4, '0')}`;
+    files[symbol] = join(dir, `${symbol}.arrow`);
+  }
+  process.stdout.write(`${JSON.stringify(await replayOnce(files))}\n`);
+}
+
+async function main(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'feed-scale-'));
+  const self = fileURLToPath(import.meta.url);
+  try {
+    const t0 = performance.now();
+    const yearDir = join(root, 'year');
+    const monthDir = join(root, 'month');
+    const yearFiles = generate(yearDir, 500, YEAR);
+    generate(monthDir, 5000, MONTH);
+    console.log(`@feed/mock scale benchmark${QUICK ? ' (BENCH_QUICK: smoke sizes)' : ''}: data generated with @feed/synth in ${fmt((performance.now() - t0) / 1000, 1)} s (${nyse.sessionsBetween(YEAR.from, YEAR.to).length} sessions ${YEAR.from}..${YEAR.to}; ${nyse.sessionsBetween(MONTH.from, MONTH.to).length} for 5 000 symbols)`);
+    const results = new Map<number, RunResult[]>();
+    for (let r = 0; r < RUNS; r++) {
+      for (const size of SIZES) {
+        const dir = size.symbols === 5000 ? monthDir : yearDir;
+        const out = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', dir, String(size.symbols)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+        if (out.status !== 0) throw new Error(`the ${size.symbols}-symbol replay failed: ${out.stderr}`);
+        const line = out.stdout.trim().split('\n').pop() as string;
+        const list = results.get(size.symbols) ?? [];
+        list.push(JSON.parse(line) as RunResult);
+        results.set(size.symbols, list);
+      }
+    }
+    console.log(`medians of ${RUNS} run(s) per size, each in a fresh process; speed 0, into a data manager with a slice listener`);
+    console.log('symbols | range       | bars        | bars/s     | ns/bar | peak RSS   | bars held at once | streamed');
+    const nsPerBar = new Map<number, number>();
+    for (const size of SIZES) {
+      const list = results.get(size.symbols) as RunResult[];
+      const bars = (list[0] as RunResult).bars;
+      const ms = median(list.map((x) => x.ms));
+      const rss = median(list.map((x) => x.maxRssBytes));
+      const held = Math.max(...list.map((x) => x.peakBarsHeld));
+      const rate = bars / (ms / 1000);
+      nsPerBar.set(size.symbols, (ms * 1e6) / bars);
+      console.log(
+        `${String(size.symbols).padStart(7)} | ${size.label.padEnd(11)} | ${fmt(bars).padStart(11)} | ${fmt(rate / 1e6, 2).padStart(6)} M/s | ${fmt((ms * 1e6) / bars, 0).padStart(6)} | ${fmt(rss / 2 ** 20).padStart(6)} MiB | ${fmt(held).padStart(17)} | ${String((list[0] as RunResult).streaming)}`,
+      );
+    }
+    const r500 = results.get(500) as RunResult[];
+    const rate500 = (r500[0] as RunResult).bars / (median(r500.map((x) => x.ms)) / 1000);
+    const rss500 = median(r500.map((x) => x.maxRssBytes));
+    const costs = [50, 500, 5000].map((n) => nsPerBar.get(n) as number);
+    const spread = Math.max(...costs) / Math.min(...costs) - 1;
+    const mark = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
+    console.log(`target >= 3 M bars/s at 500 symbols: ${fmt(rate500 / 1e6, 2)} M/s ${mark(rate500 >= 3e6)}`);
+    console.log(`target RSS < 1 GiB at 500 symbols x ${YEAR === MONTH ? '' : 'the year'}: ${fmt(rss500 / 2 ** 20)} MiB ${mark(rss500 < 2 ** 30)}`);
+    console.log(`target cost per bar flat from 50 to 5 000 symbols (within 25 %): ${costs.map((c) => fmt(c, 0)).join(' / ')} ns, spread ${fmt(spread * 100, 1)} % ${mark(spread <= 0.25)}`);
+    if (!QUICK) {
+      for (const n of [6, 50]) {
+        const files = Object.fromEntries(Object.entries(yearFiles).slice(0, n));
+        const fileRun = results.get(n) as RunResult[];
+        const fileRate = (fileRun[0] as RunResult).bars / (median(fileRun.map((x) => x.ms)) / 1000);
+        const got = await natsReplay(files);
+        if (typeof got === 'string') console.log(`JetStream replay, ${n} symbols: ${got}`);
+        else console.log(`JetStream replay (NatsBarFeed, speed 0, into a data manager), ${n} symbols x 1 year: ${fmt(got.bars)} bars at ${fmt(got.bars / (got.ms / 1000) / 1e6, 2)} M/s, beside the file replay's ${fmt(fileRate / 1e6, 2)} M/s (${fmt(got.bars / (got.ms / 1000) / fileRate, 2)}x)`);
+      }
+    }
+  } finally {
+    if (process.env.BENCH_KEEP === undefined) rmSync(root, { recursive: true, force: true });
+    else console.log(`kept ${root}`);
+  }
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3] as string, Number(process.argv[4]));
+else await main();
