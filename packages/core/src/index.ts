@@ -22,6 +22,7 @@ export {
   DEFAULT_VALIDATION_RULES,
   resolveValidationRules,
   checkBar,
+  passesFast,
   validateBar,
 } from './validate.js';
 export type { BarFeed, BarSource, FeedState, FeedStats, FeedEvent, BarEvent, ErrorEvent, StateEvent } from './bar-feed.js';

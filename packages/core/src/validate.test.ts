@@ -3,7 +3,7 @@ import { T0, bar } from '../test/factories.js';
 import type { Bar } from './bar.js';
 import { safeParseBar } from './bar-schema.js';
 import type { RejectReason, ValidationContext, ValidationRules } from './validate.js';
-import { REJECT_REASONS, resolveValidationRules, validateBar } from './validate.js';
+import { REJECT_REASONS, checkBar, passesFast, resolveValidationRules, validateBar } from './validate.js';
 
 interface Case {
   name: string;
@@ -128,5 +128,48 @@ describe('bar validation: the fast validator and the zod schema agree on every r
     const b = bar({ open: Number.NaN, volume: -5, start: T0 + 7 });
     expect(validateBar(b)).toBe('non_finite');
     expect(safeParseBar(b)).toMatchObject({ ok: false, reason: 'non_finite' });
+  });
+});
+
+describe('passesFast: the one-expression shortcut never passes a bar checkBar rejects', () => {
+  for (const c of cases) {
+    // The shortcut knows no symbol set and no latest start: those rules are the data manager's own.
+    if (c.ctx?.symbols !== undefined || c.ctx?.latestStart !== undefined) continue;
+    it(`${c.name}: the failing bar is not passed; the corrected one is`, () => {
+      const rules = resolveValidationRules(c.rules);
+      const now = c.ctx?.now ?? T0;
+      expect(passesFast(c.fail as Bar, rules, now)).toBe(false);
+      expect(passesFast(c.pass, rules, now)).toBe(true);
+    });
+  }
+
+  it('on 20 000 bars with random faults (NaN, infinities, strings, zero, off-grid, out of bounds): true only where checkBar passes', () => {
+    let seed = 7;
+    const rnd = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    const faults: unknown[] = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, '100', 0, -1, 1e7, 0.004, 100.6, 99.4, T0 + 1, undefined, 1.5];
+    const fields = ['open', 'high', 'low', 'close', 'volume', 'start', 'end', 'vwap', 'tradeCount'] as const;
+    const ruleSets = [resolveValidationRules(), resolveValidationRules({ minPrice: 1, maxPrice: 1000, ohlcTolerance: 0.001, maxBarAgeMs: 5 * 60_000 })];
+    let passed = 0;
+    let agreed = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const b: Record<string, unknown> = { ...bar() };
+      const k = Math.floor(rnd() * 3);
+      for (let j = 0; j < k; j++) b[fields[Math.floor(rnd() * fields.length)] as string] = faults[Math.floor(rnd() * faults.length)];
+      const rules = ruleSets[n % 2] as ReturnType<typeof resolveValidationRules>;
+      const now = T0 + Math.floor(rnd() * 3 - 1) * 60_000 * (n % 7);
+      const fast = passesFast(b as unknown as Bar, rules, now);
+      const full = checkBar(b as unknown as Bar, rules, { now }) === undefined;
+      if (fast) passed++;
+      if (!fast || full) agreed++;
+      if (fast === full) continue;
+      expect(full, `passesFast passed a bar checkBar rejects: ${JSON.stringify(b)}`).toBe(true);
+    }
+    expect(agreed).toBe(20_000);
+    // Both kinds were drawn: the shortcut passed many and refused many.
+    expect(passed).toBeGreaterThan(2_000);
+    expect(passed).toBeLessThan(19_000);
   });
 });

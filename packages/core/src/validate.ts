@@ -195,6 +195,54 @@ export function checkBar(
   return undefined;
 }
 
+/**
+ * Whether `bar` passes every value rule of `checkBar` at clock time `now`, as one expression of
+ * comparisons (small enough to be inlined into a caller's loop). True only when `checkBar(bar, rules,
+ * { now })` would return `undefined`; false means "ask `checkBar` for the reason" (it may still pass:
+ * this shortcut is stricter at a few edges, such as a high below `minPrice` within the tolerance).
+ * Tested against `checkBar` on every rule's edge.
+ */
+export function passesFast(bar: Bar, rules: ResolvedValidationRules, now: number): boolean {
+  const { open, high, low, close, volume, start, end } = bar;
+  // Prices must be > 0 and >= minPrice: the smallest positive double stands for "> 0".
+  const min = rules.minPrice > 0 ? rules.minPrice : Number.MIN_VALUE;
+  const max = rules.maxPrice;
+  const tol = rules.ohlcTolerance;
+  const interval = rules.intervalMs;
+  const vwap = bar.vwap;
+  const trades = bar.tradeCount;
+  return (
+    typeof open === 'number' &&
+    typeof high === 'number' &&
+    typeof low === 'number' &&
+    typeof close === 'number' &&
+    typeof volume === 'number' &&
+    typeof start === 'number' &&
+    typeof end === 'number' &&
+    // In [min, max] with min > 0: finite and positive (a NaN fails every comparison).
+    open >= min &&
+    open <= max &&
+    high >= min &&
+    high <= max &&
+    low >= min &&
+    low <= max &&
+    close >= min &&
+    close <= max &&
+    volume >= 0 &&
+    volume < Number.POSITIVE_INFINITY &&
+    (vwap === undefined || (typeof vwap === 'number' && vwap - vwap === 0)) &&
+    (trades === undefined || (Number.isInteger(trades) && trades >= 0)) &&
+    low <= (open < close ? open : close) * (1 + tol) &&
+    high >= (open > close ? open : close) * (1 - tol) &&
+    low <= high * (1 + tol) &&
+    // A finite start on the grid, one interval long: NaN and infinities fail these.
+    end - start === interval &&
+    start - Math.floor(start / interval) * interval === 0 &&
+    start <= now + interval &&
+    now - start <= rules.maxBarAgeMs
+  );
+}
+
 /** The hot-path validator: the reason a bar is rejected, or `undefined` when it passes. */
 export function validateBar(
   bar: Bar,

@@ -735,7 +735,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       }
       this.replayed++;
       if (!this.tracker.empty) this.announce(this.symbols[i] as string, start + this.shift);
-      this.deliver(this.barAt(i, c));
+      this.deliver(this.barAt(i, c), i);
       this.progress();
       return;
     }
@@ -773,7 +773,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       else this.heapPush(i);
       this.replayed++;
       if (!this.tracker.empty) this.announce(this.symbols[i] as string, start + this.shift);
-      this.deliver(this.barAt(i, c));
+      this.deliver(this.barAt(i, c), i);
     }
     if (makesRun) {
       this.nextRun = run;
