@@ -1,8 +1,8 @@
 import type { Adjustment, Bar, BarEvent, Clock, CorporateAction, CorporateActionEvent, ErrorEvent, FeedStats, MarketSession, StateEvent, TradingStatus, TradingStatusEvent, WarmUpEvent, WarmUpOptions, WarmUpResult } from '@feed/core';
-import { ADJUSTMENTS, AbstractBarFeed, ExDateTracker, FeedError, MINUTE_MS, invalidOption, NEW_YORK, ReplayClock, ReplayPacer, StateError, SystemClock, adjustAll, loadWarmUp, makeTradingStatus, warmUpShortError, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
+import { ADJUSTMENTS, AbstractBarFeed, ExDateTracker, FeedError, MINUTE_MS, invalidOption, NEW_YORK, ReplayClock, ReplayPacer, StateError, SystemClock, adjustAll, barFromValues, loadWarmUp, makeTradingStatus, warmUpShortError, nyse, parseOptions, zonedTimeToEpoch } from '@feed/core';
 import { z } from 'zod';
-import type { BarStream, FileReport, LoadOptions } from '@feed/csv';
-import { BarColumns, FileHistory, actionFilePath, checkBases, hasActionFile, hasStatusFile, openBarStream, readActionsCsv, readStatusesCsv, statusFilePath } from '@feed/csv';
+import type { BarColumns, BarStream, FileReport, LoadOptions } from '@feed/csv';
+import { FileHistory, actionFilePath, checkBases, hasActionFile, hasStatusFile, openBarStream, readActionsCsv, readStatusesCsv, statusFilePath } from '@feed/csv';
 
 /** Progress of a replay, emitted each time another whole percent is done, and at the end. */
 export interface ProgressEvent {
@@ -272,7 +272,36 @@ function coverageWarnings(filter: DateFilter | undefined, files: readonly [strin
 
 const WEEK_MS = 7 * 24 * 3_600_000;
 /** A used-up symbol's chunk. */
-const EMPTY = new BarColumns(1);
+/**
+ * A chunk as the replay reads it: one row of 8 numbers a bar (start, open, high, low, close, volume,
+ * vwap or NaN, trades or -1), so that a bar is one run of memory. Columns are the files' layout; a
+ * replay of many symbols reads one bar of each in turn, and six columns a symbol were six memory
+ * streams (and pages) per symbol, which the caches and the TLB could not hold at 500 symbols.
+ */
+class RowChunk {
+  readonly rows: Float64Array;
+  constructor(readonly length: number, c?: BarColumns) {
+    const rows = new Float64Array(length * ROW);
+    if (c !== undefined) {
+      const { start, open, high, low, close, volume, vwap, trades } = c;
+      for (let i = 0, k = 0; i < length; i++, k += ROW) {
+        rows[k] = start[i] as number;
+        rows[k + 1] = open[i] as number;
+        rows[k + 2] = high[i] as number;
+        rows[k + 3] = low[i] as number;
+        rows[k + 4] = close[i] as number;
+        rows[k + 5] = volume[i] as number;
+        rows[k + 6] = vwap === undefined ? Number.NaN : (vwap[i] as number);
+        rows[k + 7] = trades === undefined ? -1 : (trades[i] as number);
+      }
+    }
+    this.rows = rows;
+  }
+}
+const ROW = 8;
+/** Files opened at once by `connect()`. */
+const OPEN_CONCURRENCY = 8;
+const EMPTY = new RowChunk(0);
 
 /**
  * Replays one CSV file per symbol as a `BarFeed`, synchronized by timestamp, at a chosen speed, so
@@ -296,8 +325,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private announced = 0;
   /** Per symbol: its stream, the chunk being replayed, the next chunk read ahead. */
   private streams: BarStream[] = [];
-  private chunks: BarColumns[] = [];
-  private ahead: (Promise<BarColumns | undefined> | undefined)[] = [];
+  private chunks: RowChunk[] = [];
+  private ahead: (Promise<RowChunk | undefined> | undefined)[] = [];
   /** Symbols by their next start (then their order), over the chunk heads: a binary heap. */
   private heap: Int32Array = new Int32Array(0);
   private heapSize = 0;
@@ -470,16 +499,31 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     const adjust = asOf === undefined || this.opts.adjustment === 'raw' ? {} : { adjust: { actions: this.actions, adjustment: this.opts.adjustment, asOf } };
     await this.closeStreams();
     // Opened, not loaded: each stream knows its range's rows, first and last bar from the files' batch index.
-    const streams: BarStream[] = [];
-    try {
-      for (const [symbol, file] of Object.entries(this.opts.files)) streams.push(await openBarStream(symbol, file, { ...load, ...adjust, stream: this.opts.stream }));
-    } catch (error) {
-      await Promise.all(streams.map((st) => st.close()));
-      throw error;
+    // A few at a time: opening is mostly waiting (a file's footer, its first batch), and a universe
+    // of files opened one after the other waits for each in turn.
+    const entries = Object.entries(this.opts.files);
+    const streams: (BarStream | undefined)[] = new Array<BarStream | undefined>(entries.length).fill(undefined);
+    let failure: Error | undefined;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (failure === undefined && next < entries.length) {
+        const k = next++;
+        const [symbol, file] = entries[k] as [string, string];
+        try {
+          streams[k] = await openBarStream(symbol, file, { ...load, ...adjust, stream: this.opts.stream });
+        } catch (error) {
+          failure ??= error instanceof Error ? error : new FeedError({ code: 'csv_file', message: `${file}: ${String(error)}`, cause: error });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, entries.length) }, worker));
+    if (failure !== undefined) {
+      for (const st of streams) await st?.close();
+      throw failure;
     }
-    this.streams = streams;
-    this.reports = streams.map((st) => st.report);
-    this.totalBars = streams.reduce((a, st) => a + st.length, 0);
+    this.streams = streams as BarStream[];
+    this.reports = this.streams.map((st) => st.report);
+    this.totalBars = this.streams.reduce((a, st) => a + st.length, 0);
     this.resetCursors();
     this.held = 0;
     this.peakHeld = 0;
@@ -609,12 +653,12 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private readAhead(i: number): void {
     const st = this.streams[i] as BarStream;
     this.ahead[i] = st.next().then(
-      (chunk) => {
-        if (chunk !== undefined) {
-          this.held += chunk.length;
-          if (this.held > this.peakHeld) this.peakHeld = this.held;
-        }
-        return chunk;
+      (chunk: BarColumns | undefined) => {
+        if (chunk === undefined) return undefined;
+        this.held += chunk.length;
+        if (this.held > this.peakHeld) this.peakHeld = this.held;
+        // Rows from here on: the columns (the Arrow batch) are let go.
+        return new RowChunk(chunk.length, chunk);
       },
       (error: unknown) => {
         this.reportError(FeedError.isInstance(error) ? error : new FeedError({ code: 'csv_file', message: `${st.file}: ${String(error)}`, cause: error }));
@@ -626,7 +670,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   /** Makes the chunk read ahead for symbol `i` its current one (and reads the next ahead); false when the symbol is done. */
   private async takeChunk(i: number): Promise<boolean> {
     const next = await this.ahead[i];
-    this.held -= (this.chunks[i] as BarColumns).length;
+    this.held -= (this.chunks[i] as RowChunk).length;
     if (next === undefined) {
       this.chunks[i] = EMPTY;
       this.ahead[i] = undefined;
@@ -655,10 +699,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
 
   /** Whether symbol a's head comes before symbol b's: by start, then by the files' order. */
   private before(a: number, b: number): boolean {
-    const ca = this.chunks[a] as BarColumns;
-    const cb = this.chunks[b] as BarColumns;
-    const sa = ca.start[this.cursor[a] as number] as number;
-    const sb = cb.start[this.cursor[b] as number] as number;
+    const sa = (this.chunks[a] as RowChunk).rows[(this.cursor[a] as number) * ROW] as number;
+    const sb = (this.chunks[b] as RowChunk).rows[(this.cursor[b] as number) * ROW] as number;
     return sa < sb || (sa === sb && a < b);
   }
 
@@ -704,12 +746,26 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     const run = this.runLen > 0 ? this.runStart : Number.POSITIVE_INFINITY;
     if (this.heapSize === 0) return this.runLen > 0 ? run : undefined;
     const i = this.heap[0] as number;
-    const top = (this.chunks[i] as BarColumns).start[this.cursor[i] as number] as number;
+    const top = (this.chunks[i] as RowChunk).rows[(this.cursor[i] as number) * ROW] as number;
     return top < run ? top : run;
   }
 
   private barAt(i: number, row: number): Bar {
-    return (this.chunks[i] as BarColumns).bar(row, this.symbols[i] as string, this.opts.intervalMs, this.clock.now(), this.shift);
+    const r = (this.chunks[i] as RowChunk).rows;
+    const k = row * ROW;
+    return barFromValues(
+      this.symbols[i] as string,
+      (r[k] as number) + this.shift,
+      this.opts.intervalMs,
+      r[k + 1] as number,
+      r[k + 2] as number,
+      r[k + 3] as number,
+      r[k + 4] as number,
+      r[k + 5] as number,
+      r[k + 6] as number,
+      r[k + 7] as number,
+      this.clock.now(),
+    );
   }
 
   /**
@@ -725,7 +781,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     if (!this.opts.syncTimestamps) {
       // One bar a step: the heap's first.
       const i = this.heap[0] as number;
-      const d = this.chunks[i] as BarColumns;
+      const d = this.chunks[i] as RowChunk;
       const c = this.cursor[i] as number;
       this.cursor[i] = c + 1;
       if (c + 1 < d.length) this.heapFix(false);
@@ -755,7 +811,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     let r = 0;
     for (;;) {
       const fromHeap = this.heapSize > 0 ? (this.heap[0] as number) : -1;
-      const h = fromHeap >= 0 && (chunks[fromHeap] as BarColumns).start[cursor[fromHeap] as number] === start ? fromHeap : -1;
+      const h = fromHeap >= 0 && (chunks[fromHeap] as RowChunk).rows[(cursor[fromHeap] as number) * ROW] === start ? fromHeap : -1;
       const q = r < runLen ? (run[r] as number) : -1;
       let i: number;
       if (q >= 0 && (h < 0 || q < h)) {
@@ -765,11 +821,11 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
         i = h;
         this.heapFix(true);
       } else break;
-      const d = chunks[i] as BarColumns;
+      const d = chunks[i] as RowChunk;
       const c = cursor[i] as number;
       cursor[i] = c + 1;
       if (c + 1 >= d.length) this.refill.push(i);
-      else if (makesRun && d.start[c + 1] === follow) next[nextLen++] = i;
+      else if (makesRun && d.rows[(c + 1) * ROW] === follow) next[nextLen++] = i;
       else this.heapPush(i);
       this.replayed++;
       if (!this.tracker.empty) this.announce(this.symbols[i] as string, start + this.shift);
