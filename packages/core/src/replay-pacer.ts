@@ -29,16 +29,25 @@ export class ReplayPacer {
 
   /** Waits before the step of `start` (a start equal to the previous one does not wait). */
   async before(start: number): Promise<void> {
+    const wait = this.wait(start);
+    if (wait !== undefined) await wait;
+  }
+
+  /**
+   * `before` without a promise when there is nothing to wait for (most steps at speed 0): the wait,
+   * or `undefined` to go on at once. A replay loop that awaits only a real wait saves a turn of the
+   * microtask queue per step.
+   */
+  wait(start: number): Promise<void> | undefined {
     const { speed, maxGapMs, yieldEvery } = this.pacing;
     const prev = this.#prev;
     if (prev === undefined || start > prev) this.#prev = start;
     if (speed > 0) {
-      if (prev === undefined || start <= prev) return;
+      if (prev === undefined || start <= prev) return undefined;
       const gap = Math.min(start - prev, maxGapMs);
-      if (gap > 0) await this.#sleep(gap / speed);
-    } else if (++this.#steps % yieldEvery === 0) {
-      await yieldToEventLoop();
+      return gap > 0 ? this.#sleep(gap / speed) : undefined;
     }
+    return ++this.#steps % yieldEvery === 0 ? yieldToEventLoop() : undefined;
   }
 
   /** A new pass: its first step does not wait. */

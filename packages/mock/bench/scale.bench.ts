@@ -11,8 +11,8 @@
  * from JetStream by `NatsBarFeed` (6 and 50 symbols, on a real nats-server, when one is installed).
  *
  * Targets: >= 3 M bars/s at 500 symbols; RSS < 1 GiB at 500 symbols x 1 year; cost per bar from 50
- * to 5 000 symbols within 25 %. `BENCH_QUICK=1`: 10 sessions (2 for 5 000 symbols), one run each, no
- * NATS (a smoke run: too short to judge the targets).
+ * to 5 000 symbols within 25 %. `BENCH_QUICK=1`: 10 sessions (2 for 5 000 symbols), one run each,
+ * JetStream for 6 symbols only (a smoke run: too short to judge the targets).
  *
  * Run: pnpm --filter @feed/mock bench:scale
  */
@@ -193,16 +193,16 @@ async function main(): Promise<void> {
     const spread = Math.max(...costs) / Math.min(...costs) - 1;
     const mark = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
     console.log(`target >= 3 M bars/s at 500 symbols: ${fmt(rate500 / 1e6, 2)} M/s ${mark(rate500 >= 3e6)}`);
-    console.log(`target RSS < 1 GiB at 500 symbols x ${YEAR === MONTH ? '' : 'the year'}: ${fmt(rss500 / 2 ** 20)} MiB ${mark(rss500 < 2 ** 30)}`);
+    console.log(`target RSS < 1 GiB at 500 symbols x ${SIZES[2]?.label ?? ''}: ${fmt(rss500 / 2 ** 20)} MiB ${mark(rss500 < 2 ** 30)}`);
     console.log(`target cost per bar flat from 50 to 5 000 symbols (within 25 %): ${costs.map((c) => fmt(c, 0)).join(' / ')} ns, spread ${fmt(spread * 100, 1)} % ${mark(spread <= 0.25)}`);
-    if (!QUICK) {
-      for (const n of [6, 50]) {
+    {
+      for (const n of QUICK ? [6] : [6, 50]) {
         const files = Object.fromEntries(Object.entries(yearFiles).slice(0, n));
         const fileRun = results.get(n) as RunResult[];
         const fileRate = (fileRun[0] as RunResult).bars / (median(fileRun.map((x) => x.ms)) / 1000);
         const got = await natsReplay(files);
         if (typeof got === 'string') console.log(`JetStream replay, ${n} symbols: ${got}`);
-        else console.log(`JetStream replay (NatsBarFeed, speed 0, into a data manager), ${n} symbols x 1 year: ${fmt(got.bars)} bars at ${fmt(got.bars / (got.ms / 1000) / 1e6, 2)} M/s, beside the file replay's ${fmt(fileRate / 1e6, 2)} M/s (${fmt(got.bars / (got.ms / 1000) / fileRate, 2)}x)`);
+        else console.log(`JetStream replay (NatsBarFeed, speed 0, into a data manager), ${n} symbols x ${SIZES[0]?.label ?? ''}: ${fmt(got.bars)} bars at ${fmt(got.bars / (got.ms / 1000) / 1e6, 2)} M/s, beside the file replay's ${fmt(fileRate / 1e6, 2)} M/s (${fmt(got.bars / (got.ms / 1000) / fileRate, 2)}x)`);
       }
     }
   } finally {

@@ -70,7 +70,7 @@ export interface MockFeedStats extends FeedStats {
   readonly corporateActionsAnnounced: number;
   /**
    * Bars the replay holds in memory now, and at most so far (since `connect()`): with streaming, a
-   * chunk being replayed and the next one read ahead per symbol, whatever the range; loaded whole,
+   * chunk (one record batch) being replayed per symbol, whatever the range; loaded whole,
    * every bar of the range.
    */
   readonly barsHeld: number;
@@ -323,10 +323,9 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private actions: CorporateAction[] = [];
   private tracker: ExDateTracker;
   private announced = 0;
-  /** Per symbol: its stream, the chunk being replayed, the next chunk read ahead. */
+  /** Per symbol: its stream and the chunk being replayed. */
   private streams: BarStream[] = [];
   private chunks: RowChunk[] = [];
-  private ahead: (Promise<RowChunk | undefined> | undefined)[] = [];
   /** Symbols by their next start (then their order), over the chunk heads: a binary heap. */
   private heap: Int32Array = new Int32Array(0);
   private heapSize = 0;
@@ -536,7 +535,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     }
     this.warningCount = this.warningList.length;
     await this.loadStatuses(from, to);
-    // The first chunk of each symbol (and the next read ahead): `start()` then delivers at once.
+    // The first chunk of each symbol: `start()` then delivers at once.
     await this.prime();
     const first = this.firstStart();
     if (first !== undefined && this.clock.now() < first) this.clock.advanceTo(first);
@@ -622,23 +621,16 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
 
   private async closeStreams(): Promise<void> {
     const streams = this.streams;
-    await this.settleReads();
     this.streams = [];
     this.resetCursors();
     this.held = 0;
     await Promise.all(streams.map((st) => st.close()));
   }
 
-  /** Waits for the reads ahead in flight (they never reject: a failed read is reported). */
-  private async settleReads(): Promise<void> {
-    for (const p of this.ahead) if (p !== undefined) await p;
-  }
-
   private resetCursors(): void {
     const n = this.streams.length;
     this.chunks = Array.from({ length: n }, () => EMPTY);
     this.cursor = new Int32Array(n);
-    this.ahead = new Array<undefined>(n).fill(undefined);
     this.heap = new Int32Array(n);
     this.heapSize = 0;
     this.run = new Int32Array(n);
@@ -649,48 +641,41 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     this.primed = false;
   }
 
-  /** Reads symbol `i`'s next chunk ahead; a chunk that cannot be read (a file changed under the replay) is reported and ends that symbol. */
-  private readAhead(i: number): void {
-    const st = this.streams[i] as BarStream;
-    this.ahead[i] = st.next().then(
-      (chunk: BarColumns | undefined) => {
-        if (chunk === undefined) return undefined;
-        this.held += chunk.length;
-        if (this.held > this.peakHeld) this.peakHeld = this.held;
-        // Rows from here on: the columns (the Arrow batch) are let go.
-        return new RowChunk(chunk.length, chunk);
-      },
-      (error: unknown) => {
-        this.reportError(FeedError.isInstance(error) ? error : new FeedError({ code: 'csv_file', message: `${st.file}: ${String(error)}`, cause: error }));
-        return undefined;
-      },
-    );
-  }
-
-  /** Makes the chunk read ahead for symbol `i` its current one (and reads the next ahead); false when the symbol is done. */
+  /**
+   * Reads symbol `i`'s next chunk and makes it its current one (the used-up one is let go first: at
+   * most one chunk a symbol is held); false when the symbol is done. A chunk that cannot be read (a
+   * file changed under the replay) is reported and ends that symbol. A batch is one synchronous read
+   * (`@feed/csv`), so nothing is gained by reading ahead, and memory is halved.
+   */
   private async takeChunk(i: number): Promise<boolean> {
-    const next = await this.ahead[i];
+    const st = this.streams[i] as BarStream;
     this.held -= (this.chunks[i] as RowChunk).length;
-    if (next === undefined) {
-      this.chunks[i] = EMPTY;
-      this.ahead[i] = undefined;
-      return false;
+    this.chunks[i] = EMPTY;
+    let next: BarColumns | undefined;
+    try {
+      next = await st.next();
+    } catch (error) {
+      this.reportError(FeedError.isInstance(error) ? error : new FeedError({ code: 'csv_file', message: `${st.file}: ${String(error)}`, cause: error }));
+      next = undefined;
     }
-    this.chunks[i] = next;
+    if (next === undefined) return false;
+    // Rows from here on: the columns (the Arrow batch) are let go.
+    const rows = new RowChunk(next.length, next);
+    this.held += rows.length;
+    if (this.held > this.peakHeld) this.peakHeld = this.held;
+    this.chunks[i] = rows;
     this.cursor[i] = 0;
-    this.readAhead(i);
     this.heapPush(i);
     return true;
   }
 
-  /** The first chunk of every symbol (and the next one ahead). */
+  /** The first chunk of every symbol. */
   private async prime(): Promise<void> {
     this.primed = true;
-    for (let i = 0; i < this.streams.length; i++) this.readAhead(i);
     for (let i = 0; i < this.streams.length; i++) await this.takeChunk(i);
   }
 
-  /** Refills the symbols whose chunk ran out in the last step (their next chunks were read ahead). */
+  /** Refills the symbols whose chunk ran out in the last step. */
   private async refillChunks(): Promise<void> {
     const list = this.refill;
     this.refill = [];
@@ -927,8 +912,11 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
         });
         if (!this.running) break;
       }
-      await this.pacer.before(start);
-      if (!this.running) break;
+      const wait = this.pacer.wait(start);
+      if (wait !== undefined) {
+        await wait;
+        if (!this.running) break;
+      }
       this.step(start);
     }
   }
@@ -944,7 +932,6 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     }
     const span = last - first + this.opts.intervalMs;
     this.shift += Math.ceil(span / WEEK_MS) * WEEK_MS;
-    await this.settleReads();
     for (const st of this.streams) st.rewind();
     this.resetCursors();
     this.held = 0;

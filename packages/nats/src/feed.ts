@@ -434,7 +434,8 @@ export class NatsBarFeed extends AbstractBarFeed {
           return false;
         }
         if (this.#wanted !== undefined && !this.#wanted.has(bar.symbol)) continue;
-        await r.pacer.before(bar.start);
+        const wait = r.pacer.wait(bar.start);
+        if (wait !== undefined) await wait;
         const end = bar.start + r.intervalMs;
         if (end > this.clock.now()) (this.clock as ReplayClock).advanceTo(end);
         if (this.#messages === undefined) return false; // stopped while pacing: the message is not acknowledged
