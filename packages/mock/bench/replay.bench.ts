@@ -7,7 +7,8 @@
  * - first load: `loadBars` of `@feed/csv` with an empty cache (parse, validate, write the Arrow cache);
  *   target: at most 25 % over csv-parse alone;
  * - warm replay: `MockMultiSymbolFeed` with the cache present, load plus replay at speed 0 into a data
- *   manager until the last slice; target: at least 1.5x the naive parse's rows per second;
+ *   manager until the last slice, streamed (the default) and loaded whole (`stream: false`), interleaved;
+ *   the streamed one is judged; target: at least 1.5x the naive parse's rows per second;
  * - memory held while replaying (after a full GC, at four points of the replay): at most 60 bytes a bar.
  * - warm-up from a warm cache: `warmUp({ bars: 7800 })` of a replay of the files' last session, for
  *   the six symbols (their files through the Arrow cache) into a data manager; target: under 5 s.
@@ -94,9 +95,9 @@ async function firstLoad(): Promise<number> {
 const warmCache = mkdtempSync(join(tmpdir(), 'feed-bench-warm-'));
 
 /** Load (from the warm cache) plus replay at speed 0 into a data manager, to the last slice. */
-async function warmReplay(measureMemory = false): Promise<{ bars: number; heldPerBar: number }> {
+async function warmReplay(measureMemory = false, stream = true): Promise<{ bars: number; heldPerBar: number }> {
   const base = measureMemory ? (gc(), mem()) : 0;
-  const feed = new MockMultiSymbolFeed({ files, speed: 0, cache: warmCache });
+  const feed = new MockMultiSymbolFeed({ files, speed: 0, cache: warmCache, stream });
   const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock: feed.clock });
   dm.attach(feed);
   let held = 0;
@@ -127,7 +128,7 @@ await loadBars('TQQQ', files.TQQQ as string, { cache: warmCache });
 for (const [s, f] of Object.entries(files)) await loadBars(s, f, { cache: warmCache });
 await warmReplay();
 
-const t = { naive: [] as number[], csvParse: [] as number[], first: [] as number[], warm: [] as number[] };
+const t = { naive: [] as number[], csvParse: [] as number[], first: [] as number[], warm: [] as number[], whole: [] as number[] };
 let rows = 0;
 let bars = 0;
 for (let r = 0; r < RUNS; r++) {
@@ -136,6 +137,7 @@ for (let r = 0; r < RUNS; r++) {
   t.csvParse.push(await time(csvParseOnly));
   t.first.push(await time(firstLoad));
   t.warm.push(await time(async () => (bars = (await warmReplay()).bars)));
+  t.whole.push(await time(async () => (bars = (await warmReplay(false, false)).bars)));
 }
 /** A replay of the files' last session, warmed up with the 7 800 regular-hours bars before it (six symbols, warm cache). */
 async function warmUp(): Promise<number> {
@@ -157,7 +159,7 @@ let warmUpBars = 0;
 for (let r = 0; r < RUNS; r++) warmUps.push(await time(async () => (warmUpBars = await warmUp())));
 rmSync(warmCache, { recursive: true, force: true });
 
-const m = { naive: median(t.naive), csvParse: median(t.csvParse), first: median(t.first), warm: median(t.warm) };
+const m = { naive: median(t.naive), csvParse: median(t.csvParse), first: median(t.first), warm: median(t.warm), whole: median(t.whole) };
 const perS = (n: number, ms: number): string => `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
 const ok = (b: boolean): string => (b ? 'ok' : 'missed');
 const warmRatio = rows / (m.naive / 1000) > 0 ? (bars / (m.warm / 1000)) / (rows / (m.naive / 1000)) : 0;
@@ -169,6 +171,7 @@ console.log(`| naive split + Number (baseline) | ${m.naive.toFixed(0)} ms | ${pe
 console.log(`| csv-parse alone (baseline) | ${m.csvParse.toFixed(0)} ms | ${perS(rows, m.csvParse)} | | | |`);
 console.log(`| first load: parse, validate, write the Arrow cache | ${m.first.toFixed(0)} ms | ${perS(bars, m.first)} | ${firstOver >= 0 ? '+' : ''}${(firstOver * 100).toFixed(1)} % vs csv-parse alone | <= +25 % | ${ok(firstOver <= 0.25)} |`);
 console.log(`| warm replay: load from the cache + replay into a data manager to the last slice | ${m.warm.toFixed(0)} ms | ${perS(bars, m.warm)} | ${warmRatio.toFixed(2)}x the naive parse | >= 1.5x | ${ok(warmRatio >= 1.5)} |`);
+console.log(`| the same, each file loaded whole (\`stream: false\`, before streaming) | ${m.whole.toFixed(0)} ms | ${perS(bars, m.whole)} | streaming ${((m.warm / m.whole - 1) * 100).toFixed(1)} % time | | |`);
 const mw = median(warmUps);
 console.log(`| warm-up: feed.warmUp({ bars: 7800 }) for six symbols from the warm cache into a data manager | ${mw.toFixed(0)} ms | ${perS(warmUpBars, mw)} | | < 5000 ms | ${ok(mw < 5000)} |`);
 console.log(`| memory held while replaying (after GC, at 0/25/50/75/100 %) | ${heldPerBar.toFixed(1)} bytes a bar | | | <= 60 | ${ok(heldPerBar <= 60)}${(globalThis as { gc?: unknown }).gc ? '' : ' (no --expose-gc: approximate)'} |`);
