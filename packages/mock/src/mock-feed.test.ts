@@ -715,6 +715,34 @@ describe('streaming replay', () => {
     await whole.disconnect();
   });
 
+  it.each([true, false])('merges symbols with gaps across many small batches in (start, file order), whatever the batch edges (syncTimestamps %s)', async (sync) => {
+    const dir = mkdtempSync(join(tmpdir(), 'feed-streaming-'));
+    // Four patterns: every minute, every other, a gap of 5 every 11, and minutes of a seeded draw.
+    let seed = 3;
+    const draw = (): number => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed / 2_147_483_647;
+    };
+    const patterns: number[][] = [
+      Array.from({ length: 400 }, (_, m) => m),
+      Array.from({ length: 200 }, (_, m) => 2 * m),
+      Array.from({ length: 400 }, (_, m) => m).filter((m) => m % 11 < 6),
+      Array.from({ length: 400 }, (_, m) => m).filter(() => draw() < 0.4),
+    ];
+    const files: Record<string, string> = {};
+    patterns.forEach((minutes, k) => {
+      const b = new BarColumns(minutes.length);
+      for (const m of minutes) b.push(OPEN + m * MIN, 10, 11, 9, 10, 100 + k, Number.NaN, -1);
+      const path = join(dir, `S${k}.arrow`);
+      writeFileSync(path, encodeArrow(b, { version: 1, symbol: `S${k}` }, { batchRows: 7 + k }));
+      files[`S${k}`] = path;
+    });
+    const expected = patterns.flatMap((minutes, k) => minutes.map((m) => [OPEN + m * MIN, k] as const)).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const { bars, feed } = await runAll({ files, syncTimestamps: sync });
+    expect(bars.map((b) => [b.start, Number(b.symbol.slice(1))])).toEqual(expected);
+    expect(feed.stats().peakBarsHeld).toBeLessThanOrEqual(7 + 8 + 9 + 10);
+  });
+
   it('a looping streamed replay reads the files again, pass after pass, in the same bounded memory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'feed-streaming-'));
     const files = { A: arrowFile(dir, 'A', 1_000, 1, 100), B: arrowFile(dir, 'B', 500, 2, 100) };
