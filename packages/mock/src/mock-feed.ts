@@ -280,8 +280,9 @@ const WEEK_MS = 7 * 24 * 3_600_000;
  */
 class RowChunk {
   readonly rows: Float64Array;
-  constructor(readonly length: number, c?: BarColumns) {
-    const rows = new Float64Array(length * ROW);
+  /** `reuse`: the rows of the symbol's used-up chunk, written over when large enough (no allocation a batch). */
+  constructor(readonly length: number, c?: BarColumns, reuse?: Float64Array) {
+    const rows = reuse !== undefined && reuse.length >= length * ROW ? reuse : new Float64Array(length * ROW);
     if (c !== undefined) {
       const { start, open, high, low, close, volume, vwap, trades } = c;
       for (let i = 0, k = 0; i < length; i++, k += ROW) {
@@ -328,6 +329,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private chunks: RowChunk[] = [];
   /** Symbols by their next start (then their order), over the chunk heads: a binary heap. */
   private heap: Int32Array = new Int32Array(0);
+  private heapKeys: Float64Array = new Float64Array(0);
   private heapSize = 0;
   /** Symbols (in the files' order) whose head starts at `runStart`, outside the heap: their last bar was one interval before. */
   private run: Int32Array = new Int32Array(0);
@@ -632,6 +634,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     this.chunks = Array.from({ length: n }, () => EMPTY);
     this.cursor = new Int32Array(n);
     this.heap = new Int32Array(n);
+    this.heapKeys = new Float64Array(n);
     this.heapSize = 0;
     this.run = new Int32Array(n);
     this.nextRun = new Int32Array(n);
@@ -649,7 +652,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
    */
   private async takeChunk(i: number): Promise<boolean> {
     const st = this.streams[i] as BarStream;
-    this.held -= (this.chunks[i] as RowChunk).length;
+    const used = this.chunks[i] as RowChunk;
+    this.held -= used.length;
     this.chunks[i] = EMPTY;
     let next: BarColumns | undefined;
     try {
@@ -660,7 +664,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     }
     if (next === undefined) return false;
     // Rows from here on: the columns (the Arrow batch) are let go.
-    const rows = new RowChunk(next.length, next);
+    // The used-up chunk's memory is written over (nothing else holds it: a bar is a copy).
+    const rows = new RowChunk(next.length, next, used === EMPTY ? undefined : used.rows);
     this.held += rows.length;
     if (this.held > this.peakHeld) this.peakHeld = this.held;
     this.chunks[i] = rows;
@@ -682,56 +687,72 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     for (const i of list) await this.takeChunk(i);
   }
 
-  /** Whether symbol a's head comes before symbol b's: by start, then by the files' order. */
-  private before(a: number, b: number): boolean {
-    const sa = (this.chunks[a] as RowChunk).rows[(this.cursor[a] as number) * ROW] as number;
-    const sb = (this.chunks[b] as RowChunk).rows[(this.cursor[b] as number) * ROW] as number;
-    return sa < sb || (sa === sb && a < b);
+  /** Symbol `i`'s next start (its chunk's head). */
+  private headOf(i: number): number {
+    return (this.chunks[i] as RowChunk).rows[(this.cursor[i] as number) * ROW] as number;
   }
 
+  /**
+   * Adds symbol `i` at its head. The heap keeps each entry's start beside it (`heapKeys`), so a
+   * comparison reads two arrays, not two symbols' chunks: by start, then by the files' order.
+   */
   private heapPush(i: number): void {
     const h = this.heap;
+    const keys = this.heapKeys;
+    const key = this.headOf(i);
     let k = this.heapSize++;
     while (k > 0) {
       const parent = (k - 1) >> 1;
-      const p = h[parent] as number;
-      if (!this.before(i, p)) break;
-      h[k] = p;
+      const pk = keys[parent] as number;
+      if (!(key < pk || (key === pk && i < (h[parent] as number)))) break;
+      h[k] = h[parent] as number;
+      keys[k] = pk;
       k = parent;
     }
     h[k] = i;
+    keys[k] = key;
   }
 
   /** Puts the top back where its (new) head belongs, or removes it with `remove`. */
   private heapFix(remove: boolean): void {
     const h = this.heap;
+    const keys = this.heapKeys;
     let n = this.heapSize;
     let i = h[0] as number;
+    let key: number;
     if (remove) {
       n = --this.heapSize;
       if (n === 0) return;
       i = h[n] as number;
-    }
+      key = keys[n] as number;
+    } else key = this.headOf(i);
     let k = 0;
     for (;;) {
       const l = 2 * k + 1;
       if (l >= n) break;
       const r = l + 1;
-      const c = r < n && this.before(h[r] as number, h[l] as number) ? r : l;
+      let c = l;
+      if (r < n) {
+        const lk = keys[l] as number;
+        const rk = keys[r] as number;
+        if (rk < lk || (rk === lk && (h[r] as number) < (h[l] as number))) c = r;
+      }
+      const ck = keys[c] as number;
       const child = h[c] as number;
-      if (!this.before(child, i)) break;
+      if (!(ck < key || (ck === key && child < i))) break;
       h[k] = child;
+      keys[k] = ck;
       k = c;
     }
     h[k] = i;
+    keys[k] = key;
   }
 
   /** The smallest next start over all symbols, or undefined when every file is done (chunks refilled first). */
   private nextStart(): number | undefined {
     const run = this.runLen > 0 ? this.runStart : Number.POSITIVE_INFINITY;
     if (this.heapSize === 0) return this.runLen > 0 ? run : undefined;
-    const i = this.heap[0] as number;
-    const top = (this.chunks[i] as RowChunk).rows[(this.cursor[i] as number) * ROW] as number;
+    const top = this.heapKeys[0] as number;
     return top < run ? top : run;
   }
 
@@ -795,8 +816,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     const cursor = this.cursor;
     let r = 0;
     for (;;) {
-      const fromHeap = this.heapSize > 0 ? (this.heap[0] as number) : -1;
-      const h = fromHeap >= 0 && (chunks[fromHeap] as RowChunk).rows[(cursor[fromHeap] as number) * ROW] === start ? fromHeap : -1;
+      const h = this.heapSize > 0 && this.heapKeys[0] === start ? (this.heap[0] as number) : -1;
       const q = r < runLen ? (run[r] as number) : -1;
       let i: number;
       if (q >= 0 && (h < 0 || q < h)) {
