@@ -364,14 +364,13 @@ export async function loadBars(symbol: string, file: string, options: LoadOption
       return k >= 0 ? (raw.close[k]) : undefined;
     };
     const compute = (): BarColumns => raw.adjusted(adjustmentSegments(mine, { symbol, adjustment: adj.adjustment, asOf: adj.asOf, closeBefore }).segments);
-    const dir = options.open !== undefined || options.cache === false || !hasArrowLibrary() ? undefined : (options.cache ?? defaultCacheDir());
+    const dir = cacheDirOf(options);
     if (dir === undefined || cacheFile === undefined) {
       bars = compute();
       adjusted = { adjustment: adj.adjustment, asOf: adj.asOf, actionsDigest: digest, source: 'computed' };
     } else {
-      const prefix = cachePrefix(`${symbol}.adj`, file);
-      const key = createHash('sha256').update(`${cacheFile}|${adj.adjustment}|${adj.asOf}|${digest}`).digest('hex').slice(0, 32);
-      const adjFile = fileInside(dir, `${prefix}${key}.arrow`);
+      // The same name `cacheFileOf` finds for a stream.
+      const { path: adjFile, prefix } = adjustedCacheFile(dir, symbol, file, cacheFile, adj);
       const hit = await readArrowFile(adjFile).catch(() => undefined);
       if (hit !== undefined && hit.metadata?.actionsDigest === digest) {
         bars = hit.bars;

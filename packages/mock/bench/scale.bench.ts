@@ -26,6 +26,7 @@ import { nyse } from '@feed/core';
 import { BarColumns, encodeArrow } from '@feed/csv';
 import { MultiSymbolDataManager } from '@feed/data-manager';
 import { Random, simulateMarket } from '@feed/synth';
+import type { NatsBarFeed } from '@feed/nats';
 import { MockMultiSymbolFeed } from '../src/index.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -89,10 +90,12 @@ function generate(dir: string, count: number, range: { from: string; to: string 
   return files;
 }
 
-/** One replay (in this process): connect to the last slice. */
-async function replayOnce(files: Record<string, string>): Promise<RunResult> {
+/** A replay feed of the files at speed 0, no sidecars, no cache. */
+const fileReplay = (files: Record<string, string>): MockMultiSymbolFeed => new MockMultiSymbolFeed({ files, speed: 0, statuses: false, corporateActions: false, cache: false });
+
+/** Any replay feed into a data manager with a slice listener, from `connect()` to the last slice (the feed left connected). */
+async function intoManager(feed: MockMultiSymbolFeed | NatsBarFeed): Promise<{ ms: number; slices: number }> {
   const t = performance.now();
-  const feed = new MockMultiSymbolFeed({ files, speed: 0, statuses: false, corporateActions: false, cache: false });
   const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock: feed.clock });
   let slices = 0;
   dm.on('slice', () => slices++);
@@ -100,7 +103,13 @@ async function replayOnce(files: Record<string, string>): Promise<RunResult> {
   await feed.connect();
   await feed.start();
   await feed.whenDone();
-  const ms = performance.now() - t;
+  return { ms: performance.now() - t, slices };
+}
+
+/** One replay (in this process): connect to the last slice. */
+async function replayOnce(files: Record<string, string>): Promise<RunResult> {
+  const feed = fileReplay(files);
+  const { ms, slices } = await intoManager(feed);
   const s = feed.stats();
   await feed.disconnect();
   return { bars: s.barsReceived, slices, ms, maxRssBytes: process.resourceUsage().maxRSS * 1024, peakBarsHeld: s.peakBarsHeld, streaming: s.streaming };
@@ -115,23 +124,15 @@ async function natsReplay(files: Record<string, string>): Promise<{ bars: number
   const server = await NatsServer.start();
   try {
     const nc = await nats.connectNats({ servers: server.url });
-    const source = new MockMultiSymbolFeed({ files, speed: 0, statuses: false, corporateActions: false, cache: false });
+    const source = fileReplay(files);
     const publisher = await nats.BarPublisher.start({ feed: source, connection: nc, batchSize: 500 });
     await source.connect();
     await source.start();
     await source.whenDone();
     await publisher.close();
     await nc.close();
-    const t = performance.now();
     const feed = new nats.NatsBarFeed({ symbols: Object.keys(files), connection: { servers: server.url }, replay: { speed: 0 } });
-    const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock: feed.clock });
-    let slices = 0;
-    dm.on('slice', () => slices++);
-    dm.attach(feed);
-    await feed.connect();
-    await feed.start();
-    await feed.whenDone();
-    const ms = performance.now() - t;
+    const { ms } = await intoManager(feed);
     const bars = feed.stats().barsReceived;
     await feed.disconnect();
     return { bars, ms };
