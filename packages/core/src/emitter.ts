@@ -8,44 +8,54 @@ export type Listener<E> = (event: E) => void;
 /** Removes the listener it was returned for; calling it again does nothing. */
 export type Unsubscribe = () => void;
 
+/** One subscription: its listener, and whether it is still subscribed (checked at each call). */
+interface Subscription<E> {
+  readonly fn: Listener<E>;
+  active: boolean;
+}
+
 /**
  * A small typed emitter for discriminated-union events. `on` returns the unsubscribe function.
  * A listener that throws does not stop the others: the error goes to `onListenerError`.
+ *
+ * The listeners of a type are an array replaced on every change (copy-on-write), so that an emit
+ * is a loop over an array: no iterator, no closure around each listener. A listener unsubscribed
+ * during an emit is not called by it; one subscribed during an emit hears the next event.
  */
 export class TypedEmitter<E extends TypedEvent> {
-  private readonly listeners = new Map<E['type'], Set<Listener<E>>>();
+  private readonly listeners = new Map<E['type'], readonly Subscription<E>[]>();
 
   constructor(private readonly onListenerError: (error: unknown, event: E) => void) {}
 
   on<T extends E['type']>(type: T, listener: Listener<Extract<E, { type: T }>>): Unsubscribe {
-    let set = this.listeners.get(type);
-    if (set === undefined) {
-      set = new Set();
-      this.listeners.set(type, set);
-    }
-    // Wrap so one function subscribed twice is two subscriptions, each removed by its own unsubscribe.
-    const entry = listener as Listener<E>;
-    const wrapped: Listener<E> = (e) => entry(e);
-    set.add(wrapped);
+    // One object per subscription: one function subscribed twice is two subscriptions, each removed by its own unsubscribe.
+    const sub: Subscription<E> = { fn: listener as Listener<E>, active: true };
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), sub]);
     return () => {
-      set.delete(wrapped);
+      if (!sub.active) return;
+      sub.active = false;
+      const rest = (this.listeners.get(type) ?? []).filter((s) => s !== sub);
+      if (rest.length === 0) this.listeners.delete(type);
+      else this.listeners.set(type, rest);
     };
   }
 
   /** How many listeners are subscribed to `type`, or to every type when omitted (for leak checks). */
   listenerCount(type?: E['type']): number {
-    if (type !== undefined) return this.listeners.get(type)?.size ?? 0;
+    if (type !== undefined) return this.listeners.get(type)?.length ?? 0;
     let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
+    for (const list of this.listeners.values()) n += list.length;
     return n;
   }
 
   emit(event: E): void {
-    const set = this.listeners.get(event.type);
-    if (set === undefined || set.size === 0) return;
-    for (const l of set) {
+    const list = this.listeners.get(event.type);
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i++) {
+      const sub = list[i] as Subscription<E>;
+      if (!sub.active) continue;
       try {
-        l(event);
+        sub.fn(event);
       } catch (error) {
         this.onListenerError(error, event);
       }
@@ -53,6 +63,7 @@ export class TypedEmitter<E extends TypedEvent> {
   }
 
   clear(): void {
+    for (const list of this.listeners.values()) for (const sub of list) sub.active = false;
     this.listeners.clear();
   }
 }

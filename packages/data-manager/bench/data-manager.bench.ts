@@ -28,8 +28,18 @@ const median = (xs: number[]): number => {
 };
 const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
 let sink = 0;
+type GcOptions = { type: 'major'; execution: 'sync'; flavor: 'last-resort' };
+/**
+ * A forced full GC that is over when it returns: V8's "last resort" collection (what it runs before
+ * giving up on memory) compacts and finishes sweeping before returning. A plain `gc()` leaves the
+ * sweeping of this benchmark's ~260 MB of prepared bars to a background thread, which then runs
+ * during the timed loop on the second of two cores: the plain typed-array loop measured 11 M/s right
+ * after a plain `gc()` against 24-35 M/s after this one or none (BENCH_PLAIN_GC=1 shows it).
+ */
 const gc = (): void => {
-  (globalThis as { gc?: () => void }).gc?.();
+  const collect = (globalThis as { gc?: (options?: GcOptions) => void }).gc;
+  if (process.env.BENCH_PLAIN_GC === '1') collect?.();
+  else collect?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 };
 
 function symbols(n: number): string[] {

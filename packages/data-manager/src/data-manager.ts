@@ -1,4 +1,4 @@
-import type { Bar, BarEvent, BarFeed, BarSource, CorporateAction, HistoricalBars, Listener, RejectReason, ResolvedValidationRules, TradingStatus, Unsubscribe, ValidationContext } from '@feed/core';
+import type { Bar, BarEvent, BarFeed, Clock, BarSource, CorporateAction, HistoricalBars, Listener, RejectReason, ResolvedValidationRules, TradingStatus, Unsubscribe, ValidationContext } from '@feed/core';
 import { FeedError, REJECT_REASONS, TypedEmitter, actionKey, checkBar, exDateStart, isFrozenBar, passesFast } from '@feed/core';
 import type { CoverageCalendar, CoverageRecord, ReconcileReport, SessionCoverage } from './coverage.js';
 import { CoverageTracker, hasBit } from './coverage.js';
@@ -22,7 +22,6 @@ import {
   HALTED_SLICES,
   INVALID_SLICES,
   LATE_BARS,
-  LATENCY_COUNT,
   LATENCY_MAX,
   LATENCY_SUM,
   LATEST_START,
@@ -50,6 +49,13 @@ const MAX_UNKNOWN_NAMES = 1000;
 
 
 /**
+ * Emits the slice closing at `end` (the class sets it: `emitSlice` stays private). One function for
+ * every manager, where a closure per manager would make the optimized code of the hot path depend
+ * on one manager's closure (and be thrown away with it).
+ */
+let emitSliceOf: (dm: MultiSymbolDataManager, end: number, complete: boolean) => void;
+
+/**
  * The multi-symbol data manager (semantics.md): never waits for all symbols, weights stale data
  * down, forward-fills missing symbols, keeps a history ring per symbol, tracks data quality, and
  * emits one slice per closed minute boundary. Time comes only from the injected `Clock`, so replay
@@ -60,6 +66,10 @@ const MAX_UNKNOWN_NAMES = 1000;
  * snapshot views (`snapshot.ts`) each in their own module.
  */
 export class MultiSymbolDataManager {
+  static {
+    emitSliceOf = (dm, end, complete) => dm.emitSlice(end, complete);
+  }
+
   readonly options: ResolvedOptions;
   private readonly index = new Map<string, number>();
   /** The symbols by index, and the index `update` tries first (the one after the last bar's symbol). */
@@ -77,11 +87,15 @@ export class MultiSymbolDataManager {
   private readonly rules: ResolvedValidationRules;
   private readonly ctx: { now: number } & ValidationContext = { now: 0 };
   private readonly calendar: MarketHours;
+  /** `options.clock`, read once a bar: a field, not an option lookup. */
+  private readonly clock: Clock;
   private readonly emitter: TypedEmitter<DataManagerEvent>;
-  private readonly schedule: SliceSchedule;
+  private readonly schedule: SliceSchedule<MultiSymbolDataManager>;
   private readonly layout: SnapshotLayout;
   private readonly summary: SnapshotSummary = { forwardFilled: 0, validCount: 0, complete: false, avgAgeMs: null, usable: false };
   private slicesEmitted = 0;
+  /** The latest end of any bar stored (by `update` or `warmUp`): a complete slice at `end` needs it to be `end`. */
+  private maxEnd = Number.NEGATIVE_INFINITY;
   private sliceListeners = 0;
   private readonly unknown = new Map<string, number>();
   private unknownTotal = 0;
@@ -113,6 +127,7 @@ export class MultiSymbolDataManager {
       maxBarAgeMs: o.maxBarAgeMs,
     };
     this.calendar = o.calendar;
+    this.clock = o.clock;
     const store = new RingStore(o.historySize, o.symbols.length);
     for (const s of o.symbols) {
       this.index.set(s, this.rings.length);
@@ -130,7 +145,7 @@ export class MultiSymbolDataManager {
       maxForwardFills: o.maxForwardFills,
       maxStalenessMs: o.maxStalenessMs,
     };
-    this.schedule = new SliceSchedule(o.symbols.length, o.sliceGraceMs, (end) => this.emitSlice(end));
+    this.schedule = new SliceSchedule<MultiSymbolDataManager>(o.symbols.length, o.sliceGraceMs, this, emitSliceOf);
     this.emitter = new TypedEmitter<DataManagerEvent>((error, event) => {
       if (event.type !== 'error' && this.emitter.listenerCount('error') > 0) {
         this.emitter.emit({ type: 'error', error: error instanceof Error ? error : new Error(String(error)) });
@@ -291,6 +306,7 @@ export class MultiSymbolDataManager {
       }
       ring.push(bar);
       this.latest[i] = isFrozenBar(bar) ? bar : undefined;
+      if (bar.end > this.maxEnd) this.maxEnd = bar.end;
       this.num[k + LATEST_START] = bar.start;
       this.num[k + WARMUP_BARS] = (this.num[k + WARMUP_BARS] as number) + 1;
       this.coverageTracker.mark(i, bar.start, true);
@@ -347,62 +363,89 @@ export class MultiSymbolDataManager {
    * costs a binary search of its history).
    */
   update(bar: Bar): UpdateResult {
-    if (typeof bar !== 'object' || bar === null) {
-      this.invalidInputs++;
-      return REJECTED.invalid_shape;
-    }
+    // The hot path: every branch a bar of a healthy feed does not take calls out, so that this stays
+    // small enough for the compiler to inline the ring write and the schedule's count into it.
+    if (typeof bar !== 'object' || bar === null) return this.invalidInput();
     // Feeds deliver the symbols of a minute in the same order every minute: the symbol after the
     // last one is tried first (one string comparison), the map otherwise.
     let i: number | undefined = this.nextGuess;
-    if (this.names[i] !== bar.symbol) i = this.index.get(bar.symbol);
-    if (i === undefined) {
-      this.unknownTotal++;
-      const name = String(bar.symbol);
-      const n = this.unknown.get(name);
-      if (n !== undefined) this.unknown.set(name, n + 1);
-      else if (this.unknown.size < MAX_UNKNOWN_NAMES) this.unknown.set(name, 1);
-      this.emitReject(bar, 'unknown_symbol');
-      return REJECTED.unknown_symbol;
+    if (this.names[i] !== bar.symbol) {
+      i = this.index.get(bar.symbol);
+      if (i === undefined) return this.unknownSymbol(bar);
     }
     const num = this.num;
     const k = i * NUM_FIELDS;
     num[k + UPDATES] = (num[k + UPDATES] as number) + 1;
     this.nextGuess = i + 1 < this.names.length ? i + 1 : 0;
-    const now = this.options.clock.now();
+    const now = this.clock.now();
     if (!passesFast(bar, this.rules, now)) {
-      this.ctx.now = now;
-      const rejection = checkBar(bar, this.rules, this.ctx);
-      if (rejection !== undefined) return this.reject(i, bar, rejection.reason);
+      const rejected = this.checkSlow(i, bar, now);
+      if (rejected !== undefined) return rejected;
     }
-
-    const ring = this.rings[i] as HistoryRing;
-    if (bar.start <= (num[k + LATEST_START] as number)) return this.updateExisting(i, ring, bar);
-    const jump = this.maxJump;
-    if (jump !== undefined && ring.size > 0) {
-      const last = ring.closeAt(ring.size - 1);
-      if (Math.abs(bar.open / last - 1) > jump) return this.reject(i, bar, 'price_jump');
-    }
+    const start = bar.start;
+    if (start <= (num[k + LATEST_START] as number)) return this.updateExisting(i, this.rings[i] as HistoryRing, bar);
+    if (this.maxJump !== undefined && this.jumps(i, bar)) return this.reject(i, bar, 'price_jump');
 
     // The ring copies the numbers: later changes to the caller's object cannot reach stored data.
-    ring.push(bar);
+    (this.rings[i] as HistoryRing).push(bar);
     this.latest[i] = isFrozenBar(bar) ? bar : undefined;
-    num[k + LATEST_START] = bar.start;
+    num[k + LATEST_START] = start;
+    // Accepted bars: their count is also the latency's count.
     num[k + F_ACCEPTED] = (num[k + F_ACCEPTED] as number) + 1;
-    const latency = bar.receivedAt - bar.end;
+    const end = bar.end;
+    const latency = bar.receivedAt - end;
     num[k + LATENCY_SUM] = (num[k + LATENCY_SUM] as number) + latency;
-    num[k + LATENCY_COUNT] = (num[k + LATENCY_COUNT] as number) + 1;
     if (latency > (num[k + LATENCY_MAX] as number)) num[k + LATENCY_MAX] = latency;
 
-    if (bar.end <= this.schedule.lastEmitted) {
-      num[k + LATE_BARS] = (num[k + LATE_BARS] as number) + 1;
-      // Coverage is marked as slices close; a bar after its slice is marked now.
-      this.coverageTracker.mark(i, bar.start, false);
-    } else this.schedule.count(bar.end);
+    if (end > this.maxEnd) this.maxEnd = end;
+    const schedule = this.schedule;
+    if (end <= schedule.lastEmitted) this.lateBar(i, start);
+    else schedule.count(end);
     // The bar's own boundary waits for the other symbols' bars of the same minute even when its grace
     // has passed (a burst of late bars, a gap fill): they come next, in the same synchronous run. A
     // later bar or the next tick closes it. Without this, live and replay slices differ after a gap.
-    this.schedule.close(now, bar.end);
+    schedule.close(now, end);
     return ACCEPTED;
+  }
+
+  /** Not an object: counted in the total only. */
+  private invalidInput(): UpdateResult {
+    this.invalidInputs++;
+    return REJECTED.invalid_shape;
+  }
+
+  /** A bar of an untracked symbol: counted by name (at most `MAX_UNKNOWN_NAMES` names kept). */
+  private unknownSymbol(bar: Bar): UpdateResult {
+    this.unknownTotal++;
+    const name = String(bar.symbol);
+    const n = this.unknown.get(name);
+    if (n !== undefined) this.unknown.set(name, n + 1);
+    else if (this.unknown.size < MAX_UNKNOWN_NAMES) this.unknown.set(name, 1);
+    this.emitReject(bar, 'unknown_symbol');
+    return REJECTED.unknown_symbol;
+  }
+
+  /** The full check, when the fast one said no: the rejection (counted), or undefined when the bar passes after all. */
+  private checkSlow(i: number, bar: Bar, now: number): UpdateResult | undefined {
+    this.ctx.now = now;
+    const rejection = checkBar(bar, this.rules, this.ctx);
+    return rejection === undefined ? undefined : this.reject(i, bar, rejection.reason);
+  }
+
+  /** Whether `bar` opens further from symbol `i`'s last close than `maxPriceJump` allows. */
+  private jumps(i: number, bar: Bar): boolean {
+    const ring = this.rings[i] as HistoryRing;
+    if (ring.size === 0) return false;
+    const last = ring.closeAt(ring.size - 1);
+    return Math.abs(bar.open / last - 1) > (this.maxJump as number);
+  }
+
+  /** A bar whose slice was already emitted: counted late, and its minute marked covered now. */
+  private lateBar(i: number, start: number): void {
+    const k = i * NUM_FIELDS + LATE_BARS;
+    this.num[k] = (this.num[k] as number) + 1;
+    // Coverage is marked as slices close; a bar after its slice is marked now.
+    this.coverageTracker.mark(i, start, false);
   }
 
   /** Applies a batch in order; returns how many of each outcome. */
@@ -446,12 +489,63 @@ export class MultiSymbolDataManager {
     if (this.emitter.listenerCount('rejected') > 0) this.emitter.emit({ type: 'rejected', bar, reason });
   }
 
-  /** Counts the slice in every symbol's statistics and, when someone listens, emits it as a view. */
-  private emitSlice(end: number): void {
+  /**
+   * Counts the slice in every symbol's statistics and, when someone listens, emits it as a view.
+   * `complete` (the schedule counted every symbol's bar ending at `end`): with `maxEnd === end` and
+   * no halt on record, every symbol's newest bar ends at `end` (fill 0, age 0, valid): the slice is
+   * counted once for all symbols (`SymbolStats.completeSlices`) rather than symbol by symbol.
+   */
+  private emitSlice(end: number, complete: boolean): void {
     this.slicesEmitted++;
+    const fast = complete && this.maxEnd === end && this.haltSymbols === 0;
     // One pass either way: with a listener, the capture counts as it goes.
-    if (this.sliceListeners > 0) this.emitter.emit({ type: 'slice', slice: this.capture(end, true) });
+    if (this.sliceListeners > 0) this.emitter.emit({ type: 'slice', slice: fast ? this.captureComplete(end) : this.capture(end, true) });
+    else if (fast) this.countComplete(end);
     else this.countSlice(end);
+  }
+
+  /** Counts a complete slice at `end` (see `emitSlice`): one counter, and every symbol's minute covered. */
+  private countComplete(end: number): void {
+    this.counters.completeSlices++;
+    const cov = this.coverageTracker;
+    const start = end - this.options.intervalMs;
+    if (start >= cov.open && start < cov.close) {
+      const m = ((start - cov.open) / this.options.intervalMs) | 0;
+      const bit = 1 << (m & 31);
+      const bits = cov.bits;
+      const n = this.rings.length;
+      const w = (m >>> 5) * cov.stride;
+      for (let i = 0; i < n; i++) bits[w + i] = (bits[w + i] as number) | bit;
+    } else for (let i = 0; i < this.rings.length; i++) cov.mark(i, start, false);
+  }
+
+  /**
+   * `capture(end, true)` of a complete slice (see `emitSlice`): every cell the symbol's newest bar,
+   * no fill, every symbol valid and fresh, average age 0; counted as `countComplete` counts.
+   */
+  private captureComplete(end: number): Snapshot {
+    this.countComplete(end);
+    const n = this.rings.length;
+    const pages = capturePages(n);
+    const paged = n > PAGE_SIZE;
+    let cells = paged ? ((pages as Page[])[0] as Page) : (pages as Page);
+    let half = cells.length >> 1;
+    for (let i = 0; i < n; i++) {
+      const c = i & (PAGE_SIZE - 1);
+      if (c === 0 && i > 0) {
+        cells = (pages as Page[])[i >> PAGE_BITS] as Page;
+        half = cells.length >> 1;
+      }
+      cells[c] = this.newest(i, this.rings[i] as HistoryRing);
+      cells[half + c] = 0;
+    }
+    const s = this.summary;
+    s.forwardFilled = 0;
+    s.validCount = n;
+    s.complete = true;
+    s.avgAgeMs = 0;
+    s.usable = this.options.usableMaxAgeMs > 0;
+    return new SnapshotView(this.layout, end, pages, s, null);
   }
 
   /** Counts a slice at `end` in every symbol's statistics (the same derivation as `capture`). */
@@ -768,6 +862,7 @@ export class MultiSymbolDataManager {
   /** Zeroes every counter; the data (history, latest bars, pending slices) is kept. */
   resetStats(): void {
     for (let i = 0; i < this.rings.length; i++) this.counters.reset(i);
+    this.counters.completeSlices = 0;
     this.unknown.clear();
     this.unknownTotal = 0;
     this.invalidInputs = 0;

@@ -1,33 +1,101 @@
-/** A minute boundary (a bar end) that has bars but no slice yet, and how many symbols delivered it. */
-interface PendingBoundary {
-  readonly end: number;
-  count: number;
-}
-
 /**
- * When slices close (semantics.md, "Slices"): the boundaries that have bars but no slice yet, in
- * order, and the rule that closes them. `emit(end)` is called once per closed boundary, in order; an
- * `emit` that feeds more bars (a listener calling `update`) is picked up by the same loop.
+ * When slices close (semantics.md, "Slices"): the boundaries (bar ends) that have bars but no slice
+ * yet, in order, with how many symbols delivered each, and the rule that closes them. `emit` is
+ * called once per closed boundary, in order; an `emit` that feeds more bars (a listener calling
+ * `update`) is picked up by the same loop.
+ *
+ * The pending boundaries are a ring of two typed arrays (ends, counts): a minute costs no
+ * allocation, and taking the oldest moves an index (almost always one or two are pending).
  */
-export class SliceSchedule {
-  private readonly pending: PendingBoundary[] = [];
+export class SliceSchedule<T = unknown> {
+  private ends = new Float64Array(16);
+  private counts = new Int32Array(16);
+  /** Physical slot of the oldest pending boundary, and how many are pending. */
+  private head = 0;
+  private size = 0;
   private emitting = false;
   /** The last boundary emitted. */
   lastEmitted = Number.NEGATIVE_INFINITY;
 
+  /**
+   * `emit(owner, end, complete)` is called once per closed boundary (`complete`: every symbol counted
+   * for it, and none for a later one); `owner` is passed back rather than bound in a closure, so that
+   * every schedule calls the same function.
+   */
   constructor(
     private readonly symbolCount: number,
     private readonly graceMs: number,
-    private readonly emit: (end: number) => void,
+    private readonly owner: T,
+    private readonly emit: (owner: T, end: number, complete: boolean) => void,
   ) {}
+
+  /** Boundaries pending (for tests). */
+  get pendingCount(): number {
+    return this.size;
+  }
+
+  /** The physical slot of pending boundary `i` (0 = oldest). */
+  private slot(i: number): number {
+    const s = this.head + i;
+    return s < this.ends.length ? s : s - this.ends.length;
+  }
 
   /** Counts one more symbol for the boundary `end` (kept sorted; almost always the last one). */
   count(end: number): void {
-    const p = this.pending;
-    let i = p.length - 1;
-    while (i >= 0 && (p[i] as PendingBoundary).end > end) i--;
-    if (i >= 0 && (p[i] as PendingBoundary).end === end) (p[i] as PendingBoundary).count++;
-    else p.splice(i + 1, 0, { end, count: 1 });
+    const n = this.size;
+    if (n > 0) {
+      const last = this.slot(n - 1);
+      const lastEnd = this.ends[last] as number;
+      if (lastEnd === end) {
+        this.counts[last] = (this.counts[last] as number) + 1;
+        return;
+      }
+      if (lastEnd > end) {
+        this.countEarlier(end);
+        return;
+      }
+    }
+    if (n === this.ends.length) this.grow();
+    const s = this.slot(n);
+    this.ends[s] = end;
+    this.counts[s] = 1;
+    this.size = n + 1;
+  }
+
+  /** `end` is before the newest pending boundary: counted in place, or inserted in order. */
+  private countEarlier(end: number): void {
+    let i = this.size - 1;
+    while (i >= 0 && (this.ends[this.slot(i)] as number) > end) i--;
+    if (i >= 0 && this.ends[this.slot(i)] === end) {
+      const s = this.slot(i);
+      this.counts[s] = (this.counts[s] as number) + 1;
+      return;
+    }
+    if (this.size === this.ends.length) this.grow();
+    // Shift the later ones up by one, then write at i + 1.
+    for (let j = this.size; j > i + 1; j--) {
+      const to = this.slot(j);
+      const from = this.slot(j - 1);
+      this.ends[to] = this.ends[from] as number;
+      this.counts[to] = this.counts[from] as number;
+    }
+    const s = this.slot(i + 1);
+    this.ends[s] = end;
+    this.counts[s] = 1;
+    this.size++;
+  }
+
+  private grow(): void {
+    const ends = new Float64Array(this.ends.length * 2);
+    const counts = new Int32Array(this.ends.length * 2);
+    for (let i = 0; i < this.size; i++) {
+      const s = this.slot(i);
+      ends[i] = this.ends[s] as number;
+      counts[i] = this.counts[s] as number;
+    }
+    this.ends = ends;
+    this.counts = counts;
+    this.head = 0;
   }
 
   /**
@@ -37,17 +105,17 @@ export class SliceSchedule {
    * close only when complete.
    */
   close(now: number, holdFrom = Number.POSITIVE_INFINITY): void {
-    const first = this.pending[0];
-    if (first === undefined || now < first.end || this.emitting) return; // the common case: nothing closes
+    // The common case: nothing closes.
+    if (this.size === 0 || now < (this.ends[this.head] as number) || this.emitting) return;
     this.emitting = true;
     try {
       for (;;) {
-        const p = this.pending;
         let k = -1;
-        for (let i = 0; i < p.length; i++) {
-          const b = p[i] as PendingBoundary;
-          if (now < b.end) break;
-          if (b.count >= this.symbolCount || (now >= b.end + this.graceMs && b.end < holdFrom)) k = i;
+        for (let i = 0; i < this.size; i++) {
+          const s = this.slot(i);
+          const end = this.ends[s] as number;
+          if (now < end) break;
+          if ((this.counts[s] as number) >= this.symbolCount || (now >= end + this.graceMs && end < holdFrom)) k = i;
         }
         if (k < 0) return;
         this.emitNext();
@@ -59,12 +127,17 @@ export class SliceSchedule {
 
   /** Closes every pending boundary at or before `now` without waiting for the grace. */
   flush(now: number): void {
-    while (this.pending.length > 0 && (this.pending[0] as PendingBoundary).end <= now) this.emitNext();
+    while (this.size > 0 && (this.ends[this.head] as number) <= now) this.emitNext();
   }
 
   private emitNext(): void {
-    const b = this.pending.shift() as PendingBoundary;
-    this.lastEmitted = b.end;
-    this.emit(b.end);
+    const s = this.head;
+    const end = this.ends[s] as number;
+    const count = this.counts[s] as number;
+    this.head = s + 1 === this.ends.length ? 0 : s + 1;
+    this.size--;
+    this.lastEmitted = end;
+    // Complete: every symbol delivered this boundary's bar, and no later boundary has a bar yet.
+    this.emit(this.owner, end, count >= this.symbolCount && this.size === 0);
   }
 }

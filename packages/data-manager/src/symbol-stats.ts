@@ -16,21 +16,26 @@ export const SLICES = 7;
 export const FORWARD_FILLED = 8;
 export const INVALID_SLICES = 9;
 export const LATENCY_SUM = 10;
-export const LATENCY_COUNT = 11;
-export const LATENCY_MAX = 12;
-export const AGE_SUM = 13;
-export const AGE_COUNT = 14;
-export const HALTED_SLICES = 15;
-export const WARMUP_BARS = 16;
-export const RECOVERED = 17;
-export const CORPORATE_ACTIONS = 18;
-export const NUM_FIELDS = 19;
+// The latency's count is ACCEPTED: every accepted bar has a latency, and only those.
+export const LATENCY_MAX = 11;
+export const AGE_SUM = 12;
+export const AGE_COUNT = 13;
+export const HALTED_SLICES = 14;
+export const WARMUP_BARS = 15;
+export const RECOVERED = 16;
+export const CORPORATE_ACTIONS = 17;
+export const NUM_FIELDS = 18;
 
 const REASON_INDEX = new Map<RejectReason, number>(REJECT_REASONS.map((r, i) => [r, i]));
 
 /** Every symbol's counters, and rejections by reason (allocated on a symbol's first rejection). */
 export class SymbolStats {
   readonly num: Float64Array;
+  /**
+   * Slices every symbol had its bar for (fill 0, age 0): counted here once rather than in every
+   * symbol's SLICES and AGE_COUNT, which read with it added.
+   */
+  completeSlices = 0;
   private readonly byReason: (Uint32Array | undefined)[];
 
   constructor(readonly count: number) {
@@ -60,7 +65,7 @@ export class SymbolStats {
 
   /** Symbol `i`'s counters as `SymbolQuality`. */
   quality(i: number): SymbolQuality {
-    return toQuality(this.num.subarray(i * NUM_FIELDS, (i + 1) * NUM_FIELDS), this.byReason[i]);
+    return toQuality(this.num.subarray(i * NUM_FIELDS, (i + 1) * NUM_FIELDS), this.byReason[i], this.completeSlices);
   }
 
   /**
@@ -88,18 +93,19 @@ export class SymbolStats {
       const r = REASON_INDEX.get(reason) as number;
       reasons[r] = (reasons[r] as number) + n;
     }
-    return toQuality(sum, reasons);
+    return toQuality(sum, reasons, this.completeSlices * this.count);
   }
 }
 
-function toQuality(f: Float64Array, counts: Uint32Array | undefined): SymbolQuality {
+/** `complete`: slices counted in `completeSlices`, added to SLICES and AGE_COUNT (their age is 0). */
+function toQuality(f: Float64Array, counts: Uint32Array | undefined, complete: number): SymbolQuality {
   const byReason: Partial<Record<RejectReason, number>> = {};
   for (let i = 0; counts !== undefined && i < counts.length; i++) {
     const n = counts[i] as number;
     if (n > 0) byReason[REJECT_REASONS[i] as RejectReason] = n;
   }
-  const latencyCount = f[LATENCY_COUNT] as number;
-  const ageCount = f[AGE_COUNT] as number;
+  const latencyCount = f[ACCEPTED] as number;
+  const ageCount = (f[AGE_COUNT] as number) + complete;
   return {
     updates: f[UPDATES] as number,
     accepted: f[ACCEPTED] as number,
@@ -108,7 +114,7 @@ function toQuality(f: Float64Array, counts: Uint32Array | undefined): SymbolQual
     rejected: f[REJECTED] as number,
     rejectedByReason: byReason,
     lateBars: f[LATE_BARS] as number,
-    slices: f[SLICES] as number,
+    slices: (f[SLICES] as number) + complete,
     forwardFilledIntervals: f[FORWARD_FILLED] as number,
     invalidSlices: f[INVALID_SLICES] as number,
     haltedSlices: f[HALTED_SLICES] as number,
