@@ -23,6 +23,7 @@ export {
   resolveValidationRules,
   checkBar,
   passesFast,
+  passesFastValues,
   validateBar,
 } from './validate.js';
 export type { BarFeed, BarSource, FeedState, FeedStats, FeedEvent, BarEvent, ErrorEvent, StateEvent } from './bar-feed.js';

@@ -203,14 +203,31 @@ export function checkBar(
  * Tested against `checkBar` on every rule's edge.
  */
 export function passesFast(bar: Bar, rules: ResolvedValidationRules, now: number): boolean {
-  const { open, high, low, close, volume, start, end } = bar;
+  return passesFastValues(bar.open, bar.high, bar.low, bar.close, bar.volume, bar.start, bar.end, bar.vwap, bar.tradeCount, rules, now);
+}
+
+/**
+ * `passesFast` on a bar's fields read once by the caller (a hot path that then stores the same
+ * numbers reads each field once). Typed `unknown`: a bar from JSON or another library may hold anything.
+ */
+export function passesFastValues(
+  open: unknown,
+  high: unknown,
+  low: unknown,
+  close: unknown,
+  volume: unknown,
+  start: unknown,
+  end: unknown,
+  vwap: unknown,
+  trades: unknown,
+  rules: ResolvedValidationRules,
+  now: number,
+): boolean {
   // Prices must be > 0 and >= minPrice: the smallest positive double stands for "> 0".
   const min = rules.minPrice > 0 ? rules.minPrice : Number.MIN_VALUE;
   const max = rules.maxPrice;
   const tol = rules.ohlcTolerance;
   const interval = rules.intervalMs;
-  const vwap = bar.vwap;
-  const trades = bar.tradeCount;
   return (
     typeof open === 'number' &&
     typeof high === 'number' &&
@@ -231,7 +248,7 @@ export function passesFast(bar: Bar, rules: ResolvedValidationRules, now: number
     volume >= 0 &&
     volume < Number.POSITIVE_INFINITY &&
     (vwap === undefined || (typeof vwap === 'number' && vwap - vwap === 0)) &&
-    (trades === undefined || (Number.isInteger(trades) && trades >= 0)) &&
+    (trades === undefined || (Number.isInteger(trades) && (trades as number) >= 0)) &&
     low <= (open < close ? open : close) * (1 + tol) &&
     high >= (open > close ? open : close) * (1 - tol) &&
     low <= high * (1 + tol) &&

@@ -111,6 +111,19 @@ export class CoverageTracker {
     }
   }
 
+  /** Marks the minute starting at `start` as having a bar for every symbol (a slice all of them delivered). */
+  markAll(start: number): void {
+    if (!(start >= this.open && start < this.close)) {
+      if (start >= this.#gapFrom && start < this.#gapTo) return;
+      if (!this.#select(start)) return;
+    }
+    const bits = this.bits;
+    const k = ((start - this.open) / this.intervalMs) | 0;
+    const w = (k >>> 5) * this.symbols;
+    const bit = 1 << (k & 31);
+    for (let i = 0; i < this.symbols; i++) bits[w + i] = (bits[w + i] as number) | bit;
+  }
+
   /** The record of the session `t` falls in, if kept. */
   recordAt(t: number): CoverageRecord | undefined {
     const s = this.calendar?.sessionAt(t);

@@ -1,5 +1,5 @@
 import type { Bar, BarEvent, BarFeed, Clock, BarSource, CorporateAction, HistoricalBars, Listener, RejectReason, ResolvedValidationRules, TradingStatus, Unsubscribe, ValidationContext } from '@feed/core';
-import { FeedError, REJECT_REASONS, TypedEmitter, actionKey, checkBar, exDateStart, isFrozenBar, passesFast } from '@feed/core';
+import { FeedError, REJECT_REASONS, TypedEmitter, actionKey, checkBar, exDateStart, isFrozenBar, passesFastValues } from '@feed/core';
 import type { CoverageCalendar, CoverageRecord, ReconcileReport, SessionCoverage } from './coverage.js';
 import { CoverageTracker, hasBit } from './coverage.js';
 import { HaltLog } from './halts.js';
@@ -378,22 +378,31 @@ export class MultiSymbolDataManager {
     num[k + UPDATES] = (num[k + UPDATES] as number) + 1;
     this.nextGuess = i + 1 < this.names.length ? i + 1 : 0;
     const now = this.clock.now();
-    if (!passesFast(bar, this.rules, now)) {
+    // Every field read once: the check and the ring's copy use the same numbers.
+    const start = bar.start;
+    const end = bar.end;
+    const open = bar.open;
+    const high = bar.high;
+    const low = bar.low;
+    const close = bar.close;
+    const volume = bar.volume;
+    const vwap = bar.vwap;
+    const trades = bar.tradeCount;
+    if (!passesFastValues(open, high, low, close, volume, start, end, vwap, trades, this.rules, now)) {
       const rejected = this.checkSlow(i, bar, now);
       if (rejected !== undefined) return rejected;
     }
-    const start = bar.start;
     if (start <= (num[k + LATEST_START] as number)) return this.updateExisting(i, this.rings[i] as HistoryRing, bar);
     if (this.maxJump !== undefined && this.jumps(i, bar)) return this.reject(i, bar, 'price_jump');
 
     // The ring copies the numbers: later changes to the caller's object cannot reach stored data.
-    (this.rings[i] as HistoryRing).push(bar);
+    const receivedAt = bar.receivedAt;
+    (this.rings[i] as HistoryRing).pushValues(start, open, high, low, close, volume, vwap ?? Number.NaN, trades ?? -1, receivedAt);
     this.latest[i] = isFrozenBar(bar) ? bar : undefined;
     num[k + LATEST_START] = start;
     // Accepted bars: their count is also the latency's count.
     num[k + F_ACCEPTED] = (num[k + F_ACCEPTED] as number) + 1;
-    const end = bar.end;
-    const latency = bar.receivedAt - end;
+    const latency = receivedAt - end;
     num[k + LATENCY_SUM] = (num[k + LATENCY_SUM] as number) + latency;
     if (latency > (num[k + LATENCY_MAX] as number)) num[k + LATENCY_MAX] = latency;
 
@@ -404,7 +413,7 @@ export class MultiSymbolDataManager {
     // The bar's own boundary waits for the other symbols' bars of the same minute even when its grace
     // has passed (a burst of late bars, a gap fill): they come next, in the same synchronous run. A
     // later bar or the next tick closes it. Without this, live and replay slices differ after a gap.
-    schedule.close(now, end);
+    if (now >= schedule.nextEnd) schedule.close(now, end);
     return ACCEPTED;
   }
 
@@ -507,16 +516,7 @@ export class MultiSymbolDataManager {
   /** Counts a complete slice at `end` (see `emitSlice`): one counter, and every symbol's minute covered. */
   private countComplete(end: number): void {
     this.counters.completeSlices++;
-    const cov = this.coverageTracker;
-    const start = end - this.options.intervalMs;
-    if (start >= cov.open && start < cov.close) {
-      const m = ((start - cov.open) / this.options.intervalMs) | 0;
-      const bit = 1 << (m & 31);
-      const bits = cov.bits;
-      const n = this.rings.length;
-      const w = (m >>> 5) * cov.stride;
-      for (let i = 0; i < n; i++) bits[w + i] = (bits[w + i] as number) | bit;
-    } else for (let i = 0; i < this.rings.length; i++) cov.mark(i, start, false);
+    this.coverageTracker.markAll(end - this.options.intervalMs);
   }
 
   /**

@@ -102,6 +102,31 @@ export class HistoryRing {
     d[o + RECEIVED] = bar.receivedAt;
   }
 
+  /**
+   * Appends the newest bar from its numbers (read once by the caller; `vwap` NaN and `trades` -1 when
+   * absent), evicting the oldest when full.
+   */
+  pushValues(start: number, open: number, high: number, low: number, close: number, volume: number, vwap: number, trades: number, receivedAt: number): void {
+    let o: number;
+    if (this.count < this.capacity) {
+      o = this.offset(this.count);
+      this.count++;
+    } else {
+      o = this.base + this.head * this.stride;
+      this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
+    }
+    const d = (this.data ??= this.store.block(this.group));
+    d[o + START] = start;
+    d[o + OPEN] = open;
+    d[o + HIGH] = high;
+    d[o + LOW] = low;
+    d[o + CLOSE] = close;
+    d[o + VOLUME] = volume;
+    d[o + VWAP] = vwap;
+    d[o + TRADES] = trades;
+    d[o + RECEIVED] = receivedAt;
+  }
+
   /** Appends the newest bar, evicting the oldest when full. */
   push(bar: Bar): void {
     if (this.count < this.capacity) {

@@ -13,6 +13,14 @@ export class SliceSchedule<T = unknown> {
   /** Physical slot of the oldest pending boundary, and how many are pending. */
   private head = 0;
   private size = 0;
+  /** The newest pending boundary and its slot (NaN when none: equal to no end). */
+  private newestEnd = Number.NaN;
+  private newestSlot = 0;
+  /**
+   * The oldest pending boundary (+Infinity when none): `close(now)` can close nothing while `now` is
+   * before it, which the manager checks before calling.
+   */
+  nextEnd = Number.POSITIVE_INFINITY;
   private emitting = false;
   /** The last boundary emitted. */
   lastEmitted = Number.NEGATIVE_INFINITY;
@@ -40,26 +48,32 @@ export class SliceSchedule<T = unknown> {
     return s < this.ends.length ? s : s - this.ends.length;
   }
 
-  /** Counts one more symbol for the boundary `end` (kept sorted; almost always the last one). */
+  /**
+   * Counts one more symbol for the boundary `end` (kept sorted; almost always the newest one). Small
+   * on purpose: the manager's `update` inlines it, and the compiler's inlining budget is shared.
+   */
   count(end: number): void {
+    if (end === this.newestEnd) {
+      const s = this.newestSlot;
+      this.counts[s] = (this.counts[s] as number) + 1;
+    } else this.countOther(end);
+  }
+
+  /** `end` is not the newest pending boundary: a new newest one, or an earlier one. */
+  private countOther(end: number): void {
     const n = this.size;
-    if (n > 0) {
-      const last = this.slot(n - 1);
-      const lastEnd = this.ends[last] as number;
-      if (lastEnd === end) {
-        this.counts[last] = (this.counts[last] as number) + 1;
-        return;
-      }
-      if (lastEnd > end) {
-        this.countEarlier(end);
-        return;
-      }
+    if (n > 0 && this.newestEnd > end) {
+      this.countEarlier(end);
+      return;
     }
     if (n === this.ends.length) this.grow();
     const s = this.slot(n);
     this.ends[s] = end;
     this.counts[s] = 1;
     this.size = n + 1;
+    this.newestEnd = end;
+    this.newestSlot = s;
+    if (n === 0) this.nextEnd = end;
   }
 
   /** `end` is before the newest pending boundary: counted in place, or inserted in order. */
@@ -83,6 +97,8 @@ export class SliceSchedule<T = unknown> {
     this.ends[s] = end;
     this.counts[s] = 1;
     this.size++;
+    this.newestSlot = this.slot(this.size - 1);
+    this.nextEnd = this.ends[this.head] as number;
   }
 
   private grow(): void {
@@ -96,6 +112,7 @@ export class SliceSchedule<T = unknown> {
     this.ends = ends;
     this.counts = counts;
     this.head = 0;
+    this.newestSlot = this.size - 1;
   }
 
   /**
@@ -106,7 +123,7 @@ export class SliceSchedule<T = unknown> {
    */
   close(now: number, holdFrom = Number.POSITIVE_INFINITY): void {
     // The common case: nothing closes.
-    if (this.size === 0 || now < (this.ends[this.head] as number) || this.emitting) return;
+    if (now < this.nextEnd || this.emitting) return;
     this.emitting = true;
     try {
       for (;;) {
@@ -127,7 +144,7 @@ export class SliceSchedule<T = unknown> {
 
   /** Closes every pending boundary at or before `now` without waiting for the grace. */
   flush(now: number): void {
-    while (this.size > 0 && (this.ends[this.head] as number) <= now) this.emitNext();
+    while (this.size > 0 && this.nextEnd <= now) this.emitNext();
   }
 
   private emitNext(): void {
@@ -136,6 +153,10 @@ export class SliceSchedule<T = unknown> {
     const count = this.counts[s] as number;
     this.head = s + 1 === this.ends.length ? 0 : s + 1;
     this.size--;
+    if (this.size === 0) {
+      this.nextEnd = Number.POSITIVE_INFINITY;
+      this.newestEnd = Number.NaN;
+    } else this.nextEnd = this.ends[this.head] as number;
     this.lastEmitted = end;
     // Complete: every symbol delivered this boundary's bar, and no later boundary has a bar yet.
     this.emit(this.owner, end, count >= this.symbolCount && this.size === 0);
