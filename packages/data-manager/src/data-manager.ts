@@ -30,7 +30,7 @@ import {
   REVISIONS,
   SLICES,
   SymbolStats,
-  UPDATES,
+  WARMUP_OTHER,
   WARMUP_BARS,
 } from './symbol-stats.js';
 import type { DataManagerEvent, QualityStats, Snapshot, SymbolQuality, UpdateResult, UpdateSummary } from './types.js';
@@ -292,6 +292,7 @@ export class MultiSymbolDataManager {
       const rejection = checkBar(bar, this.rules, ctx);
       if (rejection !== undefined) {
         this.reject(i, bar, rejection.reason);
+        this.num[i * NUM_FIELDS + WARMUP_OTHER] = (this.num[i * NUM_FIELDS + WARMUP_OTHER] as number) + 1;
         summary.rejected++;
         continue;
       }
@@ -299,6 +300,7 @@ export class MultiSymbolDataManager {
       const ring = this.rings[i] as HistoryRing;
       if (bar.start <= (this.num[k + LATEST_START] as number)) {
         const r = this.updateExisting(i, ring, bar);
+        this.num[k + WARMUP_OTHER] = (this.num[k + WARMUP_OTHER] as number) + 1;
         if (r === DUPLICATE) summary.duplicates++;
         else if (r === REVISION) summary.revisions++;
         else summary.rejected++;
@@ -375,7 +377,6 @@ export class MultiSymbolDataManager {
     }
     const num = this.num;
     const k = i * NUM_FIELDS;
-    num[k + UPDATES] = (num[k + UPDATES] as number) + 1;
     this.nextGuess = i + 1 < this.names.length ? i + 1 : 0;
     const now = this.clock.now();
     // Every field read once: the check and the ring's copy use the same numbers.

@@ -158,6 +158,11 @@ describe('warm-up', () => {
     small.warmUp(bars);
     expect(small.warmUp([bars[0] as Bar]).rejected).toBe(1);
     expect(small.stats().bySymbol.A?.rejectedByReason).toEqual({ out_of_order: 1 });
+    // A warm-up's duplicates and rejections are counted as such, never as updates.
+    expect(dm.stats().bySymbol.A).toMatchObject({ updates: 1, accepted: 1, duplicates: 1 });
+    expect(small.stats().bySymbol.A).toMatchObject({ updates: 0, rejected: 1 });
+    small.update({ ...bar('A', OPEN), close: -1 });
+    expect(small.stats().bySymbol.A).toMatchObject({ updates: 1, rejected: 2 });
   });
 
   it('N-minute bars: the buckets complete at the seam come at once (warmUp: true); the one the seam cuts completes live', () => {

@@ -6,7 +6,11 @@ import type { SymbolQuality } from './types.js';
 // all symbols. Object fields holding doubles would each be a separate heap number, scattered in
 // memory: with 10 000 symbols, a cache miss per field per update.
 export const LATEST_START = 0; // data, not a statistic: kept by reset()
-export const UPDATES = 1;
+/**
+ * Outcomes of a warm-up that are not updates (its rejections, duplicates and revisions, counted in
+ * those fields too): `updates` is derived, every update having exactly one outcome.
+ */
+export const WARMUP_OTHER = 1;
 export const ACCEPTED = 2;
 export const DUPLICATES = 3;
 export const REVISIONS = 4;
@@ -88,7 +92,6 @@ export class SymbolStats {
       if (counts !== undefined) for (let r = 0; r < counts.length; r++) reasons[r] = (reasons[r] as number) + (counts[r] as number);
     }
     for (const [reason, n] of Object.entries(unattributed) as [RejectReason, number][]) {
-      sum[UPDATES] = (sum[UPDATES] as number) + n;
       sum[REJECTED] = (sum[REJECTED] as number) + n;
       const r = REASON_INDEX.get(reason) as number;
       reasons[r] = (reasons[r] as number) + n;
@@ -107,7 +110,7 @@ function toQuality(f: Float64Array, counts: Uint32Array | undefined, complete: n
   const latencyCount = f[ACCEPTED] as number;
   const ageCount = (f[AGE_COUNT] as number) + complete;
   return {
-    updates: f[UPDATES] as number,
+    updates: (f[ACCEPTED] as number) + (f[DUPLICATES] as number) + (f[REVISIONS] as number) + (f[REJECTED] as number) - (f[WARMUP_OTHER] as number),
     accepted: f[ACCEPTED] as number,
     duplicates: f[DUPLICATES] as number,
     revisions: f[REVISIONS] as number,
