@@ -313,6 +313,32 @@ describe('getLatestSnapshot(): semantics.md "Snapshot"', () => {
 });
 
 describe('slices: semantics.md "Slices"', () => {
+  // A slice every symbol delivered is counted once for all symbols (the shortcut of emitSlice); when a
+  // later bar is already stored, a symbol's newest bar is not the slice's: the full derivation runs.
+  for (const later of ['update', 'warmUp'] as const) {
+    it(`a complete boundary with a later bar already stored (${later}, history of one bar) is derived symbol by symbol`, () => {
+      for (const listen of [false, true]) {
+        const clock = new ManualClock(OPEN);
+        const dm = new MultiSymbolDataManager({ symbols: SYMS, clock, historySize: 1 });
+        const slices: { tqqq: number | null; sqqq: number | null; valid: number; complete: boolean }[] = [];
+        if (listen) dm.on('slice', ({ slice }) => slices.push({ tqqq: slice.price('TQQQ'), sqqq: slice.price('SQQQ'), valid: slice.validCount, complete: slice.complete }));
+        dm.update(bar('TQQQ', OPEN, 10));
+        dm.update(bar('SQQQ', OPEN, 20));
+        // TQQQ's next minute before the clock reaches the first boundary: it evicts TQQQ's first bar.
+        if (later === 'update') expect(dm.update(bar('TQQQ', OPEN + MIN, 11)).status).toBe('accepted');
+        else expect(dm.warmUp([bar('TQQQ', OPEN + MIN, 11)]).accepted).toBe(1);
+        clock.set(OPEN + MIN);
+        dm.flush();
+        const t = dm.stats().bySymbol.TQQQ;
+        // No TQQQ bar ends by the boundary any more: that slice has no TQQQ price and counts invalid for it.
+        expect(t?.slices).toBe(1);
+        expect(t?.invalidSlices).toBe(1);
+        expect(t?.avgAgeMs).toBeNull();
+        expect(dm.stats().bySymbol.SQQQ).toMatchObject({ slices: 1, invalidSlices: 0, avgAgeMs: 0 });
+        if (listen) expect(slices[0]).toEqual({ tqqq: null, sqqq: 20, valid: 1, complete: false });
+      }
+    });
+  }
   it('emits a boundary once every symbol delivered and the clock reached it', () => {
     const { dm, clock, slices } = harness(SYMS);
     dm.update(bar('TQQQ', OPEN));

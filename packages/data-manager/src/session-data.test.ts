@@ -42,6 +42,17 @@ function haltSession() {
 }
 
 describe('trading status: a session with a halt', () => {
+  it('a minute every symbol delivered while one is halted counts a halted slice for it (no shortcut for complete slices)', () => {
+    const clock = new ManualClock(OPEN);
+    const dm = new MultiSymbolDataManager({ symbols: ['A', 'B'], clock });
+    dm.updateStatus(status('B', OPEN - MIN, 'halt', 'H'));
+    clock.set(OPEN + MIN);
+    dm.update(bar('A', OPEN));
+    dm.update(bar('B', OPEN));
+    expect(dm.stats().bySymbol.B).toMatchObject({ slices: 1, haltedSlices: 1, invalidSlices: 0 });
+    expect(dm.stats().bySymbol.A).toMatchObject({ slices: 1, haltedSlices: 0 });
+  });
+
   it('marks the symbol halted in every slice while the halt is in force, never tradable, and not missing', () => {
     const { slices, haltAt, resumeAt } = haltSession();
     const during = slices.filter((s) => s.asOf > haltAt && s.asOf <= resumeAt);
