@@ -414,7 +414,7 @@ export class MultiSymbolDataManager {
     // The bar's own boundary waits for the other symbols' bars of the same minute even when its grace
     // has passed (a burst of late bars, a gap fill): they come next, in the same synchronous run. A
     // later bar or the next tick closes it. Without this, live and replay slices differ after a gap.
-    if (now >= schedule.nextEnd) schedule.close(now, end);
+    if (schedule.mayClose(now)) schedule.close(now, end);
     return ACCEPTED;
   }
 

@@ -43,8 +43,9 @@ class Reference {
 }
 
 describe('SliceSchedule', () => {
-  it('closes the same boundaries, in the same order, as the rule on a sorted list (out-of-order counts, more than 16 pending)', () => {
+  it('closes the same boundaries, in the same order, as the rule on a sorted list (out-of-order counts, more than 16 pending); mayClose never misses a closing', () => {
     let maxPending = 0;
+    let closedNothing = 0;
     fc.assert(
       fc.property(
         fc.array(
@@ -68,8 +69,13 @@ describe('SliceSchedule', () => {
               maxPending = Math.max(maxPending, s.pendingCount);
             } else {
               now += a.step;
+              const may = s.mayClose(now);
+              const before = ref.emitted.length;
               s.close(now, a.hold);
               ref.close(now, a.hold);
+              // The manager calls close only when mayClose says so: it must never miss a closing.
+              if (ref.emitted.length > before) expect(may).toBe(true);
+              else closedNothing++;
             }
             expect(s.pendingCount).toBe(ref.pending.length);
           }
@@ -81,5 +87,6 @@ describe('SliceSchedule', () => {
       { seed: 1_700_101, numRuns: 300 },
     );
     expect(maxPending).toBeGreaterThan(16);
+    expect(closedNothing).toBeGreaterThan(0);
   });
 });

@@ -16,6 +16,8 @@ export class SliceSchedule<T = unknown> {
   /** The newest pending boundary and its slot (NaN when none: equal to no end). */
   private newestEnd = Number.NaN;
   private newestSlot = 0;
+  /** Pending boundaries every symbol has counted for. */
+  private completePending = 0;
   /**
    * The oldest pending boundary (+Infinity when none): `close(now)` can close nothing while `now` is
    * before it, which the manager checks before calling.
@@ -55,8 +57,20 @@ export class SliceSchedule<T = unknown> {
   count(end: number): void {
     if (end === this.newestEnd) {
       const s = this.newestSlot;
-      this.counts[s] = (this.counts[s] as number) + 1;
+      const c = (this.counts[s] as number) + 1;
+      this.counts[s] = c;
+      if (c === this.symbolCount) this.completePending++;
     } else this.countOther(end);
+  }
+
+  /**
+   * Whether `close(now, ...)` may close a boundary: the clock has reached the oldest, and some
+   * pending boundary is complete or the oldest's grace has passed. Never false when one would close
+   * (a boundary past its grace means the oldest is too); the manager asks before calling `close`
+   * for each bar, which in a replay (the clock already at the bar's end) is most bars.
+   */
+  mayClose(now: number): boolean {
+    return now >= this.nextEnd && (this.completePending > 0 || now >= this.nextEnd + this.graceMs);
   }
 
   /** `end` is not the newest pending boundary: a new newest one, or an earlier one. */
@@ -70,6 +84,7 @@ export class SliceSchedule<T = unknown> {
     const s = this.slot(n);
     this.ends[s] = end;
     this.counts[s] = 1;
+    if (this.symbolCount === 1) this.completePending++;
     this.size = n + 1;
     this.newestEnd = end;
     this.newestSlot = s;
@@ -82,7 +97,9 @@ export class SliceSchedule<T = unknown> {
     while (i >= 0 && (this.ends[this.slot(i)] as number) > end) i--;
     if (i >= 0 && this.ends[this.slot(i)] === end) {
       const s = this.slot(i);
-      this.counts[s] = (this.counts[s] as number) + 1;
+      const c = (this.counts[s] as number) + 1;
+      this.counts[s] = c;
+      if (c === this.symbolCount) this.completePending++;
       return;
     }
     if (this.size === this.ends.length) this.grow();
@@ -96,6 +113,7 @@ export class SliceSchedule<T = unknown> {
     const s = this.slot(i + 1);
     this.ends[s] = end;
     this.counts[s] = 1;
+    if (this.symbolCount === 1) this.completePending++;
     this.size++;
     this.newestSlot = this.slot(this.size - 1);
     this.nextEnd = this.ends[this.head] as number;
@@ -151,6 +169,7 @@ export class SliceSchedule<T = unknown> {
     const s = this.head;
     const end = this.ends[s] as number;
     const count = this.counts[s] as number;
+    if (count >= this.symbolCount) this.completePending--;
     this.head = s + 1 === this.ends.length ? 0 : s + 1;
     this.size--;
     if (this.size === 0) {
