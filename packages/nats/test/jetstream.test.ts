@@ -2,6 +2,7 @@ import { decode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Bar, BarEvent, FeedError, Listener } from '@feed/core';
 import { ConnectionError, ManualBarFeed, ManualClock, barFromValues } from '@feed/core';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { PublisherStats } from '../src/index.js';
 import { BarPublisher, NatsBarFeed, batchId, connectNats, decodeBar, decodeBars, encodeBar, encodeBars, messageId } from '../src/index.js';
@@ -423,6 +424,44 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
     expect(fast.paced).toBe(0);
     // Minutes 0 to 4 at 39x, the two-minute gap counting one interval (maxGapMs), as in MockMultiSymbolFeed.
     expect(x39.paced).toBeCloseTo((3 * MIN) / 39, 6);
+  });
+
+  it('a replay holds a bounded window of a long range: at each paced pause, at most 4 x batch messages are delivered and not yet acknowledged', async () => {
+    const publisher = await BarPublisher.start({ feed: source, connection: nc, batchSize: 1 });
+    const minutes = 300;
+    for (let m = 0; m < minutes; m++) source.push(...minute(m));
+    await publisher.flush();
+    const pacing = new ManualClock(0);
+    const batch = 5;
+    const feed = new NatsBarFeed({ symbols: 'all', connection: nc, batch, replay: { speed: 39, pacingClock: pacing } });
+    const got = collect(feed);
+    await feed.connect();
+    await feed.start();
+    let finished = false;
+    const done = feed.whenDone().then(() => {
+      finished = true;
+    });
+    const jsm = await jetstreamManager(nc);
+    const [consumer] = await jsm.consumers.list('FEED_BARS').next();
+    expect(consumer?.config.max_ack_pending).toBe(4 * batch);
+    const pending: number[] = [];
+    let pauses = 0;
+    // Each pacing wait is a pause of the replay at a known point: the server is asked, mid-range,
+    // how many messages it has delivered that the feed has not acknowledged (read, not yet delivered).
+    while (!finished) {
+      if (pacing.nextTimerAt() !== undefined) {
+        if (pauses++ % 25 === 0) pending.push((await jsm.consumers.info('FEED_BARS', consumer?.name as string)).num_ack_pending);
+        pacing.runNextTimer();
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await done;
+    expect(got).toHaveLength(minutes * SYMBOLS.length);
+    // 900 messages in the stream; the window held at any pause is bounded by the batch, not the range.
+    expect(pending.length).toBeGreaterThan(10);
+    expect(Math.max(...pending)).toBeLessThanOrEqual(4 * batch);
+    expect(pending.some((n) => n > 0)).toBe(true);
+    await feed.disconnect();
   });
 
   it('replay at speed 1 across a weekend waits one interval, not 2.5 days (the same ReplayPacer as MockMultiSymbolFeed); stop() ends a wait at once', async () => {
