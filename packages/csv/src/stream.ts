@@ -6,6 +6,8 @@ import type { AsyncRecordBatchFileReader } from 'apache-arrow';
 import type { ArrowBatchIndexEntry } from './arrow.js';
 import { ARROW_METADATA_KEY, columnsOf, isArrowPath } from './arrow.js';
 import { arrowLibrary, hasArrowLibrary } from './arrow-library.js';
+import type { FastLayout } from './batch-decode.js';
+import { decodeBatchFast, fastLayoutOf } from './batch-decode.js';
 import { BarColumns } from './columns.js';
 import type { FileReport, LoadOptions } from './load.js';
 import { cacheFileOf, loadBars, restoreReport } from './load.js';
@@ -112,6 +114,8 @@ class ArrowBatchStream implements BarStream {
   #closed = false;
   /** The schema as an IPC stream message, put before each batch's message to decode it alone. */
   #schemaMessage: Uint8Array | undefined;
+  /** How the fast path reads this file's batches: null until known, undefined when it cannot. */
+  #fast: FastLayout | undefined | null = null;
   /** The open file (closed once the range is read, opened again by a rewind). */
   private handle: FileHandle | undefined;
   private reader: AsyncRecordBatchFileReader | undefined;
@@ -184,6 +188,20 @@ class ArrowBatchStream implements BarStream {
     }
     const block = this.reader.footer?.getRecordBatch(i) ?? null;
     if (block === null) throw new CsvError({ code: 'csv_file', message: `Arrow record batch ${i} cannot be read`, file: this.path });
+    if (this.#fast === null) this.#fast = fastLayoutOf(this.reader.schema, `reading ${this.path}`);
+    if (this.#fast !== undefined) {
+      // The batch's message alone, decoded without building tables (`batch-decode.ts`); a batch
+      // the fast path does not read is read again below, the general way.
+      const message = new Uint8Array(Number(block.metaDataLength) + Number(block.bodyLength));
+      this.#readAt(message, 0, message.length, Number(block.offset), i);
+      let fast: BarColumns | undefined;
+      try {
+        fast = decodeBatchFast(this.#fast, message, Number(block.metaDataLength), `reading ${this.path}`);
+      } catch {
+        fast = undefined;
+      }
+      if (fast !== undefined) return fast;
+    }
     // The batch's message (metadata and body) in one read, behind the schema's message: a stream of one
     // batch, decoded at once (Arrow's own file reader makes three reads a batch, each a trip to the
     // thread pool).
@@ -202,17 +220,7 @@ class ArrowBatchStream implements BarStream {
     // asynchronous one waits ~80 us for the thread pool (measured on this project's 2-core VMs) and a
     // replay of 500 symbols reads 25 000 batches a year. The replay reads ahead, so a slower disk
     // delays one read, not every bar.
-    let got = 0;
-    while (got < length) {
-      let bytesRead: number;
-      try {
-        bytesRead = readSync(this.handle.fd, buffer, head.length + got, length - got, Number(block.offset) + got);
-      } catch (error) {
-        throw new CsvError({ code: 'csv_file', message: `cannot read Arrow record batch ${i}: ${(error as Error).message}`, file: this.path, cause: error });
-      }
-      if (bytesRead === 0) throw new CsvError({ code: 'csv_file', message: `Arrow record batch ${i} is cut short (the file changed under the replay?)`, file: this.path });
-      got += bytesRead;
-    }
+    this.#readAt(buffer, head.length, length, Number(block.offset), i);
     buffer.set(EOS, head.length + length);
     let batch;
     try {
@@ -221,6 +229,22 @@ class ArrowBatchStream implements BarStream {
       throw new CsvError({ code: 'csv_file', message: `Arrow record batch ${i} cannot be read: ${(error as Error).message}`, file: this.path, cause: error });
     }
     return batch === undefined ? EMPTY : columnsOf(batch, batch.numRows, this.path);
+  }
+
+  /** Reads `length` bytes of the file at `position` into `buffer` at `at` (record batch `i`'s). */
+  #readAt(buffer: Uint8Array, at: number, length: number, position: number, i: number): void {
+    const fd = (this.handle as FileHandle).fd;
+    let got = 0;
+    while (got < length) {
+      let bytesRead: number;
+      try {
+        bytesRead = readSync(fd, buffer, at + got, length - got, position + got);
+      } catch (error) {
+        throw new CsvError({ code: 'csv_file', message: `cannot read Arrow record batch ${i}: ${(error as Error).message}`, file: this.path, cause: error });
+      }
+      if (bytesRead === 0) throw new CsvError({ code: 'csv_file', message: `Arrow record batch ${i} is cut short (the file changed under the replay?)`, file: this.path });
+      got += bytesRead;
+    }
   }
 
   /** Finds the batches of the range and counts its rows: only the batches at its two ends are read. */
