@@ -28,7 +28,6 @@ import {
   NUM_FIELDS,
   RECOVERED,
   REVISIONS,
-  SLICES,
   SymbolStats,
   WARMUP_OTHER,
   WARMUP_BARS,
@@ -94,6 +93,8 @@ export class MultiSymbolDataManager {
   private readonly layout: SnapshotLayout;
   private readonly summary: SnapshotSummary = { forwardFilled: 0, validCount: 0, complete: false, avgAgeMs: null, usable: false };
   private slicesEmitted = 0;
+  /** The bit of the minute `coveredMinute` found last. */
+  private coveredBit = 0;
   /** The latest end of any bar stored (by `update` or `warmUp`): a complete slice at `end` needs it to be `end`. */
   private maxEnd = Number.NEGATIVE_INFINITY;
   private sliceListeners = 0;
@@ -372,8 +373,8 @@ export class MultiSymbolDataManager {
     // last one is tried first (one string comparison), the map otherwise.
     let i: number | undefined = this.nextGuess;
     if (this.names[i] !== bar.symbol) {
-      i = this.index.get(bar.symbol);
-      if (i === undefined) return this.unknownSymbol(bar);
+      i = this.locate(bar.symbol, i);
+      if (i < 0) return this.unknownSymbol(bar);
     }
     const num = this.num;
     const k = i * NUM_FIELDS;
@@ -416,6 +417,16 @@ export class MultiSymbolDataManager {
     // later bar or the next tick closes it. Without this, live and replay slices differ after a gap.
     if (schedule.mayClose(now)) schedule.close(now, end);
     return ACCEPTED;
+  }
+
+  /**
+   * The index of `symbol` when it is not the guessed one: the symbol after it first (a replay skips a
+   * symbol without a bar that minute), then the map; -1 when untracked.
+   */
+  private locate(symbol: string, guess: number): number {
+    const next = guess + 1 < this.names.length ? guess + 1 : 0;
+    if (this.names[next] === symbol) return next;
+    return this.index.get(symbol) ?? -1;
   }
 
   /** Not an object: counted in the total only. */
@@ -507,6 +518,7 @@ export class MultiSymbolDataManager {
    */
   private emitSlice(end: number, complete: boolean): void {
     this.slicesEmitted++;
+    this.counters.slices++;
     const fast = complete && this.maxEnd === end && this.haltSymbols === 0;
     // One pass either way: with a listener, the capture counts as it goes.
     if (this.sliceListeners > 0) this.emitter.emit({ type: 'slice', slice: fast ? this.captureComplete(end) : this.capture(end, true) });
@@ -556,27 +568,45 @@ export class MultiSymbolDataManager {
     const maxFills = o.maxForwardFills;
     const maxAge = o.maxStalenessMs;
     const num = this.num;
+    const cov = this.coveredMinute(end - interval);
     for (let i = 0; i < this.rings.length; i++) {
       const ring = this.rings[i] as HistoryRing;
       const k = i * NUM_FIELDS;
-      num[k + SLICES] = (num[k + SLICES] as number) + 1;
       // A halt is not missing data: its slices are counted as halted, not as filled or invalid.
       const halted = this.haltSymbols > 0 && (this.halts[i]?.haltedAt(end) ?? false);
       if (halted) num[k + HALTED_SLICES] = (num[k + HALTED_SLICES] as number) + 1;
-      const j = ring.lastEndingBy(end);
+      // The newest bar ends by `end` (almost always): its start is in the counters, no ring read.
+      const latest = num[k + LATEST_START] as number;
+      const j = latest + interval <= end ? ring.size - 1 : ring.lastEndingBy(end);
       if (j < 0) {
         if (!halted) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
         continue;
       }
-      const barEnd = ring.barStart(j) + interval;
+      const barEnd = (j === ring.size - 1 ? latest : ring.barStart(j)) + interval;
       const ageMs = end - barEnd;
-      if (barEnd === end) this.markCovered(i, end - interval);
+      if (barEnd === end) {
+        if (cov >= 0) this.coverageTracker.bits[cov + i] = (this.coverageTracker.bits[cov + i] as number) | this.coveredBit;
+        else this.markCovered(i, end - interval);
+      }
       const fill = barEnd === end ? 0 : this.fillCount(barEnd, end);
       if (!halted && fill > 0 && fill <= maxFills) num[k + FORWARD_FILLED] = (num[k + FORWARD_FILLED] as number) + 1;
       if (!halted && !(fill <= maxFills && ageMs <= maxAge)) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
-      num[k + AGE_SUM] = (num[k + AGE_SUM] as number) + ageMs;
+      if (ageMs !== 0) num[k + AGE_SUM] = (num[k + AGE_SUM] as number) + ageMs;
       num[k + AGE_COUNT] = (num[k + AGE_COUNT] as number) + 1;
     }
+  }
+
+  /**
+   * The coverage word offset of the minute starting at `start` in the current session, its bit in
+   * `coveredBit`; -1 when the minute is outside it (each symbol is then marked through `markCovered`).
+   * Once a slice: the symbols of the minute share the division.
+   */
+  private coveredMinute(start: number): number {
+    const cov = this.coverageTracker;
+    if (!(start >= cov.open && start < cov.close)) return -1;
+    const m = ((start - cov.open) / this.options.intervalMs) | 0;
+    this.coveredBit = 1 << (m & 31);
+    return (m >>> 5) * cov.stride;
   }
 
   /**
@@ -624,6 +654,7 @@ export class MultiSymbolDataManager {
     let ageCount = 0;
     // Halt flags only when some symbol has had a trading status (most programs: none, no work).
     const haltedFlags = this.haltSymbols > 0 ? new Uint8Array(n) : null;
+    const cov = this.coveredMinute(asOf - interval);
     for (let i = 0; i < n; i++) {
       const c = i & (PAGE_SIZE - 1);
       let halted = false;
@@ -638,24 +669,28 @@ export class MultiSymbolDataManager {
       }
       const ring = this.rings[i] as HistoryRing;
       const k = i * NUM_FIELDS;
-      if (count) num[k + SLICES] = (num[k + SLICES] as number) + 1;
-      const j = ring.lastEndingBy(asOf);
+      // The newest bar ends by `asOf` (almost always): its start is in the counters, no ring read.
+      const latest = num[k + LATEST_START] as number;
+      const j = latest + interval <= asOf ? ring.size - 1 : ring.lastEndingBy(asOf);
       if (j < 0) {
         if (count && !halted) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
         cells[c] = null;
         cells[half + c] = 0;
         continue;
       }
-      const barEnd = ring.barStart(j) + interval;
+      const barEnd = (j === ring.size - 1 ? latest : ring.barStart(j)) + interval;
       const ageMs = asOf - barEnd;
-      if (count && barEnd === asOf) this.markCovered(i, asOf - interval);
+      if (count && barEnd === asOf) {
+        if (cov >= 0) this.coverageTracker.bits[cov + i] = (this.coverageTracker.bits[cov + i] as number) | this.coveredBit;
+        else this.markCovered(i, asOf - interval);
+      }
       const fill = barEnd === asOf ? 0 : this.fillCount(barEnd, asOf);
       const filled = fill > 0 && fill <= maxFills;
       const valid = fill <= maxFills && ageMs <= maxAge;
       if (count) {
         if (filled && !halted) num[k + FORWARD_FILLED] = (num[k + FORWARD_FILLED] as number) + 1;
         if (!valid && !halted) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
-        num[k + AGE_SUM] = (num[k + AGE_SUM] as number) + ageMs;
+        if (ageMs !== 0) num[k + AGE_SUM] = (num[k + AGE_SUM] as number) + ageMs;
         num[k + AGE_COUNT] = (num[k + AGE_COUNT] as number) + 1;
       }
       // The newest bar (almost always): the object the manager already holds. An older one (the
@@ -864,6 +899,7 @@ export class MultiSymbolDataManager {
   resetStats(): void {
     for (let i = 0; i < this.rings.length; i++) this.counters.reset(i);
     this.counters.completeSlices = 0;
+    this.counters.slices = 0;
     this.unknown.clear();
     this.unknownTotal = 0;
     this.invalidInputs = 0;

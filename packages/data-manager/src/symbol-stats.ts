@@ -16,19 +16,19 @@ export const DUPLICATES = 3;
 export const REVISIONS = 4;
 const REJECTED = 5;
 export const LATE_BARS = 6;
-export const SLICES = 7;
-export const FORWARD_FILLED = 8;
-export const INVALID_SLICES = 9;
-export const LATENCY_SUM = 10;
+// Slices are one counter for all symbols (`SymbolStats.slices`): each slice counts for every symbol.
+export const FORWARD_FILLED = 7;
+export const INVALID_SLICES = 8;
+export const LATENCY_SUM = 9;
 // The latency's count is ACCEPTED: every accepted bar has a latency, and only those.
-export const LATENCY_MAX = 11;
-export const AGE_SUM = 12;
-export const AGE_COUNT = 13;
-export const HALTED_SLICES = 14;
-export const WARMUP_BARS = 15;
-export const RECOVERED = 16;
-export const CORPORATE_ACTIONS = 17;
-export const NUM_FIELDS = 18;
+export const LATENCY_MAX = 10;
+export const AGE_SUM = 11;
+export const AGE_COUNT = 12;
+export const HALTED_SLICES = 13;
+export const WARMUP_BARS = 14;
+export const RECOVERED = 15;
+export const CORPORATE_ACTIONS = 16;
+export const NUM_FIELDS = 17;
 
 const REASON_INDEX = new Map<RejectReason, number>(REJECT_REASONS.map((r, i) => [r, i]));
 
@@ -40,6 +40,8 @@ export class SymbolStats {
    * symbol's SLICES and AGE_COUNT, which read with it added.
    */
   completeSlices = 0;
+  /** Slices emitted: every symbol's `slices` (each slice counts for every symbol, halted or not). */
+  slices = 0;
   private readonly byReason: (Uint32Array | undefined)[];
 
   constructor(readonly count: number) {
@@ -69,7 +71,7 @@ export class SymbolStats {
 
   /** Symbol `i`'s counters as `SymbolQuality`. */
   quality(i: number): SymbolQuality {
-    return toQuality(this.num.subarray(i * NUM_FIELDS, (i + 1) * NUM_FIELDS), this.byReason[i], this.completeSlices);
+    return toQuality(this.num.subarray(i * NUM_FIELDS, (i + 1) * NUM_FIELDS), this.byReason[i], this.completeSlices, this.slices);
   }
 
   /**
@@ -96,12 +98,12 @@ export class SymbolStats {
       const r = REASON_INDEX.get(reason) as number;
       reasons[r] = (reasons[r] as number) + n;
     }
-    return toQuality(sum, reasons, this.completeSlices * this.count);
+    return toQuality(sum, reasons, this.completeSlices * this.count, this.slices * this.count);
   }
 }
 
-/** `complete`: slices counted in `completeSlices`, added to SLICES and AGE_COUNT (their age is 0). */
-function toQuality(f: Float64Array, counts: Uint32Array | undefined, complete: number): SymbolQuality {
+/** `complete`: slices counted in `completeSlices`, added to AGE_COUNT (their age is 0); `slices`: the slices counted. */
+function toQuality(f: Float64Array, counts: Uint32Array | undefined, complete: number, slices: number): SymbolQuality {
   const byReason: Partial<Record<RejectReason, number>> = {};
   for (let i = 0; counts !== undefined && i < counts.length; i++) {
     const n = counts[i] as number;
@@ -117,7 +119,7 @@ function toQuality(f: Float64Array, counts: Uint32Array | undefined, complete: n
     rejected: f[REJECTED] as number,
     rejectedByReason: byReason,
     lateBars: f[LATE_BARS] as number,
-    slices: (f[SLICES] as number) + complete,
+    slices,
     forwardFilledIntervals: f[FORWARD_FILLED] as number,
     invalidSlices: f[INVALID_SLICES] as number,
     haltedSlices: f[HALTED_SLICES] as number,
