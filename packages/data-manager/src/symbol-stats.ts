@@ -37,7 +37,7 @@ export class SymbolStats {
   readonly num: Float64Array;
   /**
    * Slices every symbol had its bar for (fill 0, age 0): counted here once rather than in every
-   * symbol's SLICES and AGE_COUNT, which read with it added.
+   * symbol's AGE_COUNT, which reads with it added.
    */
   completeSlices = 0;
   /** Slices emitted: every symbol's `slices` (each slice counts for every symbol, halted or not). */
