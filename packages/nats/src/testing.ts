@@ -25,12 +25,33 @@ export function findNatsServer(): string | undefined {
   );
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
+/**
+ * `n` distinct free loopback ports: all held open until all are chosen (so that none is handed out
+ * twice), then released for the servers to bind. Another process may still take one in between:
+ * starts that chose their ports retry on "address already in use" (`startRetrying`).
+ */
+async function freePorts(n: number): Promise<number[]> {
+  const held = [];
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = createServer();
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    ports.push((s.address() as { port: number }).port);
+    held.push(s);
+  }
+  for (const s of held) await new Promise<void>((resolve) => s.close(() => resolve()));
+  return ports;
+}
+
+/** Runs `start` again (up to 3 times in all) when a port it chose was taken before it could bind it. */
+async function startRetrying<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes('address already in use')) throw error;
+    }
+  }
 }
 
 /** A real nats-server with JetStream on a free loopback port and a store of its own; `kill9` and `restart` keep the store. */
@@ -56,9 +77,17 @@ export class NatsServer {
       config = join(store, 'server.conf');
       writeFileSync(config, options.config);
     }
-    const s = new NatsServer(binary, options.port ?? (await freePort()), store, config);
-    await s.#launch();
-    return s;
+    if (options.port !== undefined) {
+      const s = new NatsServer(binary, options.port, store, config);
+      await s.#launch();
+      return s;
+    }
+    return startRetrying(async () => {
+      const [port] = (await freePorts(1)) as [number];
+      const s = new NatsServer(binary, port, store, config);
+      await s.#launch();
+      return s;
+    });
   }
 
   /** Whether its process runs (false after `kill9()` until `restart()`). */
@@ -132,19 +161,20 @@ export class NatsCluster {
   ) {}
 
   static async start(options: { size?: number; binary?: string; name?: string } = {}): Promise<NatsCluster> {
+    return startRetrying(() => NatsCluster.#startOnce(options));
+  }
+
+  static async #startOnce(options: { size?: number; binary?: string; name?: string }): Promise<NatsCluster> {
     const size = options.size ?? 3;
-    const clientPorts: number[] = [];
-    const routePorts: number[] = [];
-    for (let i = 0; i < size; i++) {
-      clientPorts.push(await freePort());
-      routePorts.push(await freePort());
-    }
+    const ports = await freePorts(2 * size);
+    const clientPorts = ports.slice(0, size);
+    const routePorts = ports.slice(size);
     const names = clientPorts.map((_, i) => `n${i + 1}`);
     const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(', ');
     const servers: NatsServer[] = [];
     try {
       // All at once: each waits for its routes, and the meta group needs a majority.
-      const started = await Promise.all(
+      const started = await Promise.allSettled(
         names.map((name, i) =>
           NatsServer.start({
             ...(options.binary === undefined ? {} : { binary: options.binary }),
@@ -153,7 +183,10 @@ export class NatsCluster {
           }),
         ),
       );
-      servers.push(...started);
+      // The servers that did start are stopped below if another did not (none left running).
+      for (const r of started) if (r.status === 'fulfilled') servers.push(r.value);
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
       const cluster = new NatsCluster(servers, names);
       await cluster.waitForJetStream();
       return cluster;

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { decode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Bar, BarEvent, FeedError, Listener } from '@feed/core';
@@ -75,6 +76,17 @@ describe.skipIf(NATS_SERVER === undefined)('with a real nats-server (JetStream)'
   afterEach(async () => {
     await nc.close();
     await server.stop();
+  });
+
+  it('a server told to use a taken port fails saying "address already in use" (what the test kit retries on when it chose the ports itself)', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      await expect(NatsServer.start({ port })).rejects.toThrow(/address already in use/);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
   });
 
   it('publishes every bar and revision once, and a consumer receives them in order (one bar a message)', async () => {
