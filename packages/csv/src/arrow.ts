@@ -6,7 +6,16 @@ import { arrowLibrary } from './arrow-library.js';
 import { BarColumns } from './columns.js';
 
 /** Arrow's time units (0 s, 1 ms, 2 us, 3 ns) in milliseconds. */
-const UNIT_TO_MS: Record<number, number> = { 0: 1000, 1: 1, 2: 1e-3, 3: 1e-6 };
+/** Milliseconds per unit of an Arrow timestamp (`TimeUnit`: seconds, ms, us, ns). */
+export const UNIT_TO_MS: Record<number, number> = { 0: 1000, 1: 1, 2: 1e-3, 3: 1e-6 };
+
+/**
+ * Writes `n` 64-bit integers, given as little-endian 32-bit halves, into `out` from `at` as numbers
+ * times `unit`: no BigInt a row (~15x faster), exact below 2^53 (epoch ms, us and ns of any real date).
+ */
+export function int64HalvesTo(halves: Int32Array, n: number, unit: number, out: Float64Array, at: number): void {
+  for (let k = 0; k < n; k++) out[at + k] = ((halves[2 * k + 1] as number) * 4_294_967_296 + ((halves[2 * k] as number) >>> 0)) * unit;
+}
 
 /** The schema-metadata key under which feed keeps what it knows of a file (symbol, interval, report). */
 export const ARROW_METADATA_KEY = 'feed';
@@ -127,10 +136,8 @@ export function columnsOf(table: Columnar, n: number, file: string): BarColumns 
       // A timestamp in any unit becomes epoch ms; a plain number column is taken as epoch ms.
       const unit = DataType.isTimestamp(chunk.type) ? (UNIT_TO_MS[chunk.type.unit] ?? 1) : 1;
       if (values instanceof BigInt64Array) {
-        // 64-bit integers as two 32-bit halves (little-endian): no BigInt per row (~15x faster), exact
-        // below 2^53 (epoch ms, us and ns of any real date).
-        const halves = new Int32Array(values.buffer, values.byteOffset, chunk.length * 2);
-        for (let k = 0; k < chunk.length; k++) start[i++] = ((halves[2 * k + 1] as number) * 4_294_967_296 + ((halves[2 * k] as number) >>> 0)) * unit;
+        int64HalvesTo(new Int32Array(values.buffer, values.byteOffset, chunk.length * 2), chunk.length, unit, start, i);
+        i += chunk.length;
       } else for (let k = 0; k < chunk.length; k++) start[i++] = Number(values[k]) * unit;
     }
   }

@@ -57,11 +57,13 @@ describe('decodeBatchFast: a record batch read without building Arrow tables', (
         const fast = decodeBatchFast(layout as NonNullable<typeof layout>, message, metaDataLength, 'test');
         expect(fast).toBeDefined();
         expect(plain(fast as BarColumns)).toEqual(general);
-        // The same message 4 bytes off an 8-byte boundary: its doubles are copied, not viewed.
-        const shifted = new Uint8Array(message.length + 4);
-        shifted.set(message, 4);
-        const unaligned = decodeBatchFast(layout as NonNullable<typeof layout>, shifted.subarray(4), metaDataLength, 'test');
-        expect(plain(unaligned as BarColumns)).toEqual(general);
+        // The same message 4 and 2 bytes off an 8-byte boundary: what cannot be viewed is copied.
+        for (const by of [4, 2]) {
+          const shifted = new Uint8Array(message.length + by);
+          shifted.set(message, by);
+          const unaligned = decodeBatchFast(layout as NonNullable<typeof layout>, shifted.subarray(by), metaDataLength, 'test');
+          expect(plain(unaligned as BarColumns)).toEqual(general);
+        }
       });
       // What the general path makes of the nulls: NaN vwap, -1 trades.
       const first = plain(decodeBatchFast(layout as NonNullable<typeof layout>, (list[0] as { message: Uint8Array }).message, (list[0] as { metaDataLength: number }).metaDataLength, 'test') as BarColumns);

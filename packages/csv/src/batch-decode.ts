@@ -1,4 +1,5 @@
 import type { DataType, Field, Float, Schema } from 'apache-arrow';
+import { UNIT_TO_MS, int64HalvesTo } from './arrow.js';
 import { arrowLibrary } from './arrow-library.js';
 import { BarColumns } from './columns.js';
 
@@ -26,8 +27,6 @@ export interface FastLayout {
   readonly vwap: number;
   readonly trades: number;
 }
-
-const UNIT_TO_MS: Record<number, number> = { 0: 1000, 1: 1, 2: 1e-3, 3: 1e-6 };
 
 /** The layout of a bar schema the fast path can read, or undefined. */
 export function fastLayoutOf(schema: Schema, what: string): FastLayout | undefined {
@@ -111,11 +110,11 @@ export function decodeBatchFast(layout: FastLayout, message: Uint8Array, metaDat
     if (node === undefined || data === undefined || node.length !== n || node.nullCount !== 0) return undefined;
     const offset = Number(data.offset);
     if (Number(data.length) < n * 8 || offset + n * 8 > body.byteLength) return undefined;
-    // 64-bit integers as two 32-bit halves (little-endian), as the general path reads them.
-    const words = new DataView(body.buffer, body.byteOffset + offset, n * 8);
+    // 64-bit integers as two 32-bit halves, as the general path reads them (copied first when unaligned).
+    const from = body.byteOffset + offset;
+    const halves = from % 4 === 0 ? new Int32Array(body.buffer, from, n * 2) : new Int32Array(body.slice(offset, offset + n * 8).buffer);
     start = new Float64Array(n);
-    const unit = layout.startUnit;
-    for (let i = 0; i < n; i++) start[i] = (words.getInt32(8 * i + 4, true) * 4_294_967_296 + (words.getInt32(8 * i, true) >>> 0)) * unit;
+    int64HalvesTo(halves, n, layout.startUnit, start, 0);
   }
   const open = doubles(layout.open, undefined);
   const high = doubles(layout.high, undefined);

@@ -111,6 +111,21 @@ export class CoverageTracker {
     }
   }
 
+  /**
+   * The word offset of the minute starting at `start` in the current session's bits (a symbol's word
+   * is that plus its index), its bit in `minuteBit`; -1 outside the current session. A slice computes
+   * it once for all its symbols.
+   */
+  minuteWord(start: number): number {
+    if (!(start >= this.open && start < this.close)) return -1;
+    const k = ((start - this.open) / this.intervalMs) | 0;
+    this.minuteBit = 1 << (k & 31);
+    return (k >>> 5) * this.symbols;
+  }
+
+  /** The bit of the minute `minuteWord` found last. */
+  minuteBit = 0;
+
   /** Marks the minute starting at `start` as having a bar for every symbol (a slice all of them delivered). */
   markAll(start: number): void {
     if (!(start >= this.open && start < this.close)) {
@@ -118,9 +133,8 @@ export class CoverageTracker {
       if (!this.#select(start)) return;
     }
     const bits = this.bits;
-    const k = ((start - this.open) / this.intervalMs) | 0;
-    const w = (k >>> 5) * this.symbols;
-    const bit = 1 << (k & 31);
+    const w = this.minuteWord(start);
+    const bit = this.minuteBit;
     for (let i = 0; i < this.symbols; i++) bits[w + i] = (bits[w + i] as number) | bit;
   }
 

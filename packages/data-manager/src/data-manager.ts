@@ -93,8 +93,6 @@ export class MultiSymbolDataManager {
   private readonly layout: SnapshotLayout;
   private readonly summary: SnapshotSummary = { forwardFilled: 0, validCount: 0, complete: false, avgAgeMs: null, usable: false };
   private slicesEmitted = 0;
-  /** The bit of the minute `coveredMinute` found last. */
-  private coveredBit = 0;
   /** The latest end of any bar stored (by `update` or `warmUp`): a complete slice at `end` needs it to be `end`. */
   private maxEnd = Number.NEGATIVE_INFINITY;
   private sliceListeners = 0;
@@ -568,26 +566,21 @@ export class MultiSymbolDataManager {
     const maxFills = o.maxForwardFills;
     const maxAge = o.maxStalenessMs;
     const num = this.num;
-    const cov = this.coveredMinute(end - interval);
+    const cov = this.coverageTracker.minuteWord(end - interval);
     for (let i = 0; i < this.rings.length; i++) {
       const ring = this.rings[i] as HistoryRing;
       const k = i * NUM_FIELDS;
       // A halt is not missing data: its slices are counted as halted, not as filled or invalid.
       const halted = this.haltSymbols > 0 && (this.halts[i]?.haltedAt(end) ?? false);
       if (halted) num[k + HALTED_SLICES] = (num[k + HALTED_SLICES] as number) + 1;
-      // The newest bar ends by `end` (almost always): its start is in the counters, no ring read.
-      const latest = num[k + LATEST_START] as number;
-      const j = latest + interval <= end ? ring.size - 1 : ring.lastEndingBy(end);
+      const j = ring.lastEndingBy(end);
       if (j < 0) {
         if (!halted) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
         continue;
       }
-      const barEnd = (j === ring.size - 1 ? latest : ring.barStart(j)) + interval;
+      const barEnd = ring.barStart(j) + interval;
       const ageMs = end - barEnd;
-      if (barEnd === end) {
-        if (cov >= 0) this.coverageTracker.bits[cov + i] = (this.coverageTracker.bits[cov + i] as number) | this.coveredBit;
-        else this.markCovered(i, end - interval);
-      }
+      if (barEnd === end) this.markCovered(i, cov, end - interval);
       const fill = barEnd === end ? 0 : this.fillCount(barEnd, end);
       if (!halted && fill > 0 && fill <= maxFills) num[k + FORWARD_FILLED] = (num[k + FORWARD_FILLED] as number) + 1;
       if (!halted && !(fill <= maxFills && ageMs <= maxAge)) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
@@ -597,29 +590,14 @@ export class MultiSymbolDataManager {
   }
 
   /**
-   * The coverage word offset of the minute starting at `start` in the current session, its bit in
-   * `coveredBit`; -1 when the minute is outside it (each symbol is then marked through `markCovered`).
-   * Once a slice: the symbols of the minute share the division.
-   */
-  private coveredMinute(start: number): number {
-    const cov = this.coverageTracker;
-    if (!(start >= cov.open && start < cov.close)) return -1;
-    const m = ((start - cov.open) / this.options.intervalMs) | 0;
-    this.coveredBit = 1 << (m & 31);
-    return (m >>> 5) * cov.stride;
-  }
-
-  /**
    * Coverage: symbol `i` had a bar for the minute starting at `start` (marked as each slice closes,
-   * once per symbol and minute; the symbols of a minute set neighbouring words).
+   * once per symbol and minute; the symbols of a minute set neighbouring words). `word`: the minute's
+   * `coverageTracker.minuteWord(start)`, computed once a slice (-1 outside the current session).
    */
-  private markCovered(i: number, start: number): void {
+  private markCovered(i: number, word: number, start: number): void {
     const cov = this.coverageTracker;
-    if (start >= cov.open && start < cov.close) {
-      const m = ((start - cov.open) / this.options.intervalMs) | 0;
-      const w = (m >>> 5) * cov.stride + i;
-      cov.bits[w] = (cov.bits[w] as number) | (1 << (m & 31));
-    } else cov.mark(i, start, false);
+    if (word >= 0) cov.bits[word + i] = (cov.bits[word + i] as number) | cov.minuteBit;
+    else cov.mark(i, start, false);
   }
 
   /** Whole open-market intervals in [end, asOf); memoized for the last pair (most symbols share it). */
@@ -654,7 +632,7 @@ export class MultiSymbolDataManager {
     let ageCount = 0;
     // Halt flags only when some symbol has had a trading status (most programs: none, no work).
     const haltedFlags = this.haltSymbols > 0 ? new Uint8Array(n) : null;
-    const cov = this.coveredMinute(asOf - interval);
+    const cov = this.coverageTracker.minuteWord(asOf - interval);
     for (let i = 0; i < n; i++) {
       const c = i & (PAGE_SIZE - 1);
       let halted = false;
@@ -669,21 +647,16 @@ export class MultiSymbolDataManager {
       }
       const ring = this.rings[i] as HistoryRing;
       const k = i * NUM_FIELDS;
-      // The newest bar ends by `asOf` (almost always): its start is in the counters, no ring read.
-      const latest = num[k + LATEST_START] as number;
-      const j = latest + interval <= asOf ? ring.size - 1 : ring.lastEndingBy(asOf);
+      const j = ring.lastEndingBy(asOf);
       if (j < 0) {
         if (count && !halted) num[k + INVALID_SLICES] = (num[k + INVALID_SLICES] as number) + 1;
         cells[c] = null;
         cells[half + c] = 0;
         continue;
       }
-      const barEnd = (j === ring.size - 1 ? latest : ring.barStart(j)) + interval;
+      const barEnd = ring.barStart(j) + interval;
       const ageMs = asOf - barEnd;
-      if (count && barEnd === asOf) {
-        if (cov >= 0) this.coverageTracker.bits[cov + i] = (this.coverageTracker.bits[cov + i] as number) | this.coveredBit;
-        else this.markCovered(i, asOf - interval);
-      }
+      if (count && barEnd === asOf) this.markCovered(i, cov, asOf - interval);
       const fill = barEnd === asOf ? 0 : this.fillCount(barEnd, asOf);
       const filled = fill > 0 && fill <= maxFills;
       const valid = fill <= maxFills && ageMs <= maxAge;

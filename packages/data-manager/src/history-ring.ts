@@ -65,6 +65,11 @@ export class HistoryRing {
   /** Physical slot of the oldest bar. */
   private head = 0;
   private count = 0;
+  /**
+   * The newest bar's start, kept beside the ring: a slice asks every ring for it, and the ring's own
+   * line may have left the cache since the bar was stored.
+   */
+  private newestStart = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: RingStore,
@@ -116,6 +121,7 @@ export class HistoryRing {
       this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
     }
     const d = (this.data ??= this.store.block(this.group));
+    this.newestStart = start;
     d[o + START] = start;
     d[o + OPEN] = open;
     d[o + HIGH] = high;
@@ -129,13 +135,7 @@ export class HistoryRing {
 
   /** Appends the newest bar, evicting the oldest when full. */
   push(bar: Bar): void {
-    if (this.count < this.capacity) {
-      this.write(this.offset(this.count), bar);
-      this.count++;
-    } else {
-      this.write(this.base + this.head * this.stride, bar);
-      this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
-    }
+    this.pushValues(bar.start, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.vwap ?? Number.NaN, bar.tradeCount ?? -1, bar.receivedAt);
   }
 
   private startAt(i: number): number {
@@ -161,7 +161,7 @@ export class HistoryRing {
     const latestStart = t - this.intervalMs;
     const n = this.count;
     if (n === 0) return -1;
-    if (this.startAt(n - 1) <= latestStart) return n - 1;
+    if (this.newestStart <= latestStart) return n - 1;
     if (n === 1) return -1;
     if (this.startAt(n - 2) <= latestStart) return n - 2;
     let lo = 0;
@@ -184,7 +184,7 @@ export class HistoryRing {
 
   /** The start of the bar at logical index `i`. */
   barStart(i: number): number {
-    return this.startAt(i);
+    return i === this.count - 1 ? this.newestStart : this.startAt(i);
   }
 
   /** True when the stored bar at `i` carries the same market data as `bar` (`receivedAt` ignored). */
