@@ -23,7 +23,6 @@ export {
   resolveValidationRules,
   checkBar,
   passesFast,
-  passesFastValues,
   validateBar,
 } from './validate.js';
 export type { BarFeed, BarSource, FeedState, FeedStats, FeedEvent, BarEvent, ErrorEvent, StateEvent } from './bar-feed.js';

@@ -206,11 +206,8 @@ export function passesFast(bar: Bar, rules: ResolvedValidationRules, now: number
   return passesFastValues(bar.open, bar.high, bar.low, bar.close, bar.volume, bar.start, bar.end, bar.vwap, bar.tradeCount, rules, now);
 }
 
-/**
- * `passesFast` on a bar's fields read once by the caller (a hot path that then stores the same
- * numbers reads each field once). Typed `unknown`: a bar from JSON or another library may hold anything.
- */
-export function passesFastValues(
+/** `passesFast` on a bar's fields. Typed `unknown`: a bar from JSON or another library may hold anything. */
+function passesFastValues(
   open: unknown,
   high: unknown,
   low: unknown,

@@ -66,13 +66,11 @@ function makeGroups(syms: string[], from: number, count: number): Bar[][] {
 }
 
 /**
- * Replays `groups` (consecutive minutes from `prefill`) into a new manager; returns the time spent
- * inside update. The groups are made once per size and reused by every run, so that they sit in the
- * old generation like any long-lived data and no run pays a scavenger copying another's fresh bars.
- * With `prefill`, the history rings are filled first, untimed (the steady state of a long-running
- * manager, whose memory is already touched).
+ * Replays `groups` (consecutive minutes) into a new manager; returns the time spent inside update.
+ * The groups are made once per size and reused by every run, so that they sit in the old generation
+ * like any long-lived data and no run pays a scavenger copying another's fresh bars.
  */
-function runUpdates(syms: string[], groups: Bar[][], prefill = 0, listen = false): { ms: number; bars: number; dm: MultiSymbolDataManager } {
+function runUpdates(syms: string[], groups: Bar[][], listen = false): { ms: number; bars: number; dm: MultiSymbolDataManager } {
   const clock = new ReplayClock(T0);
   const dm = new MultiSymbolDataManager({ symbols: syms, clock });
   if (listen) {
@@ -81,15 +79,6 @@ function runUpdates(syms: string[], groups: Bar[][], prefill = 0, listen = false
       sink += slice.validCount + (slice.price(0) ?? 0);
     });
   }
-  const chunk = Math.max(1, Math.floor(60_000 / syms.length));
-  for (let m = 0; m < prefill; m += chunk) {
-    for (const g of makeGroups(syms, m, Math.min(chunk, prefill - m))) {
-      clock.advanceTo((g[0] as Bar).start);
-      dm.updateAll(g);
-      clock.advanceTo((g[0] as Bar).end);
-    }
-  }
-  dm.resetStats();
   let bars = 0;
   const t = performance.now();
   for (const g of groups) {
@@ -205,7 +194,7 @@ for (const n of [6, 500, 10_000]) {
   const minutes = Math.max(1, Math.floor(BARS_PER_RUN / n));
   const groups = makeGroups(syms, 0, minutes);
   runUpdates(syms, groups); // warm-up: full runs of both kinds, so the JIT has settled before timing
-  runUpdates(syms, groups, 0, true);
+  runUpdates(syms, groups, true);
   const rates: number[] = [];
   const ratesNoGc: number[] = [];
   const withSlices: number[] = [];
@@ -220,7 +209,7 @@ for (const n of [6, 500, 10_000]) {
     const ng = runUpdates(syms, groups);
     ratesNoGc.push(ng.bars / (ng.ms / 1000));
     gc();
-    const w = runUpdates(syms, groups, 0, true);
+    const w = runUpdates(syms, groups, true);
     withSlices.push(w.bars / (w.ms / 1000));
     gc();
     const b = plainTypedArrays(syms, groups);
@@ -302,18 +291,53 @@ function steadyState(): { plain: number; listening: number } {
   const syms = symbols(10_000);
   const minutes = Math.max(1, Math.floor(BARS_PER_RUN / 10_000));
   const prefill = QUICK ? 50 : 500;
-  const groups = makeGroups(syms, prefill, minutes);
-  const plain: number[] = [];
-  const listening: number[] = [];
-  for (let r = 0; r < (QUICK ? 1 : 3); r++) {
+  // Two managers filled once (untimed), then fed the same fresh minutes in turns, each turn timed:
+  // every run is past the rings' first fill, and the runs are many without refilling for each.
+  const make = (listen: boolean): { dm: MultiSymbolDataManager; clock: ReplayClock } => {
+    const clock = new ReplayClock(T0);
+    const dm = new MultiSymbolDataManager({ symbols: syms, clock });
+    if (listen) dm.on('slice', ({ slice }) => (sink += slice.validCount + (slice.price(0) ?? 0)));
+    const chunk = Math.max(1, Math.floor(60_000 / syms.length));
+    for (let m = 0; m < prefill; m += chunk) {
+      for (const g of makeGroups(syms, m, Math.min(chunk, prefill - m))) {
+        clock.advanceTo((g[0] as Bar).start);
+        dm.updateAll(g);
+        clock.advanceTo((g[0] as Bar).end);
+      }
+    }
+    return { dm, clock };
+  };
+  const timed = ({ dm, clock }: { dm: MultiSymbolDataManager; clock: ReplayClock }, groups: Bar[][]): number => {
     gc();
-    const a = runUpdates(syms, groups, prefill);
-    plain.push(a.bars / (a.ms / 1000));
-    gc();
-    const b = runUpdates(syms, groups, prefill, true);
-    listening.push(b.bars / (b.ms / 1000));
+    let bars = 0;
+    const t = performance.now();
+    for (const g of groups) {
+      const start = (g[0] as Bar).start;
+      clock.advanceTo(start);
+      for (const b of g) dm.update(b);
+      clock.advanceTo(start + MIN);
+    }
+    const ms = performance.now() - t;
+    for (const g of groups) bars += g.length;
+    return bars / (ms / 1000);
+  };
+  const quiet = make(false);
+  const listening = make(true);
+  const plainRates: number[] = [];
+  const listeningRates: number[] = [];
+  for (let r = 0; r < (QUICK ? 2 : 7); r++) {
+    const groups = makeGroups(syms, prefill + r * minutes, minutes);
+    // Alternating which goes first, so that neither always runs right after the bars were made.
+    if (r % 2 === 0) {
+      plainRates.push(timed(quiet, groups));
+      listeningRates.push(timed(listening, groups));
+    } else {
+      listeningRates.push(timed(listening, groups));
+      plainRates.push(timed(quiet, groups));
+    }
   }
-  return { plain: median(plain), listening: median(listening) };
+  if (quiet.dm.stats().total.accepted !== listening.dm.stats().total.accepted) throw new Error('the two managers were not fed alike');
+  return { plain: median(plainRates), listening: median(listeningRates) };
 }
 const steady = steadyState();
 console.log(`  10000 | ${fmt(Math.round(steady.plain)).padStart(14)} | (history full: steady state) | with a slice listener ${fmt(Math.round(steady.listening))} (${(steady.listening / steady.plain).toFixed(2)})`);

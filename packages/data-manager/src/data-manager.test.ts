@@ -1,7 +1,8 @@
 import type { Bar } from '@feed/core';
-import { ConfigError, DEFAULT_SYMBOL_CONFIG, FeedError, ManualBarFeed, ManualClock, ReplayClock } from '@feed/core';
+import { ConfigError, DEFAULT_SYMBOL_CONFIG, FeedError, ManualBarFeed, ManualClock, ReplayClock, checkBar } from '@feed/core';
 import { describe, expect, it } from 'vitest';
 import { MIN, OPEN, bar, harness, ny, replay } from '../test/scenario.js';
+import type { DataManagerOptions } from './index.js';
 import { ALWAYS_OPEN, MultiSymbolDataManager } from './index.js';
 
 const SYMS = ['TQQQ', 'SQQQ'];
@@ -40,6 +41,34 @@ describe('construction', () => {
 });
 
 describe('update(): semantics.md "Updates and validation"', () => {
+  it("gives checkBar's verdict and reason on 6 000 bars with random faults (its own value check is a shortcut to it)", () => {
+    let seed = 11;
+    const rnd = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    const faults: unknown[] = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, '100', 0, -1, 1e7, 0.004, 100.6, 99.4, 100.4999, OPEN + 1, undefined, 1.5, -0];
+    const fields = ['open', 'high', 'low', 'close', 'volume', 'start', 'end', 'vwap', 'tradeCount'] as const;
+    const ruleSets = [{}, { minPrice: 1, maxPrice: 1000, ohlcTolerance: 0.001, maxBarAgeMs: 5 * MIN }];
+    const verdicts = { accepted: 0, rejected: 0 };
+    for (let n = 0; n < 6_000; n++) {
+      const b: Record<string, unknown> = { ...bar('TQQQ', OPEN), end: OPEN + MIN };
+      const k = Math.floor(rnd() * 3);
+      for (let j = 0; j < k; j++) b[fields[Math.floor(rnd() * fields.length)] as string] = faults[Math.floor(rnd() * faults.length)];
+      const options = ruleSets[n % 2] as Partial<DataManagerOptions>;
+      const now = OPEN + Math.floor(rnd() * 3 - 1) * MIN * (n % 7);
+      const dm = new MultiSymbolDataManager({ symbols: ['TQQQ'], clock: new ManualClock(now), ...options });
+      const o = dm.options;
+      const expected = checkBar(b as unknown as Bar, { intervalMs: o.intervalMs, minPrice: o.minPrice, maxPrice: o.maxPrice, ohlcTolerance: o.ohlcTolerance, maxBarAgeMs: o.maxBarAgeMs }, { now });
+      const got = dm.update(b as unknown as Bar);
+      verdicts[got.status === 'accepted' ? 'accepted' : 'rejected']++;
+      if (expected === undefined && got.status === 'accepted') continue;
+      expect({ bar: b, now, got }).toEqual({ bar: b, now, got: { status: 'rejected', reason: expected?.reason } });
+    }
+    // Both verdicts were drawn many times.
+    expect(verdicts.accepted).toBeGreaterThan(600);
+    expect(verdicts.rejected).toBeGreaterThan(600);
+  });
   it('accepts a valid bar', () => {
     const { dm } = harness(SYMS);
     expect(dm.update(bar('TQQQ', OPEN))).toEqual({ status: 'accepted' });
