@@ -273,36 +273,62 @@ function coverageWarnings(filter: DateFilter | undefined, files: readonly [strin
 const WEEK_MS = 7 * 24 * 3_600_000;
 /** A used-up symbol's chunk. */
 /**
- * A chunk as the replay reads it: one row of 8 numbers a bar (start, open, high, low, close, volume,
- * vwap or NaN, trades or -1), so that a bar is one run of memory. Columns are the files' layout; a
- * replay of many symbols reads one bar of each in turn, and six columns a symbol were six memory
- * streams (and pages) per symbol, which the caches and the TLB could not hold at 500 symbols.
+ * A symbol's next rows as the replay reads them: up to `STAGE_ROWS` rows of 8 numbers a bar (start,
+ * open, high, low, close, volume, vwap or NaN, trades or -1), copied from its batch's columns a few
+ * at a time. A replay of many symbols reads one bar of each in turn: from the columns themselves
+ * that was six to eight memory streams a symbol, which the caches and the TLB could not hold at 500
+ * symbols; a whole batch copied to rows was a second copy of every batch (128 KiB a symbol: 640 MiB
+ * of fresh memory at 5 000 symbols, most of `connect()`'s time). Staged a few rows at a time, the
+ * columns are read in short sequential runs, and every symbol's staged rows stay cache-sized.
  */
 class RowChunk {
-  readonly rows: Float64Array;
-  /** `reuse`: the rows of the symbol's used-up chunk, written over when large enough (no allocation a batch). */
-  constructor(readonly length: number, c?: BarColumns, reuse?: Float64Array) {
-    const rows = reuse !== undefined && reuse.length >= length * ROW ? reuse : new Float64Array(length * ROW);
-    if (c !== undefined) {
-      const { start, open, high, low, close, volume, vwap, trades } = c;
-      for (let i = 0, k = 0; i < length; i++, k += ROW) {
-        rows[k] = start[i] as number;
-        rows[k + 1] = open[i] as number;
-        rows[k + 2] = high[i] as number;
-        rows[k + 3] = low[i] as number;
-        rows[k + 4] = close[i] as number;
-        rows[k + 5] = volume[i] as number;
-        rows[k + 6] = vwap === undefined ? Number.NaN : (vwap[i] as number);
-        rows[k + 7] = trades === undefined ? -1 : (trades[i] as number);
-      }
+  readonly rows = new Float64Array(STAGE_ROWS * ROW);
+  /** Rows staged. */
+  length = 0;
+  /** The batch's columns (undefined when none), and its next row to stage. */
+  private columns: BarColumns | undefined;
+  private next = 0;
+
+  /** Rows of the batch, staged or not. */
+  get batchLength(): number {
+    return this.columns?.length ?? 0;
+  }
+
+  /** Takes a batch (or lets it go, with `undefined`) and stages its first rows. */
+  take(c: BarColumns | undefined): void {
+    this.columns = c;
+    this.next = 0;
+    this.stage();
+  }
+
+  /** Stages the batch's next rows over the staged ones; false (nothing staged) when the batch is used up. */
+  stage(): boolean {
+    const c = this.columns;
+    const from = this.next;
+    const n = c === undefined ? 0 : Math.min(STAGE_ROWS, c.length - from);
+    this.length = n > 0 ? n : 0;
+    if (c === undefined || n <= 0) return false;
+    this.next = from + n;
+    const rows = this.rows;
+    const { start, open, high, low, close, volume, vwap, trades } = c;
+    for (let i = from, k = 0; i < from + n; i++, k += ROW) {
+      rows[k] = start[i] as number;
+      rows[k + 1] = open[i] as number;
+      rows[k + 2] = high[i] as number;
+      rows[k + 3] = low[i] as number;
+      rows[k + 4] = close[i] as number;
+      rows[k + 5] = volume[i] as number;
+      rows[k + 6] = vwap === undefined ? Number.NaN : (vwap[i] as number);
+      rows[k + 7] = trades === undefined ? -1 : (trades[i] as number);
     }
-    this.rows = rows;
+    return true;
   }
 }
 const ROW = 8;
+/** Rows staged at once per symbol (see `RowChunk`): 2 KiB. */
+const STAGE_ROWS = 32;
 /** Files opened at once by `connect()`. */
 const OPEN_CONCURRENCY = 8;
-const EMPTY = new RowChunk(0);
 
 /**
  * Replays one CSV file per symbol as a `BarFeed`, synchronized by timestamp, at a chosen speed, so
@@ -631,7 +657,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
 
   private resetCursors(): void {
     const n = this.streams.length;
-    this.chunks = Array.from({ length: n }, () => EMPTY);
+    this.chunks = Array.from({ length: n }, () => new RowChunk());
     this.cursor = new Int32Array(n);
     this.heap = new Int32Array(n);
     this.heapKeys = new Float64Array(n);
@@ -645,16 +671,16 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   }
 
   /**
-   * Reads symbol `i`'s next chunk and makes it its current one (the used-up one is let go first: at
-   * most one chunk a symbol is held); false when the symbol is done. A chunk that cannot be read (a
+   * Reads symbol `i`'s next batch and stages its first rows (the used-up batch is let go first: at
+   * most one batch a symbol is held); false when the symbol is done. A batch that cannot be read (a
    * file changed under the replay) is reported and ends that symbol. A batch is one synchronous read
    * (`@feed/csv`), so nothing is gained by reading ahead, and memory is halved.
    */
   private async takeChunk(i: number): Promise<boolean> {
     const st = this.streams[i] as BarStream;
-    const used = this.chunks[i] as RowChunk;
-    this.held -= used.length;
-    this.chunks[i] = EMPTY;
+    const chunk = this.chunks[i] as RowChunk;
+    this.held -= chunk.batchLength;
+    chunk.take(undefined);
     let next: BarColumns | undefined;
     try {
       next = await st.next();
@@ -662,13 +688,10 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       this.reportError(FeedError.isInstance(error) ? error : new FeedError({ code: 'csv_file', message: `${st.file}: ${String(error)}`, cause: error }));
       next = undefined;
     }
-    if (next === undefined) return false;
-    // Rows from here on: the columns (the Arrow batch) are let go.
-    // The used-up chunk's memory is written over (nothing else holds it: a bar is a copy).
-    const rows = new RowChunk(next.length, next, used === EMPTY ? undefined : used.rows);
-    this.held += rows.length;
+    if (next === undefined || next.length === 0) return false;
+    chunk.take(next);
+    this.held += next.length;
     if (this.held > this.peakHeld) this.peakHeld = this.held;
-    this.chunks[i] = rows;
     this.cursor[i] = 0;
     this.heapPush(i);
     return true;
@@ -789,15 +812,20 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       const i = this.heap[0] as number;
       const d = this.chunks[i] as RowChunk;
       const c = this.cursor[i] as number;
+      // The bar is made before the next rows are staged over its row.
+      const bar = this.barAt(i, c);
       this.cursor[i] = c + 1;
       if (c + 1 < d.length) this.heapFix(false);
-      else {
+      else if (d.stage()) {
+        this.cursor[i] = 0;
+        this.heapFix(false);
+      } else {
         this.heapFix(true);
         this.refill.push(i);
       }
       this.replayed++;
       if (!this.tracker.empty) this.announce(this.symbols[i] as string, start + this.shift);
-      this.deliver(this.barAt(i, c), i);
+      this.deliver(bar, i);
       this.progress();
       return;
     }
@@ -828,13 +856,17 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       } else break;
       const d = chunks[i] as RowChunk;
       const c = cursor[i] as number;
-      cursor[i] = c + 1;
-      if (c + 1 >= d.length) this.refill.push(i);
-      else if (makesRun && d.rows[(c + 1) * ROW] === follow) next[nextLen++] = i;
+      // The bar is made before the next rows are staged over its row.
+      const bar = this.barAt(i, c);
+      let head = c + 1;
+      if (head >= d.length && d.stage()) head = 0;
+      cursor[i] = head;
+      if (head >= d.length) this.refill.push(i);
+      else if (makesRun && d.rows[head * ROW] === follow) next[nextLen++] = i;
       else this.heapPush(i);
       this.replayed++;
       if (!this.tracker.empty) this.announce(this.symbols[i] as string, start + this.shift);
-      this.deliver(this.barAt(i, c), i);
+      this.deliver(bar, i);
     }
     if (makesRun) {
       this.nextRun = run;
