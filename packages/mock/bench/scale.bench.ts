@@ -63,16 +63,16 @@ interface RunResult {
 }
 
 /** Writes `count` symbols' files for `range` into `dir` (one Arrow file each); returns symbol to path. */
-function generate(dir: string, count: number, range: { from: string; to: string }): Record<string, string> {
+function generate(dir: string, count: number, range: { from: string; to: string }, poolSize = POOL): Record<string, string> {
   mkdirSync(dir, { recursive: true });
   const pool: Bar[][] = [];
-  for (let p = 0; pool.length < POOL; p++) {
+  for (let p = 0; pool.length < poolSize; p++) {
     const m = simulateMarket({ from: range.from, to: range.to, seed: 1000 + p });
     for (const bars of Object.values(m)) pool.push(bars);
   }
   const files: Record<string, string> = {};
   for (let i = 0; i < count; i++) {
-    const base = pool[i % POOL] as Bar[];
+    const base = pool[i % pool.length] as Bar[];
     const scale = 0.5 + ((i * 37) % 200) / 100;
     const thin = i % 5 === 4;
     const rnd = new Random(i);
@@ -164,13 +164,13 @@ function warmPageCache(paths: readonly string[]): void {
   }
 }
 
-async function child(dir: string, count: number): Promise<void> {
+async function child(dir: string, count: number, warm = true): Promise<void> {
   const files: Record<string, string> = {};
   for (let i = 0; i < count; i++) {
     const symbol = `S${String(i).padStart(4, '0')}`;
     files[symbol] = join(dir, `${symbol}.arrow`);
   }
-  warmPageCache(Object.values(files));
+  if (warm) warmPageCache(Object.values(files));
   process.stdout.write(`${JSON.stringify(await replayOnce(files))}\n`);
 }
 
@@ -249,5 +249,32 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--child') await child(process.argv[3] as string, Number(process.argv[4]));
+/**
+ * `BENCH_DECADE=1`: ten years of sessions (2016-2025) for `BENCH_DECADE_SYMBOLS` symbols (500),
+ * generated as above (about 64 bytes a bar on disk: ~29 GB for 500), replayed once in a fresh process
+ * straight from the disk (more than this machine's page cache holds: the files are not read first),
+ * into a data manager with a slice listener. Not part of `pnpm bench`; the figures are in the README.
+ */
+function decade(): void {
+  const symbols = Number(process.env.BENCH_DECADE_SYMBOLS ?? 500);
+  const range = { from: '2016-01-01', to: '2025-12-31' };
+  const root = mkdtempSync(join(tmpdir(), 'feed-decade-'));
+  try {
+    const t0 = performance.now();
+    // Fewer base walks (a decade of one is ~1 M bar objects in memory while the files are written).
+    generate(root, symbols, range, 6);
+    console.log(`@feed/mock decade: ${symbols} symbols x ${nyse.sessionsBetween(range.from, range.to).length} sessions (${range.from}..${range.to}) generated with @feed/synth in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    const out = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', root, String(symbols), 'cold'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (out.status !== 0) throw new Error(`the decade replay failed: ${out.stderr}`);
+    const r = JSON.parse(out.stdout.trim().split('\n').pop() as string) as RunResult;
+    console.log(
+      `replayed at speed 0 into a data manager with a slice listener: ${fmt(r.bars)} bars, ${fmt(r.slices)} slices in ${fmt(r.ms / 1000, 1)} s (connect() ${fmt(r.connectMs / 1000, 1)} s): ${fmt(r.bars / (r.ms / 1000) / 1e6, 2)} M bars/s, ${fmt((r.ms * 1e6) / r.bars)} ns a bar; peak RSS ${fmt(r.maxRssBytes / 2 ** 20)} MiB, at most ${fmt(r.peakBarsHeld)} bars held at once`,
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3] as string, Number(process.argv[4]), process.argv[5] !== 'cold');
+else if (process.env.BENCH_DECADE === '1') decade();
 else await main();
