@@ -65,20 +65,15 @@ function makeGroups(syms: string[], from: number, count: number): Bar[][] {
   return groups;
 }
 
-/**
- * Replays `groups` (consecutive minutes) into a new manager; returns the time spent inside update.
- * The groups are made once per size and reused by every run, so that they sit in the old generation
- * like any long-lived data and no run pays a scavenger copying another's fresh bars.
- */
-function runUpdates(syms: string[], groups: Bar[][], listen = false): { ms: number; bars: number; dm: MultiSymbolDataManager } {
-  const clock = new ReplayClock(T0);
-  const dm = new MultiSymbolDataManager({ symbols: syms, clock });
-  if (listen) {
-    // A strategy's listener: it reads the summary and one price per minute, as most do.
-    dm.on('slice', ({ slice }) => {
-      sink += slice.validCount + (slice.price(0) ?? 0);
-    });
-  }
+/** A strategy's slice listener: it reads the summary and one price per minute, as most do. */
+function listenAsStrategy(dm: MultiSymbolDataManager): void {
+  dm.on('slice', ({ slice }) => {
+    sink += slice.validCount + (slice.price(0) ?? 0);
+  });
+}
+
+/** The timed loop: each minute's bars into `dm`, the clock at the minute's start, then at its end. */
+function feedMinutes(dm: MultiSymbolDataManager, clock: ReplayClock, groups: Bar[][]): { ms: number; bars: number } {
   let bars = 0;
   const t = performance.now();
   for (const g of groups) {
@@ -89,6 +84,19 @@ function runUpdates(syms: string[], groups: Bar[][], listen = false): { ms: numb
   }
   const ms = performance.now() - t;
   for (const g of groups) bars += g.length;
+  return { ms, bars };
+}
+
+/**
+ * Replays `groups` (consecutive minutes) into a new manager; returns the time spent inside update.
+ * The groups are made once per size and reused by every run, so that they sit in the old generation
+ * like any long-lived data and no run pays a scavenger copying another's fresh bars.
+ */
+function runUpdates(syms: string[], groups: Bar[][], listen = false): { ms: number; bars: number; dm: MultiSymbolDataManager } {
+  const clock = new ReplayClock(T0);
+  const dm = new MultiSymbolDataManager({ symbols: syms, clock });
+  if (listen) listenAsStrategy(dm);
+  const { ms, bars } = feedMinutes(dm, clock, groups);
   if (dm.stats().total.accepted !== bars) throw new Error('benchmark bars were not all accepted');
   return { ms, bars, dm };
 }
@@ -298,7 +306,7 @@ function steadyState(): { plain: number; listening: number } {
   const make = (listen: boolean): { dm: MultiSymbolDataManager; clock: ReplayClock } => {
     const clock = new ReplayClock(T0);
     const dm = new MultiSymbolDataManager({ symbols: syms, clock });
-    if (listen) dm.on('slice', ({ slice }) => (sink += slice.validCount + (slice.price(0) ?? 0)));
+    if (listen) listenAsStrategy(dm);
     const chunk = Math.max(1, Math.floor(60_000 / syms.length));
     for (let m = 0; m < prefill; m += chunk) {
       for (const g of makeGroups(syms, m, Math.min(chunk, prefill - m))) {
@@ -311,16 +319,7 @@ function steadyState(): { plain: number; listening: number } {
   };
   const timed = ({ dm, clock }: { dm: MultiSymbolDataManager; clock: ReplayClock }, groups: Bar[][]): number => {
     gc();
-    let bars = 0;
-    const t = performance.now();
-    for (const g of groups) {
-      const start = (g[0] as Bar).start;
-      clock.advanceTo(start);
-      for (const b of g) dm.update(b);
-      clock.advanceTo(start + MIN);
-    }
-    const ms = performance.now() - t;
-    for (const g of groups) bars += g.length;
+    const { ms, bars } = feedMinutes(dm, clock, groups);
     return bars / (ms / 1000);
   };
   // Two pairs, made in both orders: which of two managers was made first (where its ring memory
