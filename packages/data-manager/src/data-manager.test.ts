@@ -299,12 +299,25 @@ describe('getLatestSnapshot(): semantics.md "Snapshot"', () => {
     dm.update(bar('TQQQ', OPEN, 100));
     clock.set(OPEN + MIN);
     const held = dm.getLatestSnapshot();
-    const copy = structuredClone({ ...held, symbols: { ...held.symbols } });
+    const copy = structuredClone(held.toJSON());
     dm.update(bar('TQQQ', OPEN, 105)); // revision
     dm.update(bar('TQQQ', OPEN + MIN, 106));
     clock.set(OPEN + 2 * MIN);
-    expect({ ...held, symbols: { ...held.symbols } }).toEqual(copy);
-    expect(Object.isFrozen(held)).toBe(true);
+    expect(held.toJSON()).toEqual(copy);
+    expect(copy.asOf).toBe(OPEN + MIN);
+    expect(copy.validCount).toBe(1);
+    // Read-only: every field is a getter over private state (no setter), so an assignment throws
+    // (test files are modules: strict mode); the entries, lists and bars are frozen.
+    const writable = held as unknown as Record<string, unknown>;
+    for (const field of ['asOf', 'forwardFilled', 'validCount', 'complete', 'avgAgeMs', 'usable', 'entries', 'symbols', 'missing', 'halted', 'size']) {
+      expect(() => {
+        writable[field] = 0;
+      }, field).toThrow(TypeError);
+    }
+    expect(held.toJSON()).toEqual(copy);
+    expect(Object.isFrozen(held.entries)).toBe(true);
+    expect(Object.isFrozen(held.missing)).toBe(true);
+    expect(Object.isFrozen(held.symbols)).toBe(true);
     expect(Object.isFrozen(held.symbols.TQQQ)).toBe(true);
     expect(Object.isFrozen(held.symbols.TQQQ?.bar)).toBe(true);
   });

@@ -33,7 +33,7 @@ const actionArb = fc.oneof(
 );
 
 function strip(s: Snapshot): unknown {
-  return { ...s, symbols: { ...s.symbols } };
+  return structuredClone(s.toJSON());
 }
 
 describe('properties (fast-check, saved seeds)', () => {

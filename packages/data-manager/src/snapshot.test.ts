@@ -90,7 +90,7 @@ describe('snapshots are views: numbers captured at asOf, objects built on first 
     }
   });
 
-  it('compares by content (toEqual), serializes every field (JSON), iterates its entries, and is frozen', () => {
+  it('compares by its entries (toEqual), serializes every field (JSON), iterates its entries, and is read-only', () => {
     const { dm, clock } = harness(SYMS);
     dm.update(bar('TQQQ', OPEN, 100));
     clock.set(OPEN + MIN);
@@ -103,7 +103,12 @@ describe('snapshots are views: numbers captured at asOf, objects built on first 
     expect(JSON.parse(JSON.stringify(a))).toEqual(JSON.parse(JSON.stringify(a.toJSON())));
     expect((JSON.parse(JSON.stringify(a)) as { symbols: Record<string, { price: number }> }).symbols.TQQQ?.price).toBe(100);
     expect([...a]).toEqual(a.entries);
-    expect(Object.isFrozen(a)).toBe(true);
+    // Read-only by accessors, not frozen (semantics.md, "Snapshot"): an assignment throws, the lists are frozen.
+    expect(() => {
+      (a as unknown as { asOf: number }).asOf = 0;
+    }).toThrow(TypeError);
+    expect(a.asOf).toBe(OPEN + MIN);
+    expect(Object.isFrozen(a)).toBe(false);
     expect(Object.isFrozen(a.entries)).toBe(true);
     expect(Object.isFrozen(a.symbols)).toBe(true);
     expect(Object.isFrozen(a.missing)).toBe(true);

@@ -59,12 +59,12 @@ export interface SnapshotSummary {
  * replaces the manager's bar object, never the one a snapshot holds).
  */
 export class SnapshotView implements Snapshot {
-  readonly asOf: number;
-  readonly forwardFilled: number;
-  readonly validCount: number;
-  readonly complete: boolean;
-  readonly avgAgeMs: number | null;
-  readonly usable: boolean;
+  readonly #asOf: number;
+  readonly #forwardFilled: number;
+  readonly #validCount: number;
+  readonly #complete: boolean;
+  readonly #avgAgeMs: number | null;
+  readonly #usable: boolean;
   readonly #layout: SnapshotLayout;
   /** The captured cells: one page, or pages (see `CapturePages`). */
   readonly #cells: Page | CapturePages;
@@ -75,17 +75,46 @@ export class SnapshotView implements Snapshot {
   #built: Built | undefined;
 
   constructor(layout: SnapshotLayout, asOf: number, cells: Page | CapturePages, summary: SnapshotSummary, halted: Uint8Array | null = null) {
-    this.asOf = asOf;
-    this.forwardFilled = summary.forwardFilled;
-    this.validCount = summary.validCount;
-    this.complete = summary.complete;
-    this.avgAgeMs = summary.avgAgeMs;
-    this.usable = summary.usable;
+    this.#asOf = asOf;
+    this.#forwardFilled = summary.forwardFilled;
+    this.#validCount = summary.validCount;
+    this.#complete = summary.complete;
+    this.#avgAgeMs = summary.avgAgeMs;
+    this.#usable = summary.usable;
     this.#layout = layout;
     this.#cells = cells;
     this.#paged = layout.symbols.length > 1 << PAGE_BITS;
     this.#halted = halted;
-    Object.freeze(this);
+  }
+
+  /** The time the snapshot describes (epoch ms). */
+  get asOf(): number {
+    return this.#asOf;
+  }
+
+  /** How many symbols carry a forward-filled bar. */
+  get forwardFilled(): number {
+    return this.#forwardFilled;
+  }
+
+  /** How many symbols are valid. */
+  get validCount(): number {
+    return this.#validCount;
+  }
+
+  /** True when every symbol is valid with a real bar for the latest interval (no fill). */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  /** Mean `ageMs` over symbols that have a bar; `null` when none has. */
+  get avgAgeMs(): number | null {
+    return this.#avgAgeMs;
+  }
+
+  /** At least half the symbols valid and younger than `usableMaxAgeMs`. */
+  get usable(): boolean {
+    return this.#usable;
   }
 
   #page(i: number): Page {
@@ -131,7 +160,7 @@ export class SnapshotView implements Snapshot {
   ageMs(symbolOrIndex: string | number): number | null {
     const i = this.slot(symbolOrIndex);
     const bar = i < 0 ? null : this.#bar(i);
-    return bar === null || bar === undefined ? null : this.asOf - bar.end;
+    return bar === null || bar === undefined ? null : this.#asOf - bar.end;
   }
 
   /** The staleness weight of a symbol, `exp(-ageMs / tau)`; 0 without a bar. */
@@ -146,7 +175,7 @@ export class SnapshotView implements Snapshot {
     const bar = i < 0 ? null : this.#bar(i);
     if (bar === null || bar === undefined) return false;
     const l = this.#layout;
-    return this.#fill(i) <= l.maxForwardFills && this.asOf - bar.end <= l.maxStalenessMs;
+    return this.#fill(i) <= l.maxForwardFills && this.#asOf - bar.end <= l.maxStalenessMs;
   }
 
   /** Whether a symbol is under a trading halt or pause at `asOf`. */
@@ -229,16 +258,16 @@ export class SnapshotView implements Snapshot {
   /** A plain object with every field (what `JSON.stringify` writes). */
   toJSON(): SnapshotData {
     return {
-      asOf: this.asOf,
+      asOf: this.#asOf,
       symbols: this.symbols,
       entries: this.entries,
       missing: this.missing,
       halted: this.halted,
-      forwardFilled: this.forwardFilled,
-      validCount: this.validCount,
-      complete: this.complete,
-      avgAgeMs: this.avgAgeMs,
-      usable: this.usable,
+      forwardFilled: this.#forwardFilled,
+      validCount: this.#validCount,
+      complete: this.#complete,
+      avgAgeMs: this.#avgAgeMs,
+      usable: this.#usable,
     };
   }
 
@@ -251,11 +280,11 @@ export class SnapshotView implements Snapshot {
       return Object.freeze({ symbol, bar: null, ageMs: null, stalenessWeight: 0, fillCount: 0, forwardFilled: null, valid: false, price: null, halted, tradable: false });
     }
     const interval = l.intervalMs;
-    const ageMs = this.asOf - bar.end;
+    const ageMs = this.#asOf - bar.end;
     const fillCount = this.#fill(i);
     let forwardFilled: ForwardFilledBar | null = null;
     if (fillCount > 0 && fillCount <= l.maxForwardFills) {
-      const lastBoundary = Math.floor(this.asOf / interval) * interval;
+      const lastBoundary = Math.floor(this.#asOf / interval) * interval;
       forwardFilled = Object.freeze({
         symbol,
         start: lastBoundary - interval,
@@ -265,7 +294,7 @@ export class SnapshotView implements Snapshot {
         low: bar.close,
         close: bar.close,
         volume: 0,
-        receivedAt: this.asOf,
+        receivedAt: this.#asOf,
         isFillForward: true,
         sourceEnd: bar.end,
       });

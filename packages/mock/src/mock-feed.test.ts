@@ -121,7 +121,7 @@ describe('speed', () => {
     const feed = new MockMultiSymbolFeed({ files: { A: f['a.csv']!, B: f['b.csv']! }, speed, clock, pacingClock });
     const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock });
     const slices: unknown[] = [];
-    dm.on('slice', (e) => slices.push({ ...e.slice, symbols: { ...e.slice.symbols } }));
+    dm.on('slice', (e) => slices.push(structuredClone(e.slice.toJSON())));
     dm.attach(feed);
     await feed.connect();
     await feed.start();

@@ -122,7 +122,7 @@ describe.skipIf(dir === undefined)('real data: the five ETF files replayed at sp
         const slices: unknown[] = [];
         let bars = 0;
         feed.on('bar', () => bars++);
-        dm.on('slice', (e) => slices.push(e.slice));
+        dm.on('slice', (e) => slices.push(e.slice.toJSON()));
         dm.attach(feed);
         await feed.connect();
         await feed.start();
