@@ -55,8 +55,9 @@ export interface SnapshotSummary {
  * A snapshot as a view (semantics.md, "Snapshot"): what it captures at `asOf` is, per symbol, a
  * reference to the frozen bar the manager holds for it and its fill count; the per-symbol objects
  * (`entries`, `symbols`, `missing`) are built only when read, once. The numeric readers (`price`,
- * `weight`, `isValid`, `ageMs`) build nothing. Frozen; later updates never change it (a revision
- * replaces the manager's bar object, never the one a snapshot holds).
+ * `weight`, `isValid`, `ageMs`) build nothing. Read-only, not frozen: every field is a getter over
+ * private state (a freeze a minute was most of a slice listener's cost). Later updates never change
+ * it (a revision replaces the manager's bar object, never the one a snapshot holds).
  */
 export class SnapshotView implements Snapshot {
   readonly #asOf: number;
