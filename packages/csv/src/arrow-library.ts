@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { isAbsolute } from 'node:path';
 import { FeedError } from '@feed/core';
 import type * as Arrow from 'apache-arrow';
 
@@ -12,8 +13,9 @@ let library: typeof Arrow | undefined;
 export function arrowLibrary(what: string): typeof Arrow {
   if (library !== undefined) return library;
   // The CommonJS build knows its __filename; the ESM build, its URL (the bundler's own `require`
-  // shim throws on a name it cannot see, so Node's is made here in both).
-  const load = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
+  // shim throws on a name it cannot see, so Node's is made here in both). Code run by `node -e` or in
+  // an eval'd worker sees a global __filename ('[eval]', '[worker eval]'): not a path, so not ours.
+  const load = createRequire(typeof __filename === 'string' && isAbsolute(__filename) ? __filename : import.meta.url);
   try {
     library = load('apache-arrow') as typeof Arrow;
   } catch (error) {

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Clock, Unsubscribe } from '@feed/core';
@@ -144,8 +145,9 @@ export class WorkerLink {
  * the provider's is a TypeScript source (tests, `pnpm start` from sources).
  */
 function spawn(init: WorkerInit): Worker {
-  // CommonJS builds have no import.meta: there __filename names the bundle (dist/index.cjs).
-  const here = typeof __filename === 'string' ? pathToFileURL(__filename).href : import.meta.url;
+  // CommonJS builds have no import.meta: there __filename names the bundle (dist/index.cjs). A global
+  // __filename that is no path ('[eval]' under `node -e`, '[worker eval]') is not this module's.
+  const here = typeof __filename === 'string' && isAbsolute(__filename) ? pathToFileURL(__filename).href : import.meta.url;
   if (here.endsWith('.ts') || init.spec.module.endsWith('.ts')) {
     // Node 20 ignores --import in a worker's execArgv: load TypeScript through tsx's API.
     const tsx = import.meta.resolve('tsx/esm/api');
