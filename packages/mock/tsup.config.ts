@@ -1,3 +1,3 @@
 import { feedBuild } from '@feed/tsup-config';
 
-export default feedBuild();
+export default feedBuild({ entry: ['src/index.ts', 'src/merge-worker.ts'] });

@@ -8,8 +8,10 @@
  * year would be 24 GB of files), each size in a fresh process (so that its peak RSS is its own):
  * bars/s end to end (`connect()` to the last slice, medians of interleaved runs, the files in the
  * page cache: see `warmPageCache`), the time in `connect()`, peak RSS, bars held at once by the
- * replay, and the cost per bar end to end and once connected. Beside them in the same run: the same bars replayed
- * from JetStream by `NatsBarFeed` (6 and 50 symbols, on a real nats-server, when one is installed).
+ * replay, and the cost per bar end to end and once connected; each size twice, the files merged in the
+ * replay's thread (the default) and in a worker thread (`thread: true`). Beside them in the same run:
+ * the same bars replayed from JetStream by `NatsBarFeed` (6 and 50 symbols, on a real nats-server,
+ * when one is installed). `BENCH_DECADE=1` (`BENCH_THREAD=1` for the worker): see `decade`.
  *
  * Targets: >= 3 M bars/s at 500 symbols; RSS < 1 GiB at 500 symbols x 1 year; cost per bar from 50
  * to 5 000 symbols within 25 % (once connected: `connect()` is a cost per symbol, not per bar). `BENCH_QUICK=1`: 10 sessions (2 for 5 000 symbols), one run each,
@@ -93,8 +95,8 @@ function generate(dir: string, count: number, range: { from: string; to: string 
   return files;
 }
 
-/** A replay feed of the files at speed 0, no sidecars, no cache. */
-const fileReplay = (files: Record<string, string>): MockMultiSymbolFeed => new MockMultiSymbolFeed({ files, speed: 0, statuses: false, corporateActions: false, cache: false });
+/** A replay feed of the files at speed 0, no sidecars, no cache; `thread`: the merge in a worker thread. */
+const fileReplay = (files: Record<string, string>, thread = false): MockMultiSymbolFeed => new MockMultiSymbolFeed({ files, speed: 0, statuses: false, corporateActions: false, cache: false, thread });
 
 /** Any replay feed into a data manager with a slice listener, from `connect()` to the last slice (the feed left connected). */
 async function intoManager(feed: MockMultiSymbolFeed | NatsBarFeed): Promise<{ ms: number; connectMs: number; slices: number }> {
@@ -111,8 +113,8 @@ async function intoManager(feed: MockMultiSymbolFeed | NatsBarFeed): Promise<{ m
 }
 
 /** One replay (in this process): connect to the last slice. */
-async function replayOnce(files: Record<string, string>): Promise<RunResult> {
-  const feed = fileReplay(files);
+async function replayOnce(files: Record<string, string>, thread: boolean): Promise<RunResult> {
+  const feed = fileReplay(files, thread);
   const { ms, connectMs, slices } = await intoManager(feed);
   const s = feed.stats();
   await feed.disconnect();
@@ -164,14 +166,14 @@ function warmPageCache(paths: readonly string[]): void {
   }
 }
 
-async function child(dir: string, count: number, warm = true): Promise<void> {
+async function child(dir: string, count: number, warm: boolean, thread: boolean): Promise<void> {
   const files: Record<string, string> = {};
   for (let i = 0; i < count; i++) {
     const symbol = `S${String(i).padStart(4, '0')}`;
     files[symbol] = join(dir, `${symbol}.arrow`);
   }
   if (warm) warmPageCache(Object.values(files));
-  process.stdout.write(`${JSON.stringify(await replayOnce(files))}\n`);
+  process.stdout.write(`${JSON.stringify(await replayOnce(files, thread))}\n`);
 }
 
 async function main(): Promise<void> {
@@ -184,59 +186,69 @@ async function main(): Promise<void> {
     const yearFiles = generate(yearDir, 500, YEAR);
     generate(monthDir, 5000, MONTH);
     console.log(`@feed/mock scale benchmark${QUICK ? ' (BENCH_QUICK: smoke sizes)' : ''}: data generated with @feed/synth in ${fmt((performance.now() - t0) / 1000, 1)} s (${nyse.sessionsBetween(YEAR.from, YEAR.to).length} sessions ${YEAR.from}..${YEAR.to}; ${nyse.sessionsBetween(MONTH.from, MONTH.to).length} for 5 000 symbols)`);
-    const results = new Map<number, RunResult[]>();
+    // Each size in both modes: the merge in the replay's thread, and in a worker thread (`thread: true`).
+    const results = new Map<string, RunResult[]>();
+    const key = (symbols: number, thread: boolean): string => `${symbols}${thread ? ' thread' : ''}`;
     for (let r = 0; r < RUNS; r++) {
       for (const size of SIZES) {
-        const dir = size.symbols === 5000 ? monthDir : yearDir;
-        const out = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', dir, String(size.symbols)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-        if (out.status !== 0) throw new Error(`the ${size.symbols}-symbol replay failed: ${out.stderr}`);
-        const line = out.stdout.trim().split('\n').pop() as string;
-        const list = results.get(size.symbols) ?? [];
-        list.push(JSON.parse(line) as RunResult);
-        results.set(size.symbols, list);
+        for (const thread of [false, true]) {
+          const dir = size.symbols === 5000 ? monthDir : yearDir;
+          const out = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', dir, String(size.symbols), 'warm', thread ? 'thread' : 'one'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+          if (out.status !== 0) throw new Error(`the ${size.symbols}-symbol replay failed: ${out.stderr}`);
+          const line = out.stdout.trim().split('\n').pop() as string;
+          const list = results.get(key(size.symbols, thread)) ?? [];
+          list.push(JSON.parse(line) as RunResult);
+          results.set(key(size.symbols, thread), list);
+        }
       }
     }
     console.log(`medians of ${RUNS} run(s) per size, each in a fresh process, its files read once first (in the page cache); speed 0, into a data manager with a slice listener`);
-    console.log('symbols | range       | bars        | bars/s     | ns/bar | connect() | ns/bar after connect() | peak RSS   | bars held at once | streamed');
-    const nsPerBar = new Map<number, number>();
-    const streamNsPerBar = new Map<number, number>();
+    console.log('symbols | merge   | range       | bars        | bars/s     | ns/bar | connect() | ns/bar after connect() | peak RSS   | bars held at once | streamed');
+    const nsPerBar = new Map<string, number>();
+    const streamNsPerBar = new Map<string, number>();
     for (const size of SIZES) {
-      const list = results.get(size.symbols) as RunResult[];
-      const bars = (list[0] as RunResult).bars;
-      const ms = median(list.map((x) => x.ms));
-      const connectMs = median(list.map((x) => x.connectMs));
-      const streamMs = median(list.map((x) => x.ms - x.connectMs));
-      const rss = median(list.map((x) => x.maxRssBytes));
-      const held = Math.max(...list.map((x) => x.peakBarsHeld));
-      const rate = bars / (ms / 1000);
-      nsPerBar.set(size.symbols, (ms * 1e6) / bars);
-      streamNsPerBar.set(size.symbols, (streamMs * 1e6) / bars);
+      for (const thread of [false, true]) {
+        const list = results.get(key(size.symbols, thread)) as RunResult[];
+        const bars = (list[0] as RunResult).bars;
+        const ms = median(list.map((x) => x.ms));
+        const connectMs = median(list.map((x) => x.connectMs));
+        const streamMs = median(list.map((x) => x.ms - x.connectMs));
+        const rss = median(list.map((x) => x.maxRssBytes));
+        const held = Math.max(...list.map((x) => x.peakBarsHeld));
+        const rate = bars / (ms / 1000);
+        nsPerBar.set(key(size.symbols, thread), (ms * 1e6) / bars);
+        streamNsPerBar.set(key(size.symbols, thread), (streamMs * 1e6) / bars);
+        console.log(
+          `${String(size.symbols).padStart(7)} | ${(thread ? 'worker' : 'inline').padEnd(7)} | ${size.label.padEnd(11)} | ${fmt(bars).padStart(11)} | ${fmt(rate / 1e6, 2).padStart(6)} M/s | ${fmt((ms * 1e6) / bars, 0).padStart(6)} | ${fmt(connectMs).padStart(6)} ms | ${fmt((streamMs * 1e6) / bars, 0).padStart(22)} | ${fmt(rss / 2 ** 20).padStart(6)} MiB | ${fmt(held).padStart(17)} | ${String((list[0] as RunResult).streaming)}`,
+        );
+      }
+    }
+    console.log("merge: 'inline' merges the files in the replay's thread (the default), 'worker' in a worker thread (`thread: true`)");
+    const mark = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
+    for (const thread of [false, true]) {
+      const mode = thread ? 'thread: true' : 'default';
+      const r500 = results.get(key(500, thread)) as RunResult[];
+      const rate500 = (r500[0] as RunResult).bars / (median(r500.map((x) => x.ms)) / 1000);
+      const rss500 = median(r500.map((x) => x.maxRssBytes));
+      // Judged on the cost of a bar once connected: `connect()` (each file opened and checked, each
+      // symbol's first batch read) is a cost per symbol, paid once whatever the range; the 5 000-symbol
+      // month spreads it over a tenth of the bars a symbol that a year does. End to end is printed beside.
+      const spreadOf = (m: Map<string, number>): { costs: number[]; spread: number } => {
+        const costs = [50, 500, 5000].map((n) => m.get(key(n, thread)) as number);
+        return { costs, spread: Math.max(...costs) / Math.min(...costs) - 1 };
+      };
+      const { costs, spread } = spreadOf(streamNsPerBar);
+      const endToEnd = spreadOf(nsPerBar);
+      console.log(`target >= 3 M bars/s at 500 symbols (${mode}): ${fmt(rate500 / 1e6, 2)} M/s ${mark(rate500 >= 3e6)}`);
+      console.log(`target RSS < 1 GiB at 500 symbols x ${SIZES[2]?.label ?? ''} (${mode}): ${fmt(rss500 / 2 ** 20)} MiB ${mark(rss500 < 2 ** 30)}`);
       console.log(
-        `${String(size.symbols).padStart(7)} | ${size.label.padEnd(11)} | ${fmt(bars).padStart(11)} | ${fmt(rate / 1e6, 2).padStart(6)} M/s | ${fmt((ms * 1e6) / bars, 0).padStart(6)} | ${fmt(connectMs).padStart(6)} ms | ${fmt((streamMs * 1e6) / bars, 0).padStart(22)} | ${fmt(rss / 2 ** 20).padStart(6)} MiB | ${fmt(held).padStart(17)} | ${String((list[0] as RunResult).streaming)}`,
+        `target cost per bar flat from 50 to 5 000 symbols (within 25 %), after connect() (${mode}): ${costs.map((c) => fmt(c, 0)).join(' / ')} ns, spread ${fmt(spread * 100, 1)} % ${mark(spread <= 0.25)} (end to end, connect() included: ${endToEnd.costs.map((c) => fmt(c, 0)).join(' / ')} ns, spread ${fmt(endToEnd.spread * 100, 1)} %)`,
       );
     }
-    const r500 = results.get(500) as RunResult[];
-    const rate500 = (r500[0] as RunResult).bars / (median(r500.map((x) => x.ms)) / 1000);
-    const rss500 = median(r500.map((x) => x.maxRssBytes));
-    // Judged on the cost of a bar once connected: `connect()` (each file opened and checked, each
-    // symbol's first batch read) is a cost per symbol, paid once whatever the range; the 5 000-symbol
-    // month spreads it over a tenth of the bars a symbol that a year does. End to end is printed beside.
-    const spreadOf = (m: Map<number, number>): { costs: number[]; spread: number } => {
-      const costs = [50, 500, 5000].map((n) => m.get(n) as number);
-      return { costs, spread: Math.max(...costs) / Math.min(...costs) - 1 };
-    };
-    const { costs, spread } = spreadOf(streamNsPerBar);
-    const endToEnd = spreadOf(nsPerBar);
-    const mark = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
-    console.log(`target >= 3 M bars/s at 500 symbols: ${fmt(rate500 / 1e6, 2)} M/s ${mark(rate500 >= 3e6)}`);
-    console.log(`target RSS < 1 GiB at 500 symbols x ${SIZES[2]?.label ?? ''}: ${fmt(rss500 / 2 ** 20)} MiB ${mark(rss500 < 2 ** 30)}`);
-    console.log(
-      `target cost per bar flat from 50 to 5 000 symbols (within 25 %), after connect(): ${costs.map((c) => fmt(c, 0)).join(' / ')} ns, spread ${fmt(spread * 100, 1)} % ${mark(spread <= 0.25)} (end to end, connect() included: ${endToEnd.costs.map((c) => fmt(c, 0)).join(' / ')} ns, spread ${fmt(endToEnd.spread * 100, 1)} %)`,
-    );
     {
       for (const n of QUICK ? [6] : [6, 50]) {
         const files = Object.fromEntries(Object.entries(yearFiles).slice(0, n));
-        const fileRun = results.get(n) as RunResult[];
+        const fileRun = results.get(key(n, false)) as RunResult[];
         const fileRate = (fileRun[0] as RunResult).bars / (median(fileRun.map((x) => x.ms)) / 1000);
         const got = await natsReplay(files);
         if (typeof got === 'string') console.log(`JetStream replay, ${n} symbols: ${got}`);
@@ -264,17 +276,18 @@ function decade(): void {
     // Fewer base walks (a decade of one is ~1 M bar objects in memory while the files are written).
     generate(root, symbols, range, 6);
     console.log(`@feed/mock decade: ${symbols} symbols x ${nyse.sessionsBetween(range.from, range.to).length} sessions (${range.from}..${range.to}) generated with @feed/synth in ${fmt((performance.now() - t0) / 1000, 1)} s`);
-    const out = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', root, String(symbols), 'cold'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const thread = process.env.BENCH_THREAD === '1';
+    const out = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', root, String(symbols), 'cold', thread ? 'thread' : 'one'], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (out.status !== 0) throw new Error(`the decade replay failed: ${out.stderr}`);
     const r = JSON.parse(out.stdout.trim().split('\n').pop() as string) as RunResult;
     console.log(
-      `replayed at speed 0 into a data manager with a slice listener: ${fmt(r.bars)} bars, ${fmt(r.slices)} slices in ${fmt(r.ms / 1000, 1)} s (connect() ${fmt(r.connectMs / 1000, 1)} s): ${fmt(r.bars / (r.ms / 1000) / 1e6, 2)} M bars/s, ${fmt((r.ms * 1e6) / r.bars)} ns a bar; peak RSS ${fmt(r.maxRssBytes / 2 ** 20)} MiB, at most ${fmt(r.peakBarsHeld)} bars held at once`,
+      `replayed at speed 0 into a data manager with a slice listener${thread ? ' (thread: true)' : ''}: ${fmt(r.bars)} bars, ${fmt(r.slices)} slices in ${fmt(r.ms / 1000, 1)} s (connect() ${fmt(r.connectMs / 1000, 1)} s): ${fmt(r.bars / (r.ms / 1000) / 1e6, 2)} M bars/s, ${fmt((r.ms * 1e6) / r.bars)} ns a bar; peak RSS ${fmt(r.maxRssBytes / 2 ** 20)} MiB, at most ${fmt(r.peakBarsHeld)} bars held at once`,
     );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
 
-if (process.argv[2] === '--child') await child(process.argv[3] as string, Number(process.argv[4]), process.argv[5] !== 'cold');
+if (process.argv[2] === '--child') await child(process.argv[3] as string, Number(process.argv[4]), process.argv[5] !== 'cold', process.argv[6] === 'thread');
 else if (process.env.BENCH_DECADE === '1') decade();
 else await main();

@@ -110,14 +110,14 @@ describe.skipIf(dir === undefined)('real data: the five ETF files replayed at sp
     ['every row', undefined],
     ['a range cutting batches at both ends', { from: '2025-03-03', to: '2025-06-13' }],
   ] as const)(
-    'streaming by record batches equals the replay loaded whole, slice by slice, history and statistics field by field (%s)',
+    "streaming by record batches, merged in the replay's thread or in a worker (thread: true), equals the replay loaded whole, slice by slice, history and statistics field by field (%s)",
     async (_name, dates) => {
       const SIX = [...ETFS, 'SPY'];
       const files = Object.fromEntries(SIX.map((s) => [s, join(dir as string, `${s}.csv`)]));
       const cache = mkdtempSync(join(tmpdir(), 'feed-real-stream-'));
-      const replay = async (stream: boolean): Promise<{ slices: unknown[]; history: Record<string, Bar[]>; stats: unknown; coverage: unknown; feed: MockMultiSymbolFeed; bars: number }> => {
+      const replay = async (stream: boolean, thread = false): Promise<{ slices: unknown[]; history: Record<string, Bar[]>; stats: unknown; coverage: unknown; feed: MockMultiSymbolFeed; bars: number }> => {
         // Loaded whole straight from the CSV text (no cache), streamed from the Arrow cache.
-        const feed = new MockMultiSymbolFeed({ files, speed: 0, stream, cache: stream ? cache : false, ...(dates === undefined ? {} : { dates }) });
+        const feed = new MockMultiSymbolFeed({ files, speed: 0, stream, thread, cache: stream ? cache : false, ...(dates === undefined ? {} : { dates }) });
         const dm = new MultiSymbolDataManager({ symbols: feed.symbols, clock: feed.clock, historySize: 100_000 });
         const slices: unknown[] = [];
         let bars = 0;
@@ -133,6 +133,7 @@ describe.skipIf(dir === undefined)('real data: the five ETF files replayed at sp
       const whole = await replay(false);
       await replay(true); // builds the cache
       const streamed = await replay(true);
+      const threaded = await replay(true, true);
       expect(whole.feed.stats().streaming).toBe(false);
       expect(streamed.feed.stats().streaming).toBe(true);
       expect(streamed.feed.fileReports().map((r) => r.source)).toEqual(SIX.map(() => 'cache'));
@@ -143,6 +144,11 @@ describe.skipIf(dir === undefined)('real data: the five ETF files replayed at sp
       expect(streamed.history).toEqual(whole.history);
       expect(streamed.stats).toEqual(whole.stats);
       expect(streamed.coverage).toEqual(whole.coverage);
+      expect(threaded.bars).toBe(whole.bars);
+      expect(threaded.slices).toEqual(whole.slices);
+      expect(threaded.history).toEqual(whole.history);
+      expect(threaded.stats).toEqual(whole.stats);
+      expect(threaded.coverage).toEqual(whole.coverage);
       // Held at once: the batch being replayed per symbol, against every bar loaded whole.
       expect(streamed.feed.stats().peakBarsHeld).toBeLessThanOrEqual(ARROW_BATCH_ROWS * SIX.length);
       expect(whole.feed.stats().peakBarsHeld).toBe(whole.bars);
