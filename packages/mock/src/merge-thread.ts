@@ -100,16 +100,16 @@ export class RingWriter implements RowSink {
   }
 
   endStep(held: number, peakHeld: number): void {
-    if (((this.w - this.published) | 0) >= PUBLISH_ROWS) {
-      Atomics.store(this.control, HELD, held);
-      Atomics.store(this.control, PEAK, peakHeld);
-      this.publish();
-    }
+    Atomics.store(this.control, HELD, held);
+    Atomics.store(this.control, PEAK, peakHeld);
+    if (((this.w - this.published) | 0) >= PUBLISH_ROWS) this.publish();
     this.makeRoom();
   }
 
-  /** The end of a pass: a row of symbol -1, published at once. */
-  endPass(): void {
+  /** The end of a pass: a row of symbol -1, published at once; `held`/`peakHeld` as in `endStep`. */
+  endPass(held: number, peakHeld: number): void {
+    Atomics.store(this.control, HELD, held);
+    Atomics.store(this.control, PEAK, peakHeld);
     const at = (this.w & this.mask) * ROW_WIDTH;
     this.rows[at] = -1;
     this.w = (this.w + 1) | 0;

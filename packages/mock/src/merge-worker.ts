@@ -21,7 +21,10 @@ const feed = new MockMultiSymbolFeed({
 });
 const writer = new RingWriter(init);
 attachRowSink(feed, writer);
-feed.on('complete', () => writer.endPass());
+feed.on('complete', () => {
+  const s = feed.stats();
+  writer.endPass(s.barsHeld, s.peakBarsHeld);
+});
 async function run(): Promise<void> {
   try {
     await feed.connect();
