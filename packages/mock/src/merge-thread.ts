@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FeedErrorCode } from '@feed/core';
 import { FeedError } from '@feed/core';
+import type { MockFeedOptions } from './mock-feed.js';
 
 /**
  * The merge thread of a replay (`thread: true`): a worker reads, stages and merges the files by time
@@ -32,20 +33,10 @@ export interface RowSink {
 }
 
 /** The options the merge thread's feed is built with: the replay's, as data (no function crosses threads). */
-export interface MergeOptions {
-  readonly files: Readonly<Record<string, string>>;
-  readonly dates?: unknown;
-  readonly intervalMs: number;
-  readonly onBadRow: 'skip' | 'fail';
-  readonly maxReportedErrors: number;
-  readonly cache: string | false | undefined;
-  readonly stream: boolean;
-  readonly syncTimestamps: boolean;
-  readonly loop: boolean;
-  readonly corporateActions: unknown;
-  readonly adjustment: string;
-  readonly asOf: string | undefined;
-}
+export type MergeOptions = Pick<
+  MockFeedOptions,
+  'files' | 'dates' | 'intervalMs' | 'onBadRow' | 'maxReportedErrors' | 'cache' | 'stream' | 'syncTimestamps' | 'loop' | 'corporateActions' | 'adjustment' | 'asOf'
+>;
 
 /** What the worker is started with. */
 export interface MergeInit {

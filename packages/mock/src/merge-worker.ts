@@ -7,14 +7,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { FeedError } from '@feed/core';
 import type { MergeInit, MergeMessage } from './merge-thread.js';
 import { RingWriter } from './merge-thread.js';
-import type { MockFeedOptions } from './mock-feed.js';
 import { MockMultiSymbolFeed, attachRowSink } from './mock-feed.js';
 
 const init = workerData as MergeInit;
 const post = (m: MergeMessage): void => parentPort?.postMessage(m);
 const o = init.options;
 const feed = new MockMultiSymbolFeed({
-  ...(o as unknown as MockFeedOptions),
+  ...o,
   speed: 0,
   statuses: false,
   thread: false,

@@ -3,7 +3,7 @@ import { ADJUSTMENTS, AbstractBarFeed, ExDateTracker, FeedError, MINUTE_MS, inva
 import { z } from 'zod';
 import type { BarColumns, BarStream, FileReport, LoadOptions } from '@feed/csv';
 import { FileHistory, actionFilePath, checkBases, hasActionFile, hasStatusFile, openBarStream, readActionsCsv, readStatusesCsv, statusFilePath } from '@feed/csv';
-import type { RowSink } from './merge-thread.js';
+import type { MergeOptions, RowSink } from './merge-thread.js';
 import { MergeLink, ROW_WIDTH } from './merge-thread.js';
 
 /** Progress of a replay, emitted each time another whole percent is done, and at the end. */
@@ -696,19 +696,19 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   /** Starts the merge thread (`thread`) on the replay's files and options. */
   private startMerger(): Promise<MergeLink> {
     const o = this.opts;
-    const options = {
+    const options: MergeOptions = {
       files: o.files,
-      dates: o.dates,
       intervalMs: o.intervalMs,
       onBadRow: o.onBadRow,
       maxReportedErrors: o.maxReportedErrors,
-      cache: o.cache,
       stream: o.stream,
       syncTimestamps: o.syncTimestamps,
       loop: o.loop,
       corporateActions: o.corporateActions,
       adjustment: o.adjustment,
-      asOf: o.asOf,
+      ...(o.dates === undefined ? {} : { dates: o.dates }),
+      ...(o.cache === undefined ? {} : { cache: o.cache }),
+      ...(o.asOf === undefined ? {} : { asOf: o.asOf }),
     };
     return MergeLink.start(options, Object.keys(o.files).length, (error) => this.reportError(error));
   }
