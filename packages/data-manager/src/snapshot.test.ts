@@ -78,7 +78,7 @@ describe('snapshots are views: numbers captured at asOf, objects built on first 
     expect(dm.history('TQQQ').map((b) => b.close)).toEqual([112, 113]);
   });
 
-  it('thousands of small slices each keep their own numbers (they share capture chunks)', () => {
+  it('thousands of small slices each keep their own numbers', () => {
     const { dm, clock, slices } = harness(SYMS);
     for (let m = 0; m < 2000; m++) {
       for (const [i, s] of SYMS.entries()) dm.update(bar(s, OPEN + m * MIN, 100 + m + i / 10));

@@ -16,7 +16,10 @@ export interface SnapshotLayout {
 export const PAGE_BITS = 12;
 const PAGE_MASK = (1 << PAGE_BITS) - 1;
 
-/** One page: for its k symbols, their bars (or null) at [0, k), their fill counts at [k, 2k). */
+/**
+ * One page: for its k symbols, their bars (or null) at [0, k), their fill counts at [k, 2k). A
+ * capture of one page may also be the bars alone (length k): every fill count is then 0.
+ */
 export type Page = (Bar | null | number)[];
 
 /**
@@ -127,6 +130,12 @@ export class SnapshotView implements Snapshot {
   }
 
   #fill(i: number): number {
+    if (!this.#paged) {
+      // One page: of 2n cells, or of the n bars alone (no fills).
+      const page = this.#cells as Page;
+      const n = this.#layout.symbols.length;
+      return page.length === n ? 0 : (page[n + i] as number);
+    }
     const page = this.#page(i);
     return page[(page.length >> 1) + (i & PAGE_MASK)] as number;
   }
