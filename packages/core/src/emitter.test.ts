@@ -86,4 +86,28 @@ describe('TypedEmitter', () => {
     off2();
     expect(e.listenerCount()).toBe(0);
   });
+
+  it('subscriptions(type): the listeners of one type in order, an array never changed (replaced on each change), inactive once unsubscribed or cleared', () => {
+    const e = emitter();
+    expect(e.subscriptions('a')).toEqual([]);
+    const f = (): void => undefined;
+    const g = (): void => undefined;
+    const offF = e.on('a', f);
+    e.on('b', g);
+    const before = e.subscriptions('a');
+    e.on('a', g);
+    const both = e.subscriptions('a');
+    expect(before.map((s) => s.fn)).toEqual([f]);
+    expect(both.map((s) => s.fn)).toEqual([f, g]);
+    expect(both.map((s) => s.active)).toEqual([true, true]);
+    expect(e.subscriptions('b').map((s) => s.fn)).toEqual([g]);
+    offF();
+    expect(before).toHaveLength(1);
+    expect(before[0]?.active).toBe(false);
+    expect(both[1]?.active).toBe(true);
+    expect(e.subscriptions('a').map((s) => s.fn)).toEqual([g]);
+    e.clear();
+    expect(both[1]?.active).toBe(false);
+    expect(e.subscriptions('a')).toEqual([]);
+  });
 });

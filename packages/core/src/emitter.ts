@@ -8,9 +8,20 @@ export type Listener<E> = (event: E) => void;
 /** Removes the listener it was returned for; calling it again does nothing. */
 export type Unsubscribe = () => void;
 
-/** One subscription: its listener, and whether it is still subscribed (checked at each call). */
-interface Subscription<E> {
+/**
+ * One subscription: its listener, and whether it is still subscribed (false once unsubscribed, also
+ * in an array taken before: a loop over it checks this at each call, as `emit` does).
+ */
+export interface Subscription<E> {
   readonly fn: Listener<E>;
+  readonly active: boolean;
+}
+
+/** No subscriptions (shared, frozen). */
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/** The emitter's own record of a subscription. */
+interface Sub<E> extends Subscription<E> {
   active: boolean;
 }
 
@@ -23,13 +34,13 @@ interface Subscription<E> {
  * during an emit is not called by it; one subscribed during an emit hears the next event.
  */
 export class TypedEmitter<E extends TypedEvent> {
-  private readonly listeners = new Map<E['type'], readonly Subscription<E>[]>();
+  private readonly listeners = new Map<E['type'], readonly Sub<E>[]>();
 
   constructor(private readonly onListenerError: (error: unknown, event: E) => void) {}
 
   on<T extends E['type']>(type: T, listener: Listener<Extract<E, { type: T }>>): Unsubscribe {
     // One object per subscription: one function subscribed twice is two subscriptions, each removed by its own unsubscribe.
-    const sub: Subscription<E> = { fn: listener as Listener<E>, active: true };
+    const sub: Sub<E> = { fn: listener as Listener<E>, active: true };
     this.listeners.set(type, [...(this.listeners.get(type) ?? []), sub]);
     return () => {
       if (!sub.active) return;
@@ -48,11 +59,22 @@ export class TypedEmitter<E extends TypedEvent> {
     return n;
   }
 
+  /**
+   * The subscriptions of `type` at this moment, in order (empty when none). The array is never
+   * changed: each subscribe, unsubscribe or `clear` replaces it, so take it again after one. For an owner
+   * that delivers one type often with a loop of its own (skipping inactive subscriptions, sending a
+   * throw where its error handler goes): that loop's call site sees only this type's listeners, and
+   * the compiler can inline one, where `emit`'s single call site sees every emitter's listeners.
+   */
+  subscriptions<T extends E['type']>(type: T): readonly Subscription<Extract<E, { type: T }>>[] {
+    return this.listeners.get(type) ?? EMPTY;
+  }
+
   emit(event: E): void {
     const list = this.listeners.get(event.type);
     if (list === undefined) return;
     for (let i = 0; i < list.length; i++) {
-      const sub = list[i] as Subscription<E>;
+      const sub = list[i] as Sub<E>;
       if (!sub.active) continue;
       try {
         sub.fn(event);

@@ -29,7 +29,7 @@ export type { BarFeed, BarSource, FeedState, FeedStats, FeedEvent, BarEvent, Err
 export { FEED_STATES } from './bar-feed.js';
 export { AbstractBarFeed } from './abstract-feed.js';
 export { ManualBarFeed } from './manual-feed.js';
-export type { TypedEvent, Listener, Unsubscribe } from './emitter.js';
+export type { TypedEvent, Listener, Subscription, Unsubscribe } from './emitter.js';
 export { TypedEmitter } from './emitter.js';
 export type { Clock, CancelTimer, TickListener, SystemClockOptions } from './clock.js';
 export { SystemClock, ManualClock, ReplayClock, sleep, timeoutSignal, yieldToEventLoop } from './clock.js';

@@ -1,4 +1,4 @@
-import type { Bar } from '@feed/core';
+import type { Bar, Unsubscribe } from '@feed/core';
 import { ConfigError, DEFAULT_SYMBOL_CONFIG, FeedError, ManualBarFeed, ManualClock, ReplayClock, checkBar } from '@feed/core';
 import { describe, expect, it } from 'vitest';
 import { MIN, OPEN, bar, harness, ny, replay } from '../test/scenario.js';
@@ -595,6 +595,50 @@ describe('listeners', () => {
     clock.set(OPEN + MIN);
     expect(errors).toEqual(['strategy bug']);
     expect(dm.stats().slicesEmitted).toBe(1);
+  });
+  it('slice listeners are called in order; one unsubscribed during a slice is not called by it, one subscribed during it hears the next; a throw stops no other', () => {
+    const { dm, clock } = harness(SYMS);
+    const seen: string[] = [];
+    const errors: string[] = [];
+    dm.on('error', (e) => errors.push(e.error.message));
+    const minute = (asOf: number): number => (asOf - OPEN) / MIN;
+    let offB: Unsubscribe = () => undefined;
+    dm.on('slice', (e) => {
+      seen.push(`a${minute(e.slice.asOf)}`);
+      if (minute(e.slice.asOf) !== 1) return;
+      offB();
+      dm.on('slice', (later) => seen.push(`c${minute(later.slice.asOf)}`));
+      throw new Error('a failed');
+    });
+    offB = dm.on('slice', (e) => seen.push(`b${minute(e.slice.asOf)}`));
+    const offD = dm.on('slice', (e) => seen.push(`d${minute(e.slice.asOf)}`));
+    dm.updateAll([bar('TQQQ', OPEN), bar('SQQQ', OPEN)]);
+    clock.set(OPEN + MIN);
+    offD();
+    offD(); // a second call does nothing
+    dm.updateAll([bar('TQQQ', OPEN + MIN), bar('SQQQ', OPEN + MIN)]);
+    clock.set(OPEN + 2 * MIN);
+    expect(seen).toEqual(['a1', 'd1', 'a2', 'c2']);
+    expect(errors).toEqual(['a failed']);
+  });
+  it('counts slices with no listener left as with none ever', () => {
+    const run = (listen: boolean): { stats: ReturnType<MultiSymbolDataManager['stats']>; seen: number[] } => {
+      const clock = new ManualClock(OPEN);
+      const dm = new MultiSymbolDataManager({ symbols: SYMS, clock });
+      const seen: number[] = [];
+      const off = listen ? dm.on('slice', (e) => seen.push(e.slice.asOf)) : () => undefined;
+      dm.updateAll([bar('TQQQ', OPEN), bar('SQQQ', OPEN)]);
+      clock.set(OPEN + MIN);
+      off();
+      dm.updateAll([bar('TQQQ', OPEN + MIN)]); // SQQQ silent: a slice counted symbol by symbol
+      clock.set(OPEN + 2 * MIN + 10_000);
+      return { stats: dm.stats(), seen };
+    };
+    const listened = run(true);
+    expect(listened.seen).toEqual([OPEN + MIN]);
+    expect(listened.stats.slicesEmitted).toBe(2);
+    expect(listened.stats.bySymbol.SQQQ?.forwardFilledIntervals).toBe(1);
+    expect(listened.stats).toEqual(run(false).stats);
   });
   it('a slice listener may call update(): slices stay in order', () => {
     const { dm, clock, slices } = harness(SYMS);

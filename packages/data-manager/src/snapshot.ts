@@ -45,13 +45,13 @@ interface Built {
   halted?: readonly string[];
 }
 
-/** The summary numbers of a snapshot, computed while capturing. */
+/** The summary numbers of a snapshot, computed while capturing; the view keeps the object (never changed after). */
 export interface SnapshotSummary {
-  forwardFilled: number;
-  validCount: number;
-  complete: boolean;
-  avgAgeMs: number | null;
-  usable: boolean;
+  readonly forwardFilled: number;
+  readonly validCount: number;
+  readonly complete: boolean;
+  readonly avgAgeMs: number | null;
+  readonly usable: boolean;
 }
 
 /**
@@ -64,11 +64,8 @@ export interface SnapshotSummary {
  */
 export class SnapshotView implements Snapshot {
   readonly #asOf: number;
-  readonly #forwardFilled: number;
-  readonly #validCount: number;
-  readonly #complete: boolean;
-  readonly #avgAgeMs: number | null;
-  readonly #usable: boolean;
+  /** The summary numbers (one object: a complete slice shares its manager's; fewer fields to fill a minute). */
+  readonly #summary: SnapshotSummary;
   readonly #layout: SnapshotLayout;
   /** The captured cells: one page, or pages (see `CapturePages`). */
   readonly #cells: Page | CapturePages;
@@ -80,11 +77,7 @@ export class SnapshotView implements Snapshot {
 
   constructor(layout: SnapshotLayout, asOf: number, cells: Page | CapturePages, summary: SnapshotSummary, halted: Uint8Array | null = null) {
     this.#asOf = asOf;
-    this.#forwardFilled = summary.forwardFilled;
-    this.#validCount = summary.validCount;
-    this.#complete = summary.complete;
-    this.#avgAgeMs = summary.avgAgeMs;
-    this.#usable = summary.usable;
+    this.#summary = summary;
     this.#layout = layout;
     this.#cells = cells;
     this.#paged = layout.symbols.length > 1 << PAGE_BITS;
@@ -98,27 +91,27 @@ export class SnapshotView implements Snapshot {
 
   /** How many symbols carry a forward-filled bar. */
   get forwardFilled(): number {
-    return this.#forwardFilled;
+    return this.#summary.forwardFilled;
   }
 
   /** How many symbols are valid. */
   get validCount(): number {
-    return this.#validCount;
+    return this.#summary.validCount;
   }
 
   /** True when every symbol is valid with a real bar for the latest interval (no fill). */
   get complete(): boolean {
-    return this.#complete;
+    return this.#summary.complete;
   }
 
   /** Mean `ageMs` over symbols that have a bar; `null` when none has. */
   get avgAgeMs(): number | null {
-    return this.#avgAgeMs;
+    return this.#summary.avgAgeMs;
   }
 
   /** At least half the symbols valid and younger than `usableMaxAgeMs`. */
   get usable(): boolean {
-    return this.#usable;
+    return this.#summary.usable;
   }
 
   #page(i: number): Page {
@@ -273,11 +266,11 @@ export class SnapshotView implements Snapshot {
       entries: this.entries,
       missing: this.missing,
       halted: this.halted,
-      forwardFilled: this.#forwardFilled,
-      validCount: this.#validCount,
-      complete: this.#complete,
-      avgAgeMs: this.#avgAgeMs,
-      usable: this.#usable,
+      forwardFilled: this.#summary.forwardFilled,
+      validCount: this.#summary.validCount,
+      complete: this.#summary.complete,
+      avgAgeMs: this.#summary.avgAgeMs,
+      usable: this.#summary.usable,
     };
   }
 
