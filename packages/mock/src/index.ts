@@ -6,7 +6,7 @@
  * @document ../README.md
  * @module @feed/mock
  */
-export { MockMultiSymbolFeed } from './mock-feed.js';
+export { AUTO_THREAD_FILES, MockMultiSymbolFeed } from './mock-feed.js';
 export type {
   MockFeedOptions,
   MockFeedEvent,

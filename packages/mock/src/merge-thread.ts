@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FeedErrorCode } from '@feed/core';
-import { FeedError } from '@feed/core';
+import { FeedError, invalidOption } from '@feed/core';
 import type { MockFeedOptions } from './mock-feed.js';
 
 /**
@@ -251,19 +252,46 @@ export class MergeLink {
   }
 }
 
+/** The merge worker's module, and tsx's API when it is a TypeScript source (`mergeWorkerEntry`). */
+export interface MergeWorkerEntry {
+  readonly url: URL;
+  readonly tsx?: string;
+}
+
 /**
- * The worker: the built `merge-worker` next to this module; through tsx when this module is a
- * TypeScript source (tests, benchmarks run from sources).
+ * The merge worker's module for this module at `here` (its URL): the built `merge-worker` beside it,
+ * or, when this module is a TypeScript source (tests, benchmarks run from sources), its source with
+ * tsx's API. `undefined` when it is not there: a bundle that took this module without its worker.
  */
-function spawn(init: MergeInit): Worker {
+export function mergeWorkerEntry(here = moduleUrl()): MergeWorkerEntry | undefined {
+  if (here.endsWith('.ts')) {
+    const url = new URL('./merge-worker.ts', here);
+    if (!existsSync(url)) return undefined;
+    try {
+      return { url, tsx: import.meta.resolve('tsx/esm/api') };
+    } catch {
+      return undefined;
+    }
+  }
+  const url = new URL(here.endsWith('.cjs') ? './merge-worker.cjs' : './merge-worker.js', here);
+  return existsSync(url) ? { url } : undefined;
+}
+
+function moduleUrl(): string {
   // CommonJS builds have no import.meta: there __filename names the bundle (dist/index.cjs). A global
   // __filename that is no path ('[eval]' under `node -e`, '[worker eval]') is not this module's.
-  const here = typeof __filename === 'string' && isAbsolute(__filename) ? pathToFileURL(__filename).href : import.meta.url;
-  if (here.endsWith('.ts')) {
-    // Node 20 ignores --import in a worker's execArgv: load TypeScript through tsx's API.
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./merge-worker.ts', here).href;
-    return new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: init });
+  return typeof __filename === 'string' && isAbsolute(__filename) ? pathToFileURL(__filename).href : import.meta.url;
+}
+
+/** The worker (see `mergeWorkerEntry`); a `ConfigError` when its module is not there. */
+function spawn(init: MergeInit): Worker {
+  const entry = mergeWorkerEntry();
+  if (entry === undefined) {
+    throw invalidOption('thread', "the merge thread's module (merge-worker.js) is not beside @feed/mock's: was the package bundled without it? Use thread: false (or 'auto', which then merges in one thread)");
   }
-  return new Worker(new URL(here.endsWith('.cjs') ? './merge-worker.cjs' : './merge-worker.js', here), { workerData: init });
+  if (entry.tsx !== undefined) {
+    // Node 20 ignores --import in a worker's execArgv: load TypeScript through tsx's API.
+    return new Worker(`import(${JSON.stringify(entry.tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry.url.href)}); })`, { eval: true, workerData: init });
+  }
+  return new Worker(entry.url, { workerData: init });
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { BarColumns, BarStream, FileReport, LoadOptions } from '@feed/csv';
 import { FileHistory, actionFilePath, checkBases, hasActionFile, hasStatusFile, openBarStream, readActionsCsv, readStatusesCsv, statusFilePath } from '@feed/csv';
 import type { MergeOptions, RowSink } from './merge-thread.js';
-import { MergeLink, ROW_WIDTH } from './merge-thread.js';
+import { MergeLink, ROW_WIDTH, mergeWorkerEntry } from './merge-thread.js';
 
 /** Progress of a replay, emitted each time another whole percent is done, and at the end. */
 export interface ProgressEvent {
@@ -79,6 +79,8 @@ export interface MockFeedStats extends FeedStats {
   readonly peakBarsHeld: number;
   /** Whether every file is streamed (read by batches); false when any is loaded whole. */
   readonly streaming: boolean;
+  /** Whether the last `connect()` merges the files in a worker thread (the `thread` option, `'auto'` resolved). */
+  readonly thread: boolean;
 }
 
 /** A date filter: one New York session date, or an inclusive range of dates (`YYYY-MM-DD`). */
@@ -194,11 +196,20 @@ export interface MockFeedOptions {
    * (README, "A second core"). For replays of many symbols: at 500 symbols the merge is about half
    * of a bar's cost. Everything else is as without it (events, statuses, corporate actions, loop,
    * pause, stop); `stats().barsHeld` also counts the rows on their way (at most a ring of 65 536 rows,
-   * 4.5 MiB). Not with `open` (a function cannot cross to a thread).
-   * @default false
+   * 4.5 MiB). `true` is refused with `open` (a function cannot cross to a thread). `'auto'`: a worker
+   * thread when it pays, the replay at speed 0 of at least `AUTO_THREAD_FILES` files (100), without
+   * `open`, and the worker's module beside this package's (a bundle may leave it out); one thread
+   * otherwise. `stats().thread` says which.
+   * @default 'auto'
    */
-  thread?: boolean;
+  thread?: boolean | 'auto';
 }
+
+/**
+ * With `thread: 'auto'`, a replay at speed 0 of this many files or more merges them in a worker
+ * thread (README, "A second core": at 50 symbols one thread was as fast, at 500 the thread 1.2x).
+ */
+export const AUTO_THREAD_FILES = 100;
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const optionsSchema = z.object({
@@ -220,7 +231,7 @@ const optionsSchema = z.object({
   yieldEvery: z.number().int().min(1, 'must be >= 1').default(256),
   maxReportedErrors: z.number().int().min(0).default(20),
   stream: z.boolean().default(true),
-  thread: z.boolean().default(false),
+  thread: z.union([z.boolean(), z.literal('auto')]).default('auto'),
 });
 
 function midnight(date: string): number {
@@ -412,6 +423,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   private warmedUp = false;
   /** In a merge thread: where each step's rows go instead of becoming bars (`attachRowSink`). */
   private rowSink: RowSink | undefined;
+  /** Whether the last `connect()` merges in a worker thread (`stats().thread`). */
+  private threaded = false;
   /** With `thread`: the merge thread, from `connect()` to `disconnect()`. */
   private merger: MergeLink | undefined;
 
@@ -464,6 +477,7 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
       barsHeld: this.merger === undefined ? this.held : this.merger.held,
       peakBarsHeld: this.merger === undefined ? this.peakHeld : this.merger.peakHeld,
       streaming: this.streams.length > 0 && this.streams.every((st) => st.mode === 'batches'),
+      thread: this.threaded,
     };
   }
 
@@ -559,7 +573,8 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
     await this.closeMerger();
     // With `thread`, the merge thread opens the same files meanwhile (a CSV's cache is written through
     // a rename: two writers of it waste work, never leave half a file). Its failure is awaited below.
-    const merging = this.opts.thread ? this.startMerger() : undefined;
+    this.threaded = this.useThread();
+    const merging = this.threaded ? this.startMerger() : undefined;
     merging?.catch(() => undefined);
     // Opened, not loaded: each stream knows its range's rows, first and last bar from the files' batch index.
     // A few at a time: opening is mostly waiting (a file's footer, its first batch), and a universe
@@ -691,6 +706,13 @@ export class MockMultiSymbolFeed extends AbstractBarFeed<ProgressEvent | Complet
   protected async doDisconnect(): Promise<void> {
     await this.closeMerger();
     await this.closeStreams();
+  }
+
+  /** Whether this `connect()` merges in a worker thread: the `thread` option, `'auto'` resolved (see its doc). */
+  private useThread(): boolean {
+    const o = this.opts;
+    if (o.thread !== 'auto') return o.thread;
+    return o.open === undefined && o.speed === 0 && Object.keys(o.files).length >= AUTO_THREAD_FILES && mergeWorkerEntry() !== undefined;
   }
 
   /** Starts the merge thread (`thread`) on the replay's files and options. */

@@ -1,6 +1,7 @@
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Readable } from 'node:stream';
 import { ConfigError } from '@feed/core';
 import { BarColumns, encodeArrow } from '@feed/csv';
@@ -8,7 +9,8 @@ import { MultiSymbolDataManager } from '@feed/data-manager';
 import { describe, expect, it } from 'vitest';
 import { MIN, OPEN, realCsv, writeFiles } from '../test/fixtures.js';
 import type { MockFeedOptions } from './index.js';
-import { MockMultiSymbolFeed } from './index.js';
+import { AUTO_THREAD_FILES, MockMultiSymbolFeed } from './index.js';
+import { mergeWorkerEntry } from './merge-thread.js';
 
 // `thread: true` merges the files in a worker thread: everything a listener sees must be what the
 // same replay without it gives, event by event (tested here against the replay in one thread).
@@ -41,6 +43,7 @@ async function record(options: MockFeedOptions, until?: (feed: MockMultiSymbolFe
       feed: { bars: s.barsReceived, passes: s.passes, statuses: s.statusesReplayed, actions: s.corporateActionsAnnounced, loaded: s.barsLoaded, errors: s.errors },
       clock: feed.clock.now(),
       state: feed.state,
+      thread: s.thread,
     };
   } finally {
     await feed.disconnect();
@@ -82,7 +85,8 @@ describe('thread: true (the merge in a worker thread)', { timeout: 60_000 }, () 
     const two = await record({ files, syncTimestamps: sync, thread: true });
     expect(one.feed.bars).toBe(one.feed.loaded);
     expect(one.feed.bars).toBeGreaterThan(900);
-    expect(two).toEqual(one);
+    expect([one.thread, two.thread]).toEqual([false, true]);
+    expect({ ...two, thread: false }).toEqual(one);
   });
 
   it('with trading statuses and a corporate action: the same events in the same order, at the same clock', async () => {
@@ -99,7 +103,8 @@ describe('thread: true (the merge in a worker thread)', { timeout: 60_000 }, () 
     const one = await record(options);
     const two = await record({ ...options, thread: true });
     expect(one.feed).toMatchObject({ statuses: 2, actions: 1, bars: 22 });
-    expect(two).toEqual(one);
+    expect([one.thread, two.thread]).toEqual([false, true]);
+    expect({ ...two, thread: false }).toEqual(one);
   });
 
   it('loops pass after pass, shifted by whole weeks, as the replay in one thread', async () => {
@@ -170,5 +175,69 @@ describe('thread: true (the merge in a worker thread)', { timeout: 60_000 }, () 
     await expect(new MockMultiSymbolFeed({ files, speed: 0 }).connect()).rejects.toMatchObject({ code: 'csv_file' });
     const feed = new MockMultiSymbolFeed({ files, speed: 0, thread: true });
     await expect(feed.connect()).rejects.toMatchObject({ code: 'csv_file' });
+  });
+});
+
+/** `count` small Arrow files (40 minutes each, symbol k missing the minutes where (m + k) % 9 === 0). */
+function manyFiles(count: number): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'feed-thread-many-'));
+  const files: Record<string, string> = {};
+  for (let k = 0; k < count; k++) {
+    const b = new BarColumns(40);
+    for (let m = 0; m < 40; m++) if (m === 0 || (m + k) % 9 !== 0) b.push(OPEN + m * MIN, 10 + k, 11 + k, 9 + k, 10 + k + m / 100, 100 + m, Number.NaN, -1);
+    const symbol = `M${String(k).padStart(3, '0')}`;
+    const path = join(dir, `${symbol}.arrow`);
+    writeFileSync(path, encodeArrow(b, { version: 1, symbol }, { batchRows: 16 }));
+    files[symbol] = path;
+  }
+  return files;
+}
+
+describe("thread: 'auto' (the default)", { timeout: 60_000 }, () => {
+  it(`merges in a worker thread at speed 0 from ${AUTO_THREAD_FILES} files, with everything the replay in one thread gives`, async () => {
+    const files = manyFiles(AUTO_THREAD_FILES);
+    const auto = await record({ files });
+    const one = await record({ files, thread: false });
+    expect([auto.thread, one.thread]).toEqual([true, false]);
+    expect(one.feed.bars).toBeGreaterThan(AUTO_THREAD_FILES * 35);
+    expect({ ...auto, thread: false }).toEqual(one);
+  });
+
+  it('merges in one thread with fewer files, at a speed above 0, or with `open` (no error)', async () => {
+    const files = manyFiles(AUTO_THREAD_FILES);
+    const fewer = Object.fromEntries(Object.entries(files).slice(1));
+    // CSV files on disk, read through `open`: a merge thread (which cannot take `open`) could read them too.
+    const written = writeFiles(Object.fromEntries(Object.keys(files).map((sym, k) => [`${sym}.csv`, realCsv([0, 1, 2, 4], 10 + k)])));
+    const csvs = Object.fromEntries(Object.keys(files).map((sym) => [sym, written[`${sym}.csv`] as string]));
+    const cases: [string, MockFeedOptions][] = [
+      ['fewer files', { files: fewer, speed: 0 }],
+      ['speed 1', { files, speed: 1 }],
+      ['open', { files: csvs, speed: 0, open: (path) => createReadStream(path), cache: false }],
+    ];
+    const seen: [string, boolean, number][] = [];
+    for (const [name, options] of cases) {
+      const feed = new MockMultiSymbolFeed(options);
+      await feed.connect();
+      seen.push([name, feed.stats().thread, feed.stats().barsLoaded > 0 ? 1 : 0]);
+      await feed.disconnect();
+    }
+    expect(seen).toEqual([
+      ['fewer files', false, 1],
+      ['speed 1', false, 1],
+      ['open', false, 1],
+    ]);
+  });
+
+  it("finds the worker's module beside this one, and nothing where a bundle left it out", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'feed-thread-bundle-'));
+    expect(mergeWorkerEntry(pathToFileURL(join(dir, 'bundle.js')).href)).toBeUndefined();
+    expect(mergeWorkerEntry(pathToFileURL(join(dir, 'bundle.cjs')).href)).toBeUndefined();
+    expect(mergeWorkerEntry(pathToFileURL(join(dir, 'bundle.ts')).href)).toBeUndefined();
+    writeFileSync(join(dir, 'merge-worker.js'), '');
+    copyFileSync(join(dir, 'merge-worker.js'), join(dir, 'merge-worker.cjs'));
+    expect(mergeWorkerEntry(pathToFileURL(join(dir, 'bundle.js')).href)?.url.href).toBe(pathToFileURL(join(dir, 'merge-worker.js')).href);
+    expect(mergeWorkerEntry(pathToFileURL(join(dir, 'bundle.cjs')).href)?.url.href).toBe(pathToFileURL(join(dir, 'merge-worker.cjs')).href);
+    // These tests run from sources: the worker is the TypeScript source, loaded through tsx.
+    expect(mergeWorkerEntry()?.tsx).toMatch(/tsx/);
   });
 });
