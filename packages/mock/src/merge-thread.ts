@@ -7,7 +7,7 @@ import { FeedError, invalidOption } from '@feed/core';
 import type { MockFeedOptions } from './mock-feed.js';
 
 /**
- * The merge thread of a replay (`thread: true`): a worker reads, stages and merges the files by time
+ * The merge thread of a replay (`thread: true`, or `'auto'` when it pays): a worker reads, stages and merges the files by time
  * (the same `MockMultiSymbolFeed` code, at speed 0, writing rows instead of making bars) into a ring
  * of rows in shared memory; the replay thread turns the rows into bars and hands them over. The
  * ring: `ROW_WIDTH` numbers a row (symbol index, start with the loop's shift, open, high, low, close,

@@ -1,5 +1,5 @@
 /**
- * The merge thread of a replay with `thread: true` (see `merge-thread.ts`): the replay's files, read
+ * The merge thread of a replay with `thread` (see `merge-thread.ts`): the replay's files, read
  * and merged by a `MockMultiSymbolFeed` at speed 0 whose rows go into the shared ring instead of
  * becoming bars. Errors after the files are open (a batch that cannot be read) are forwarded.
  */
