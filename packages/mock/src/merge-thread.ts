@@ -7,11 +7,12 @@ import { FeedError, invalidOption } from '@feed/core';
 import type { MockFeedOptions } from './mock-feed.js';
 
 /**
- * The merge thread of a replay (`thread: true`, or `'auto'` when it pays): a worker reads, stages and merges the files by time
- * (the same `MockMultiSymbolFeed` code, at speed 0, writing rows instead of making bars) into a ring
- * of rows in shared memory; the replay thread turns the rows into bars and hands them over. The
- * ring: `ROW_WIDTH` numbers a row (symbol index, start with the loop's shift, open, high, low, close,
- * volume, vwap or NaN, trades or -1); a row with symbol index -1 ends a pass. The writer publishes
+ * The merge thread of a replay (`thread: true`, or `'auto'` where it pays): a worker reads, stages
+ * and merges the files by time (the same `MockMultiSymbolFeed` code, at speed 0, writing rows instead
+ * of making bars) into a ring of rows in shared memory; the replay thread turns the rows into bars
+ * and hands them over. The ring: `ROW_WIDTH` numbers a row (symbol index, start with the loop's
+ * shift, open, high, low, close, volume, vwap or NaN, trades or -1); a row with symbol index -1 ends
+ * a pass. The writer publishes
  * whole steps only (one start's rows, or one row without `syncTimestamps`), so a step the replay
  * thread reads is always complete, and it waits for room for a whole step before writing one.
  */

@@ -207,7 +207,7 @@ export interface MockFeedOptions {
 
 /**
  * With `thread: 'auto'`, a replay at speed 0 of this many files or more merges them in a worker
- * thread (README, "A second core": at 50 symbols one thread was as fast, at 500 the thread 1.2x).
+ * thread (README, "A second core": at 50 symbols one thread was as fast, at 500 the thread 1.3x).
  */
 export const AUTO_THREAD_FILES = 100;
 
