@@ -12,9 +12,9 @@ import type { MockFeedOptions } from './mock-feed.js';
  * of making bars) into a ring of rows in shared memory; the replay thread turns the rows into bars
  * and hands them over. The ring: `ROW_WIDTH` numbers a row (symbol index, start with the loop's
  * shift, open, high, low, close, volume, vwap or NaN, trades or -1); a row with symbol index -1 ends
- * a pass. The writer publishes
- * whole steps only (one start's rows, or one row without `syncTimestamps`), so a step the replay
- * thread reads is always complete, and it waits for room for a whole step before writing one.
+ * a pass. The writer publishes whole steps only (one start's rows, or one row without
+ * `syncTimestamps`), so a step the replay thread reads is always complete, and it waits for room for
+ * a whole step before writing one.
  */
 export const ROW_WIDTH = 9;
 const WRITE = 0;
